@@ -1,0 +1,1 @@
+"""Web application wiring: settings, database, auth, i18n, audit chain, jobs."""

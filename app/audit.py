@@ -1,0 +1,69 @@
+"""The one place that appends to the audit chain, and its database-side checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.audit_chain import GENESIS_HASH, ChainReport, event_body, event_hash, verify_chain
+from app.models import AuditEvent
+from marketplace.models import utcnow
+
+# Any constant works; it names the lock that serialises appends on PostgreSQL.
+_PG_AUDIT_LOCK = 0x4D4B5441  # "MKTA"
+
+
+async def append_event(session: AsyncSession, *, actor: str, kind: str, subject: str,
+                       data: dict[str, Any] | None = None) -> AuditEvent:
+    """Append one event inside the caller's transaction (committed with it).
+
+    On PostgreSQL a transaction-level advisory lock makes "read head, insert"
+    atomic across processes; SQLite runs one transaction at a time (see app.db).
+    The unique seq/hash columns make a forked chain impossible either way.
+    """
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        await session.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=_PG_AUDIT_LOCK))
+    head = (await session.exec(select(AuditEvent).order_by(col(AuditEvent.seq).desc()).limit(1))).first()
+    seq = (head.seq + 1) if head else 1
+    prev = head.hash if head else GENESIS_HASH
+    at = utcnow()
+    body = event_body(seq, at, actor, kind, subject, data or {}, prev)
+    event = AuditEvent(seq=seq, at=at, actor=actor, kind=kind, subject=subject,
+                       data=body["data"], prev_hash=prev, hash=event_hash(body))
+    session.add(event)
+    await session.flush()
+    return event
+
+
+async def chain_head(session: AsyncSession) -> tuple[int, str]:
+    head = (await session.exec(select(AuditEvent).order_by(col(AuditEvent.seq).desc()).limit(1))).first()
+    return (head.seq, head.hash) if head else (0, GENESIS_HASH)
+
+
+def event_as_dict(ev: AuditEvent) -> dict[str, Any]:
+    body = event_body(ev.seq, ev.at, ev.actor, ev.kind, ev.subject, ev.data, ev.prev_hash)
+    body["hash"] = ev.hash
+    return body
+
+
+async def verify_stored_chain(session: AsyncSession, batch: int = 5000) -> ChainReport:
+    """Walk the stored chain in seq order, in batches, and report the first break."""
+
+    async def events():
+        last = 0
+        while True:
+            rows = (await session.exec(
+                select(AuditEvent).where(AuditEvent.seq > last).order_by(col(AuditEvent.seq)).limit(batch)
+            )).all()
+            if not rows:
+                return
+            for ev in rows:
+                yield event_as_dict(ev)
+            last = rows[-1].seq
+
+    collected = [ev async for ev in events()]
+    return verify_chain(collected)

@@ -1,0 +1,47 @@
+"""Engine and session factory; the one session dependency."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from litestar.datastructures import State
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+SessionMaker = async_sessionmaker[AsyncSession]
+
+
+def make_engine(database_url: str) -> AsyncEngine:
+    if database_url.startswith("sqlite"):
+        # One connection: SQLite has a single writer anyway, and serialising
+        # transactions here avoids "database is locked" and keeps the audit
+        # chain append (read head, insert) atomic without advisory locks.
+        engine = create_async_engine(
+            database_url, pool_size=1, max_overflow=0, pool_timeout=60
+        )
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=10000")
+            cur.close()
+
+        return engine
+    return create_async_engine(database_url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def make_sessionmaker(engine: AsyncEngine) -> SessionMaker:
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
+    """Litestar dependency: one session per request, rolled back if not committed."""
+    async with state.sessionmaker() as session:
+        try:
+            yield session
+        finally:
+            if session.in_transaction():
+                await session.rollback()

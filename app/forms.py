@@ -1,0 +1,72 @@
+"""Parsing raw input (form or JSON) into validated schemas with translated errors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from app.errors import InputError
+from app.i18n import gettext as _
+
+T = TypeVar("T", bound=BaseModel)
+
+
+def _message(err: dict[str, Any]) -> str:
+    kind = err.get("type", "")
+    ctx = err.get("ctx") or {}
+    if kind == "missing":
+        return _("This field is required.")
+    if kind in ("string_too_short",) and ctx.get("min_length") == 1:
+        return _("This field is required.")
+    if kind == "string_too_short":
+        return _("Must be at least {n} characters.", n=ctx.get("min_length"))
+    if kind == "string_too_long":
+        return _("Must be at most {n} characters.", n=ctx.get("max_length"))
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return _("Enter a whole number.")
+    if kind in ("decimal_parsing", "decimal_type", "float_parsing"):
+        return _("Enter a number.")
+    if kind in ("decimal_max_places",):
+        return _("At most {n} decimal places.", n=ctx.get("decimal_places"))
+    if kind in ("greater_than", "greater_than_equal"):
+        return _("Must be at least {n}.", n=ctx.get("gt", ctx.get("ge")))
+    if kind in ("less_than", "less_than_equal"):
+        return _("Must be at most {n}.", n=ctx.get("lt", ctx.get("le")))
+    if kind in ("date_parsing", "date_from_datetime_parsing", "date_type"):
+        return _("Enter a date as YYYY-MM-DD.")
+    if kind in ("datetime_parsing", "datetime_type", "datetime_from_date_parsing"):
+        return _("Enter a date and time as YYYY-MM-DD HH:MM.")
+    if kind in ("literal_error", "enum"):
+        return _("Choose one of the offered values.")
+    if kind in ("bool_parsing", "bool_type"):
+        return _("Enter yes or no.")
+    if kind == "value_error":
+        # Our validators raise ValueError with an already translated message.
+        msg = str(ctx.get("error") or err.get("msg", ""))
+        return msg
+    if kind in ("string_type", "model_type", "dict_type", "list_type"):
+        return _("Wrong type of value.")
+    return _("Invalid value.")
+
+
+def parse(schema: type[T], data: Mapping[str, Any] | Any) -> T:
+    """Validate `data` into `schema` or raise InputError with per-field messages."""
+    if not isinstance(data, Mapping):
+        raise InputError(_("The request body must be a JSON object or a form."))
+    cleaned: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, str):
+            value = value.strip()
+            if value == "" and key in schema.model_fields and not schema.model_fields[key].is_required():
+                continue
+        cleaned[key] = value
+    try:
+        return schema.model_validate(cleaned)
+    except ValidationError as exc:
+        fields: dict[str, str] = {}
+        for err in exc.errors(include_url=False):
+            loc = ".".join(str(p) for p in err.get("loc", ())) or "_"
+            fields.setdefault(loc, _message(err))
+        raise InputError(_("Please correct the marked fields."), fields=fields) from None

@@ -1,0 +1,152 @@
+"""Application factory: wires settings, database, stores, jobs, routes and templates."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from litestar import Litestar, Router
+from litestar.config.response_cache import ResponseCacheConfig  # noqa: F401
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.stores.memory import MemoryStore
+from litestar.template.config import TemplateConfig
+
+from app import controllers as app_controllers
+from app.auth import LoginLimiter, Sessions, SessionMiddleware, access_guard, check_csrf
+from app.db import make_engine, make_sessionmaker, provide_session
+from app.errors import DomainError
+from app.i18n import gettext, get_locale
+from app.jobs import ArqQueue, InProcessQueue, load_job_modules
+from app.settings import ROOT, Settings, get_settings
+from app.web import handle_domain_error, handle_http_exception, handle_unexpected
+from marketplace import controllers as registry_controllers
+
+LEVEL_NAMES = {1: "Class A (甲级)", 2: "Class B (乙级)", 3: "Class C (丙级)"}
+
+
+def _configure_templates(settings: Settings):
+    tz = ZoneInfo(settings.display_timezone)
+
+    def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        if value is None:
+            return ""
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(tz).strftime(fmt)
+
+    def category_name(cat) -> str:
+        return cat.name_zh if get_locale() == "zh_CN" else cat.name_en
+
+    def level_name(level: int) -> str:
+        return {1: gettext("Class A"), 2: gettext("Class B"), 3: gettext("Class C")}.get(level, str(level))
+
+    def status_name(status: str) -> str:
+        return {
+            "pending": gettext("Pending review"), "approved": gettext("Approved"),
+            "rejected": gettext("Rejected"), "suspended": gettext("Suspended"), "expired": gettext("Expired"),
+        }.get(status, status)
+
+    def role_name(role: str) -> str:
+        return {"owner": gettext("Project owner"), "agency": gettext("Agency"),
+                "regulator": gettext("Regulator"), "admin": gettext("Administrator")}.get(role, role)
+
+    def notification_text(kind: str) -> str:
+        return {
+            "registration.approved": gettext("Your registration was approved."),
+            "registration.rejected": gettext("Your registration was rejected."),
+            "agency.suspended": gettext("Your agency was suspended."),
+            "agency.approved": gettext("Your agency was reinstated."),
+            "qualification.approved": gettext("A qualification was approved."),
+            "qualification.rejected": gettext("A qualification was rejected."),
+            "qualification.expired": gettext("A qualification certificate has expired."),
+        }.get(kind, kind)
+
+    def callback(engine: JinjaTemplateEngine) -> None:
+        env = engine.engine
+        env.globals.update(_=gettext, category_name=category_name, level_name=level_name,
+                           status_name=status_name, role_name=role_name,
+                           notification_text=notification_text)
+        env.filters["localtime"] = localtime
+
+    return TemplateConfig(directory=ROOT / "templates", engine=JinjaTemplateEngine, engine_callback=callback)
+
+
+def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> Litestar:
+    settings = settings or get_settings()
+    load_job_modules()
+    engine = make_engine(settings.database_url)
+    sessionmaker = make_sessionmaker(engine)
+
+    if settings.redis_url:
+        from litestar.stores.redis import RedisStore
+
+        store = RedisStore.with_client(url=settings.redis_url, namespace="market")
+    else:
+        store = MemoryStore()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar):
+        state = app.state
+        ctx = {"settings": settings, "sessionmaker": sessionmaker, "engine": engine}
+        if settings.redis_url:
+            queue = ArqQueue(settings.redis_url)
+        else:
+            queue = InProcessQueue(ctx, sweep_interval=settings.sweeper_interval_seconds if start_jobs else None)
+        await queue.start()
+        state.queue = queue
+        try:
+            yield
+        finally:
+            await queue.stop()
+            if settings.redis_url:
+                await store._redis.aclose(close_connection_pool=True)
+            await engine.dispose()
+
+    app = Litestar(
+        route_handlers=[
+            *app_controllers.route_handlers,
+            *registry_controllers.route_handlers,
+            create_static_files_router(path="/static", directories=[ROOT / "app" / "static"], opt={"roles": "public"},
+                                       include_in_schema=False),
+        ],
+        dependencies={"db": Provide(provide_session)},
+        guards=[access_guard],
+        before_request=check_csrf,
+        middleware=[SessionMiddleware()],
+        exception_handlers={
+            DomainError: handle_domain_error,
+            HTTPException: handle_http_exception,
+            Exception: handle_unexpected,
+        },
+        template_config=_configure_templates(settings),
+        openapi_config=OpenAPIConfig(
+            title="Intermediary-service supermarket API",
+            version="1",
+            path="/schema",
+            use_handler_docstrings=True,
+            render_plugins=[SwaggerRenderPlugin()],
+            # The API documentation is public like the API's public half.
+            openapi_router=Router(path="/schema", route_handlers=[], opt={"roles": "public"}),
+        ),
+        lifespan=[lifespan],
+        request_max_body_size=settings.max_body_bytes,
+        debug=settings.debug,
+        logging_config=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = sessionmaker
+    app.state.store = store
+    app.state.sessions = Sessions(store, settings.session_idle_seconds, settings.session_absolute_seconds)
+    app.state.login_limiter = LoginLimiter(store, settings.login_max_failures_account,
+                                           settings.login_max_failures_ip, settings.login_failure_window_seconds)
+    logging.getLogger("market").setLevel(logging.INFO)
+    return app

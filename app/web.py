@@ -1,0 +1,144 @@
+"""Request helpers shared by controllers: input reading, rendering, flash, errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException
+from litestar.response import Redirect, Template
+
+from app.auth import CSRF_FIELD, csrf_token_for
+from app.errors import DomainError, NotAuthenticated
+from app.i18n import gettext as _, get_locale
+
+log = logging.getLogger("market.web")
+
+
+def wants_json(request: Request) -> bool:
+    if request.url.path.startswith("/api/") or request.url.path in ("/healthz",):
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+async def read_input(request: Request) -> dict[str, Any]:
+    """The body as a dict, from JSON or a form; the CSRF field is dropped."""
+    ctype = request.headers.get("content-type", "")
+    if ctype.startswith("application/json"):
+        raw = await request.body()
+        try:
+            data = json.loads(raw or b"null")
+        except (ValueError, UnicodeDecodeError):
+            raise DomainError(_("The request body is not valid JSON.")) from None
+        if not isinstance(data, dict):
+            raise DomainError(_("The request body must be a JSON object or a form."))
+        return data
+    if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()
+        data: dict[str, Any] = {}
+        for key in form.keys():
+            if key == CSRF_FIELD:
+                continue
+            values = form.getall(key)
+            data[key] = values if len(values) > 1 else values[0]
+        return data
+    if not await request.body():
+        return {}
+    raise DomainError(_("Send the data as JSON or as a form."), status_code=415)
+
+
+def csrf_token(request: Request) -> str:
+    return csrf_token_for(request.app.state.settings.secret_key, request.scope)
+
+
+def _flash_key(request: Request) -> str:
+    return f"flash:{request.scope.get('session_id') or request.scope.get('anon_id')}"
+
+
+async def flash(request: Request, message: str, level: str = "success", *, session_id: str | None = None) -> None:
+    store = request.app.state.store
+    key = f"flash:{session_id}" if session_id else _flash_key(request)
+    await store.set(key, json.dumps({"message": message, "level": level}), expires_in=120)
+
+
+async def take_flash(request: Request) -> dict[str, str] | None:
+    store = request.app.state.store
+    key = _flash_key(request)
+    raw = await store.get(key)
+    if raw is None:
+        return None
+    await store.delete(key)
+    return json.loads(raw)
+
+
+async def render(request: Request, template: str, status_code: int = 200, **context: Any) -> Template:
+    context.setdefault("errors", {})
+    context.setdefault("form", {})
+    context.update(
+        user=request.scope.get("user"),
+        csrf_token=csrf_token(request),
+        locale=get_locale(),
+        flash=await take_flash(request),
+        request_path=request.url.path,
+        query=dict(request.query_params),
+    )
+    return Template(template_name=template, context=context, status_code=status_code)
+
+
+def redirect(path: str) -> Redirect:
+    return Redirect(path=path, status_code=303)
+
+
+def _generic_message(status: int) -> str:
+    msgs = {
+        400: _("The request could not be understood. Check the values and try again."),
+        401: _("Please log in first."),
+        403: _("You are not allowed to do this."),
+        404: _("The page or object you asked for does not exist."),
+        405: _("This action is not available here."),
+        409: _("This conflicts with the current state."),
+        413: _("The request is too large."),
+        415: _("Send the data as JSON or as a form."),
+        429: _("Too many requests. Try again later."),
+    }
+    return msgs.get(status, _("Something went wrong on our side. The error has been logged."))
+
+
+def error_response(request: Request, status: int, message: str, fields: dict[str, str] | None = None,
+                   data: dict[str, Any] | None = None) -> Response:
+    if wants_json(request):
+        body = {"error": message, "status": status}
+        if fields:
+            body["fields"] = fields
+        if data:
+            body.update(data)
+        return Response(content=body, status_code=status, media_type=MediaType.JSON)
+    if status == 401:
+        return Redirect(path=f"/login?next={quote(request.url.path)}&reason={quote(message)}", status_code=303)
+    template = request.app.template_engine.get_template("error.html")
+    html = template.render(status=status, message=message, fields=fields or {}, user=request.scope.get("user"),
+                           locale=get_locale(), csrf_token=csrf_token(request), flash=None,
+                           request_path=request.url.path, query={})
+    return Response(content=html, status_code=status, media_type=MediaType.HTML)
+
+
+def handle_domain_error(request: Request, exc: DomainError) -> Response:
+    return error_response(request, exc.status_code, exc.message, exc.fields, exc.data)
+
+
+def handle_http_exception(request: Request, exc: HTTPException) -> Response:
+    status = exc.status_code
+    if status >= 500:
+        log.error("HTTP %s on %s: %s", status, request.url.path, exc.detail)
+    return error_response(request, status, _generic_message(status))
+
+
+def handle_unexpected(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, NotAuthenticated):
+        return handle_domain_error(request, exc)
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(request, 500, _generic_message(500))

@@ -1,0 +1,236 @@
+"""Input and output schemas of the registry (validated; never table models)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from app.i18n import gettext as _
+from app.passwords import password_problem
+from marketplace.credit_code import CreditCodeError, validate as validate_code
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,64}$")
+PHONE_RE = re.compile(r"^[0-9+\-() ]{5,40}$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def credit_code_message(exc: CreditCodeError) -> str:
+    if exc.reason == "length":
+        return _("A unified social credit code has 18 characters; this one has {n}.", n=exc.detail)
+    if exc.reason == "character":
+        return _("The character “{ch}” cannot appear in a unified social credit code.", ch=exc.detail)
+    return _("The check character is wrong: this is not a valid unified social credit code "
+             "(GB 32100-2015). Please check it for typing errors.")
+
+
+def check_credit_code(value: str) -> str:
+    try:
+        return validate_code(value)
+    except CreditCodeError as exc:
+        raise ValueError(credit_code_message(exc)) from None
+
+
+def password_message(code: str) -> str:
+    return {
+        "too_short": _("The password must have at least 8 characters."),
+        "too_long": _("The password must have at most 128 characters."),
+        "too_common": _("This password is too common and easy to guess. Choose another."),
+        "same_as_username": _("The password must not be the same as the user name."),
+    }[code]
+
+
+Str100 = Annotated[str, Field(min_length=1, max_length=100)]
+Str200 = Annotated[str, Field(min_length=1, max_length=200)]
+Str300 = Annotated[str, Field(min_length=1, max_length=300)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+class Credentials(_Strict):
+    username: Annotated[str, Field(min_length=3, max_length=64)]
+    password: Annotated[str, Field(min_length=1, max_length=128)]
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, v: str) -> str:
+        if not USERNAME_RE.match(v):
+            raise ValueError(_("Use 3–64 letters, digits, dots, dashes or underscores."))
+        return v.lower()
+
+
+class NewAccount(Credentials):
+    password: Annotated[str, Field(min_length=1, max_length=200)]
+
+    @field_validator("password")
+    @classmethod
+    def _password(cls, v: str, info) -> str:
+        problem = password_problem(v, username=(info.data or {}).get("username", ""))
+        if problem:
+            raise ValueError(password_message(problem))
+        return v
+
+
+class OrgFields(_Strict):
+    credit_code: Annotated[str, Field(min_length=1, max_length=40)]
+    name: Str200
+    contact_name: Str100
+    phone: Annotated[str, Field(min_length=1, max_length=40)]
+    email: Annotated[str, Field(max_length=200)] = ""
+    address: Str300
+    district: Annotated[str, Field(max_length=100)] = ""
+
+    @field_validator("credit_code")
+    @classmethod
+    def _code(cls, v: str) -> str:
+        return check_credit_code(v)
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, v: str) -> str:
+        if not PHONE_RE.match(v):
+            raise ValueError(_("Enter a telephone number (digits, spaces, + - and brackets)."))
+        return v
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str) -> str:
+        if v and not EMAIL_RE.match(v):
+            raise ValueError(_("Enter a valid e-mail address."))
+        return v
+
+
+class QualificationIn(_Strict):
+    category_code: Annotated[str, Field(min_length=1, max_length=32)]
+    level: Literal[1, 2, 3]
+    certificate_no: Annotated[str, Field(min_length=1, max_length=100)]
+    valid_until: date
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _level(cls, v):
+        if isinstance(v, str) and v.isdigit():
+            return int(v)
+        return v
+
+
+class AgencySignup(NewAccount, OrgFields):
+    legal_rep: Str100
+    qualifications: Annotated[list[QualificationIn], Field(max_length=20)] = []
+
+
+class OwnerSignup(NewAccount, OrgFields):
+    pass
+
+
+class AgencyProfileIn(_Strict):
+    name: Str200
+    legal_rep: Str100
+    contact_name: Str100
+    phone: Annotated[str, Field(min_length=1, max_length=40)]
+    email: Annotated[str, Field(max_length=200)] = ""
+    address: Str300
+    district: Annotated[str, Field(max_length=100)] = ""
+
+    _phone = field_validator("phone")(OrgFields._phone.__func__)
+    _email = field_validator("email")(OrgFields._email.__func__)
+
+
+class Decision(_Strict):
+    decision: Literal["approve", "reject"]
+    reason: Annotated[str, Field(max_length=1000)] = ""
+
+
+class StatusChange(_Strict):
+    action: Literal["suspend", "reinstate"]
+    reason: Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+class CategoryIn(_Strict):
+    code: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")]
+    name_zh: Str100
+    name_en: Str200
+    active: bool = True
+    sort_order: Annotated[int, Field(ge=0, le=10000)] = 0
+
+
+class RegulatorIn(NewAccount):
+    display_name: Str100
+
+
+class LocaleIn(_Strict):
+    locale: Literal["zh_CN", "en"]
+
+
+# ---- outputs ----------------------------------------------------------------
+
+class CategoryOut(BaseModel):
+    id: int
+    code: str
+    name_zh: str
+    name_en: str
+    active: bool
+    sort_order: int
+
+
+class QualificationOut(BaseModel):
+    id: int
+    category_code: str
+    level: int
+    certificate_no: str
+    valid_until: date
+    status: str
+    status_reason: str
+
+
+class AgencyPublicOut(BaseModel):
+    credit_code: str
+    name: str
+    district: str
+    status: str
+    qualifications: list[QualificationOut]
+
+
+class AgencyOut(AgencyPublicOut):
+    id: int
+    legal_rep: str
+    contact_name: str
+    phone: str
+    email: str
+    address: str
+    status_reason: str
+    created_at: datetime
+
+
+class OwnerOut(BaseModel):
+    id: int
+    credit_code: str
+    name: str
+    contact_name: str
+    phone: str
+    email: str
+    address: str
+    district: str
+    status: str
+    status_reason: str
+    created_at: datetime
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    role: str
+    display_name: str
+    locale: str | None
+    agency_id: int | None
+    owner_id: int | None
+
+
+class Page(BaseModel):
+    total: int
+    page: int
+    per_page: int

@@ -1,0 +1,119 @@
+"""Fixtures: a fresh database per test (SQLite file, or PostgreSQL when
+TEST_DATABASE_URL is set), Redis when TEST_REDIS_URL is set, an app and a client."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from app.db import make_engine, make_sessionmaker
+from app.db_schema import metadata
+from app.main import create_app
+from app.settings import Settings, normalise_database_url
+from marketplace.registry import seed_categories
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
+ON_POSTGRES = bool(TEST_DATABASE_URL)
+
+
+def backend_label() -> str:
+    return ("postgres" if ON_POSTGRES else "sqlite") + ("+redis" if TEST_REDIS_URL else "")
+
+
+@pytest.fixture(scope="session")
+def pg_schema() -> str | None:
+    """Create the schema once per session on PostgreSQL (tables truncated per test)."""
+    if not TEST_DATABASE_URL:
+        return None
+    url = normalise_database_url(TEST_DATABASE_URL)
+
+    async def create() -> None:
+        engine = make_engine(url)
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP SCHEMA public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+            await conn.run_sync(metadata.create_all)
+        await engine.dispose()
+
+    asyncio.run(create())
+    return url
+
+
+async def prepare_database(url: str, fresh_sqlite: bool) -> None:
+    engine = make_engine(url)
+    async with engine.begin() as conn:
+        if fresh_sqlite:
+            await conn.run_sync(metadata.create_all)
+        else:
+            names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    async with make_sessionmaker(engine)() as session:
+        await seed_categories(session)
+    await engine.dispose()
+
+
+async def flush_redis() -> None:
+    if TEST_REDIS_URL:
+        from redis.asyncio import Redis
+
+        r = Redis.from_url(TEST_REDIS_URL)
+        await r.flushdb()
+        await r.aclose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, pg_schema: str | None) -> Settings:
+    url = pg_schema or f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+    return Settings(database_url=url, redis_url=TEST_REDIS_URL, secret_key="test-secret-key-0123456789",
+                    var_dir=tmp_path, sweeper_interval_seconds=3600)
+
+
+@pytest.fixture
+async def app(settings: Settings):
+    await prepare_database(settings.database_url, fresh_sqlite=settings.is_sqlite)
+    await flush_redis()
+    app = create_app(settings, start_jobs=False)
+    yield app
+    # Tests that use the sessionmaker without a client never run the lifespan.
+    await app.state.engine.dispose()
+    if settings.redis_url:
+        await app.state.store._redis.aclose(close_connection_pool=True)
+
+
+@asynccontextmanager
+async def running(app):
+    """Run the ASGI lifespan in this event loop (Litestar's AsyncTestClient runs
+    it in a portal thread, whose loop asyncpg connections cannot cross)."""
+    to_app: asyncio.Queue = asyncio.Queue()
+    from_app: asyncio.Queue = asyncio.Queue()
+    task = asyncio.create_task(app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}},
+                                   to_app.get, from_app.put))
+    await to_app.put({"type": "lifespan.startup"})
+    msg = await from_app.get()
+    assert msg["type"] == "lifespan.startup.complete", msg
+    try:
+        yield app
+    finally:
+        await to_app.put({"type": "lifespan.shutdown"})
+        await from_app.get()
+        await task
+
+
+@pytest.fixture
+async def client(app):
+    async with running(app):
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as c:
+            yield c
+
+
+@pytest.fixture
+def sessionmaker(app):
+    return app.state.sessionmaker

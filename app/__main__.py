@@ -12,9 +12,23 @@ from app.settings import get_settings
 
 
 def _migrate() -> None:
+    """Apply migrations, then add any missing default service category."""
+    from app.db import make_engine, make_sessionmaker
     from app.migrate import upgrade
+    from marketplace.registry import seed_categories
 
-    upgrade(get_settings().database_url)
+    url = get_settings().database_url
+    upgrade(url)
+
+    async def categories() -> None:
+        engine = make_engine(url)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                await seed_categories(session)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(categories())
 
 
 async def _seed_and_reset(progress: bool = True) -> dict:

@@ -1,0 +1,1 @@
+"""Ratings, credit scores, red and black lists, savings report."""

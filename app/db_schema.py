@@ -4,5 +4,6 @@ from sqlmodel import SQLModel
 
 import app.models  # noqa: F401
 import marketplace.models  # noqa: F401
+import ratings.models  # noqa: F401
 
 metadata = SQLModel.metadata

@@ -28,10 +28,12 @@ def _message(err: dict[str, Any]) -> str:
         return _("Enter a whole number.")
     if kind in ("decimal_parsing", "decimal_type", "float_parsing"):
         return _("Enter a number.")
-    if kind in ("decimal_max_places",):
+    if kind in ("decimal_max_places", "decimal_max_digits", "decimal_whole_digits"):
         return _("At most {n} decimal places.", n=ctx.get("decimal_places"))
-    if kind in ("greater_than", "greater_than_equal"):
-        return _("Must be at least {n}.", n=ctx.get("gt", ctx.get("ge")))
+    if kind == "greater_than":
+        return _("Must be greater than {n}.", n=ctx.get("gt"))
+    if kind == "greater_than_equal":
+        return _("Must be at least {n}.", n=ctx.get("ge"))
     if kind in ("less_than", "less_than_equal"):
         return _("Must be at most {n}.", n=ctx.get("lt", ctx.get("le")))
     if kind in ("date_parsing", "date_from_datetime_parsing", "date_type"):

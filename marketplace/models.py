@@ -1,10 +1,12 @@
-"""Tables of the registry: service categories, agencies, qualifications, owners."""
+"""Tables of the marketplace: categories, agencies, owners, jobs, quotes, selections."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Numeric, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -78,3 +80,161 @@ class Owner(SQLModel, table=True):
     status_reason: str = Field(default="", max_length=1000)
     created_at: datetime = Field(default_factory=utcnow)
     reviewed_at: datetime | None = Field(default=None)
+
+
+# ---- jobs, quotes, selections ------------------------------------------------------
+
+# Job lifecycle (DESIGN "Core objects"): draft → published → closed → awarded →
+# contracted → completed → rated, with side exits failed (流标) and cancelled.
+DRAFT, PUBLISHED, CLOSED, AWARDED, CONTRACTED, COMPLETED, RATED, FAILED, CANCELLED = (
+    "draft", "published", "closed", "awarded", "contracted", "completed", "rated", "failed", "cancelled")
+JOB_STATUSES = (DRAFT, PUBLISHED, CLOSED, AWARDED, CONTRACTED, COMPLETED, RATED, FAILED, CANCELLED)
+BEACON_SOURCES = ("none", "manual")
+
+
+def money_column(nullable: bool = False) -> Column:
+    return Column(Numeric(14, 2), nullable=nullable)
+
+
+class Job(SQLModel, table=True):
+    __tablename__ = "job"
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_no: str | None = Field(default=None, max_length=20, unique=True, index=True)
+    owner_id: int = Field(foreign_key="owner_org.id", index=True)
+    title: str = Field(max_length=200)
+    project_name: str = Field(max_length=200)
+    project_code: str = Field(max_length=64)
+    category_id: int = Field(foreign_key="service_category.id", index=True)
+    min_level: int = Field(default=3)
+    budget_cap: Decimal = Field(sa_column=money_column())
+    method: str = Field(max_length=20, index=True)
+    price_weight: int | None = Field(default=None)
+    credit_weight: int | None = Field(default=None)
+    state_funded: bool = Field(default=True)
+    quote_deadline: datetime = Field(index=True)
+    service_days: int = Field(default=30)
+    description: str = Field(default="", max_length=5000)
+    district: str = Field(default="", max_length=100, index=True)
+    beacon_source: str = Field(default="none", max_length=10)
+    beacon_label: str = Field(default="", max_length=300)
+    beacon_value: str | None = Field(default=None, max_length=500)
+    status: str = Field(default=DRAFT, max_length=16, index=True)
+    server_seed: str | None = Field(default=None, max_length=64)  # secret until selection
+    seed_commitment: str | None = Field(default=None, max_length=64)
+    publicity_days: int = Field(default=3)
+    created_at: datetime = Field(default_factory=utcnow)
+    published_at: datetime | None = Field(default=None)
+    closed_at: datetime | None = Field(default=None)
+    awarded_at: datetime | None = Field(default=None)
+    publicity_ends_at: datetime | None = Field(default=None)
+    contract_due_at: datetime | None = Field(default=None)
+    contracted_at: datetime | None = Field(default=None)
+    completed_at: datetime | None = Field(default=None)
+    cancelled_at: datetime | None = Field(default=None)
+    status_reason: str = Field(default="", max_length=1000)
+    copied_from_id: int | None = Field(default=None, foreign_key="job.id")
+
+
+class JobExclusion(SQLModel, table=True):
+    """An agency the owner declares conflicted (回避) for one job."""
+
+    __tablename__ = "job_exclusion"
+    __table_args__ = (UniqueConstraint("job_id", "agency_code", name="uq_job_exclusion"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key="job.id", index=True)
+    agency_code: str = Field(max_length=18)
+    reason: str = Field(default="", max_length=500)
+
+
+class Attachment(SQLModel, table=True):
+    __tablename__ = "attachment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key="job.id", index=True)
+    filename: str = Field(max_length=200)
+    content_type: str = Field(max_length=100)
+    size: int
+    sha256: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+LIVE, WITHDRAWN, REPLACED = "live", "withdrawn", "replaced"
+
+
+class Quote(SQLModel, table=True):
+    __tablename__ = "quote"
+    __table_args__ = (
+        # One live quote per agency per job, enforced by the database.
+        Index("uq_quote_live", "job_id", "agency_id", unique=True,
+              postgresql_where=text("status = 'live'"), sqlite_where=text("status = 'live'")),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key="job.id", index=True)
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    price: Decimal = Field(sa_column=money_column())
+    service_days: int
+    note: str = Field(default="", max_length=1000)
+    status: str = Field(default=LIVE, max_length=10, index=True)
+    submitted_at: datetime = Field(default_factory=utcnow)
+    nonce: str = Field(max_length=64)
+    receipt: str = Field(default="", max_length=64, index=True)
+    client_ip: str = Field(default="", max_length=64)
+    user_agent: str = Field(default="", max_length=300)
+    # Set when quotes open at the deadline.
+    eligible: bool | None = Field(default=None)
+    ineligible_reason: str = Field(default="", max_length=64)
+
+
+class Selection(SQLModel, table=True):
+    """The draw record of one job; the unique job_id makes selection happen once."""
+
+    __tablename__ = "selection"
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key="job.id", unique=True)
+    method: str = Field(max_length=20)
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    beacon: str = Field(default="", max_length=500)
+    candidates: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    candidates_digest: str = Field(max_length=64)
+    final_seed: str = Field(max_length=64)
+    order: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    ranking: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    excluded: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    winner_quote_id: str | None = Field(default=None, max_length=32)
+    selected_at: datetime = Field(default_factory=utcnow, index=True)
+    # Abnormally low price (异常低价) of the current winner, if flagged.
+    abnormal_quote_id: str | None = Field(default=None, max_length=32)
+    abnormal_status: str = Field(default="", max_length=16)  # awaiting | submitted | accepted
+    abnormal_due_at: datetime | None = Field(default=None)
+    abnormal_justification: str = Field(default="", max_length=5000)
+
+
+class Objection(SQLModel, table=True):
+    __tablename__ = "objection"
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key="job.id", index=True)
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    against_quote_id: str = Field(max_length=32)
+    reason: str = Field(max_length=5000)
+    status: str = Field(default="open", max_length=12, index=True)  # open | upheld | dismissed
+    decision_reason: str = Field(default="", max_length=2000)
+    decided_by: str = Field(default="", max_length=100)
+    created_at: datetime = Field(default_factory=utcnow)
+    decided_at: datetime | None = Field(default=None)
+
+
+class Contract(SQLModel, table=True):
+    __tablename__ = "contract"
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key="job.id", unique=True)
+    quote_id: int = Field(foreign_key="quote.id")
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    amount: Decimal = Field(sa_column=money_column())
+    confirmed_at: datetime = Field(default_factory=utcnow)
+    confirmed_by: str = Field(max_length=100)

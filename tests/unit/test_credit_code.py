@@ -7,12 +7,10 @@ import pytest
 from marketplace.credit_code import ALPHABET, CreditCodeError, check_character, generate, is_valid, validate
 
 VECTORS = Path(__file__).resolve().parent.parent / "data" / "marketdraw-v1-vectors.json"
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "marketdraw-v1-vectors.json"
 
 
 def vector_codes() -> list[str]:
-    path = VECTORS if VECTORS.exists() else SHARED
-    data = json.loads(path.read_text())
+    data = json.loads(VECTORS.read_text())
     return [c["agency_code"] for v in data["vectors"] for c in v["candidates"]]
 
 

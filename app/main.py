@@ -28,6 +28,7 @@ from app.jobs import ArqQueue, InProcessQueue, load_job_modules
 from app.settings import ROOT, Settings, get_settings
 from app.web import handle_domain_error, handle_http_exception, handle_unexpected
 from marketplace import controllers as registry_controllers
+from marketplace import market_api, pages as market_pages
 
 LEVEL_NAMES = {1: "Class A (甲级)", 2: "Class B (乙级)", 3: "Class C (丙级)"}
 
@@ -114,6 +115,8 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
         route_handlers=[
             *app_controllers.route_handlers,
             *registry_controllers.route_handlers,
+            *market_api.route_handlers,
+            *market_pages.route_handlers,
             create_static_files_router(path="/static", directories=[ROOT / "app" / "static"], opt={"roles": "public"},
                                        include_in_schema=False),
         ],

@@ -8,7 +8,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from app.audit import append_event
-from app.jobs import sweep_step
+from app.jobs import job, sweep_step
 from marketplace.models import APPROVED, Agency, Qualification, ServiceCategory
 from marketplace.registry import notify
 
@@ -45,5 +45,29 @@ async def expire_qualifications(ctx: dict[str, Any]) -> int:
                                data={"category": cat.code, "valid_until": qual.valid_until.isoformat()})
             await notify(session, agency_id=agency.id, kind="qualification.expired", data={"category": cat.code})
             await session.commit()
+            done += 1
+    return done
+
+
+@job
+async def close_job(ctx: dict[str, Any], job_id: int) -> str:
+    """At the deadline: open quotes and select (a no-op when already done or not due)."""
+    from marketplace.selecting import close_and_select
+
+    return await close_and_select(ctx["sessionmaker"], job_id)
+
+
+@sweep_step
+async def close_due_jobs(ctx: dict[str, Any]) -> int:
+    """Find published jobs past their deadline (a lost or late queued job changes nothing)."""
+    from marketplace.models import PUBLISHED, Job, utcnow
+    from marketplace.selecting import close_and_select
+
+    async with ctx["sessionmaker"]() as session:
+        due = (await session.exec(select(Job.id).where(Job.status == PUBLISHED, Job.quote_deadline <= utcnow())
+                                  .order_by(Job.quote_deadline).limit(500))).all()
+    done = 0
+    for job_id in due:
+        if await close_and_select(ctx["sessionmaker"], job_id) != "noop":
             done += 1
     return done

@@ -234,3 +234,88 @@ class Page(BaseModel):
     total: int
     page: int
     per_page: int
+
+
+# ---- jobs and quotes ----------------------------------------------------------------
+
+from decimal import Decimal  # noqa: E402
+from zoneinfo import ZoneInfo  # noqa: E402
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+Money = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)]
+METHOD_CODES = ("random", "random_weighted", "lowest", "optimal", "best_value", "direct")
+
+
+def _aware(v: datetime) -> datetime:
+    # A deadline typed without a zone is Beijing time, as shown on every page.
+    return v.replace(tzinfo=SHANGHAI) if v.tzinfo is None else v
+
+
+class JobIn(_Strict):
+    title: Str200
+    project_name: Str200
+    project_code: Annotated[str, Field(min_length=1, max_length=64)]
+    category_code: Annotated[str, Field(min_length=1, max_length=32)]
+    min_level: Literal[1, 2, 3] = 3
+    budget_cap: Money
+    method: Literal["random", "random_weighted", "lowest", "optimal", "best_value", "direct"]
+    price_weight: Annotated[int, Field(ge=0, le=100)] | None = None
+    credit_weight: Annotated[int, Field(ge=0, le=100)] | None = None
+    state_funded: bool = True
+    quote_deadline: datetime
+    service_days: Annotated[int, Field(ge=1, le=3650)]
+    description: Annotated[str, Field(max_length=5000)] = ""
+    beacon_source: Literal["none", "manual"] = "none"
+    beacon_label: Annotated[str, Field(max_length=300)] = ""
+    exclusions: Annotated[list[str], Field(max_length=50)] = []
+
+    @field_validator("min_level", mode="before")
+    @classmethod
+    def _level(cls, v):
+        return int(v) if isinstance(v, str) and v.isdigit() else v
+
+    @field_validator("quote_deadline")
+    @classmethod
+    def _deadline(cls, v: datetime) -> datetime:
+        return _aware(v)
+
+    @field_validator("exclusions", mode="before")
+    @classmethod
+    def _split(cls, v):
+        if isinstance(v, str):
+            return [p for p in re.split(r"[\s,，;；]+", v) if p]
+        return v
+
+    @field_validator("exclusions")
+    @classmethod
+    def _codes(cls, v: list[str]) -> list[str]:
+        return sorted({check_credit_code(c) for c in v})
+
+
+class QuoteIn(_Strict):
+    price: Money
+    service_days: Annotated[int, Field(ge=1, le=3650)]
+    note: Annotated[str, Field(max_length=1000)] = ""
+
+
+class ReasonIn(_Strict):
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class BeaconIn(_Strict):
+    value: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class DirectChoiceIn(_Strict):
+    quote_id: Annotated[str, Field(min_length=1, max_length=32)]
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class ObjectionDecisionIn(_Strict):
+    decision: Literal["uphold", "dismiss"]
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class JustificationDecisionIn(_Strict):
+    decision: Literal["accept", "reject"]
+    reason: Annotated[str, Field(max_length=2000)] = ""

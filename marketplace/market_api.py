@@ -1,0 +1,3 @@
+"""JSON API of the marketplace loop."""
+
+route_handlers: list = []

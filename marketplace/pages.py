@@ -1,0 +1,3 @@
+"""HTML pages of the marketplace loop (owners, agencies, public, regulators)."""
+
+route_handlers: list = []

@@ -1,3 +1,338 @@
-"""JSON API of the marketplace loop."""
+"""JSON API of the marketplace loop (same services as the pages)."""
 
-route_handlers: list = []
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from litestar import Request, Response, delete, get, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.response import Stream
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.audit_chain import format_time
+from app.auth import PUBLIC, CurrentUser, roles
+from app.errors import InputError, NotFound
+from app.forms import parse
+from app.i18n import gettext as _
+from app.web import read_input
+from marketplace import market, selecting
+from marketplace.models import JOB_STATUSES, Agency, Job, Objection, Selection, ServiceCategory
+from marketplace.schemas import (
+    METHOD_CODES, BeaconIn, DirectChoiceIn, JobIn, JustificationDecisionIn, ObjectionDecisionIn, QuoteIn, ReasonIn,
+)
+
+DB = NamedDependency[AsyncSession]
+Page = Annotated[int, QueryParameter(name="page", ge=1, le=100000)]
+PerPage = Annotated[int, QueryParameter(name="per_page", ge=1, le=100)]
+
+
+def _user(request: Request) -> CurrentUser:
+    return request.scope["user"]
+
+
+def _iso(dt) -> str | None:
+    return format_time(market.ensure_aware(dt)) if dt else None
+
+
+async def job_out(db: AsyncSession, job: Job, *, owner_view: bool = False) -> dict[str, Any]:
+    """A job as the public (or its owner) may see it; never a price before opening."""
+    cat = await db.get(ServiceCategory, job.category_id)
+    out: dict[str, Any] = {
+        "job_id": job.job_no, "title": job.title, "project_name": job.project_name,
+        "project_code": job.project_code, "category": cat.code, "min_level": job.min_level,
+        "budget_cap": market.money(job.budget_cap), "method": job.method, "price_weight": job.price_weight,
+        "credit_weight": job.credit_weight, "state_funded": job.state_funded, "quote_deadline": _iso(job.quote_deadline),
+        "service_days": job.service_days, "description": job.description, "district": job.district,
+        "beacon_source": job.beacon_source, "beacon_label": job.beacon_label, "beacon_value": job.beacon_value,
+        "status": job.status, "seed_commitment": job.seed_commitment, "published_at": _iso(job.published_at),
+        "closed_at": _iso(job.closed_at), "awarded_at": _iso(job.awarded_at),
+        "publicity_ends_at": _iso(job.publicity_ends_at), "contract_due_at": _iso(job.contract_due_at),
+        "status_reason": job.status_reason,
+    }
+    if job.status != "draft":
+        out["quote_count"] = await market.live_quote_count(db, job.id)
+    sel = await selecting.selection_of(db, job)
+    if sel is not None:
+        winner = next((q for q in await selecting.opened_quotes(db, job) if q["quote_id"] == sel.winner_quote_id), None)
+        out["result"] = {"winner_quote_id": sel.winner_quote_id,
+                         "winner_agency_code": winner["agency_code"] if winner else None,
+                         "winner_agency_name": winner["agency_name"] if winner else None,
+                         "price": winner["price"] if winner else None, "selected_at": _iso(sel.selected_at),
+                         "excluded": sel.excluded, "abnormally_low": sel.abnormal_quote_id,
+                         "abnormal_status": sel.abnormal_status, "draw": f"/api/jobs/{job.job_no}/draw"}
+    if owner_view and market.quotes_are_open(job):
+        out["quotes"] = await selecting.opened_quotes(db, job)
+    return out
+
+
+def _check_filters(status: str | None, method: str | None) -> None:
+    fields = {}
+    if status and status not in JOB_STATUSES:
+        fields["status"] = _("Choose one of the offered values.")
+    if method and method not in METHOD_CODES:
+        fields["method"] = _("Choose one of the offered values.")
+    if fields:
+        raise InputError(_("Unknown filter value."), fields=fields)
+
+
+async def _listing(db: AsyncSession, f: market.JobFilters, page: int, per_page: int, drafts: bool = False) -> dict[str, Any]:
+    _check_filters(f.status, f.method)
+    if f.status == "draft" and not drafts:
+        raise InputError(_("Unknown filter value."), fields={"status": _("Choose one of the offered values.")})
+    listing = await market.list_jobs(db, f, page, per_page, include_drafts=drafts)
+    return {"items": [await job_out(db, job) for job, _cat in listing.items], "total": listing.total,
+            "page": listing.page, "per_page": listing.per_page}
+
+
+# ---- public ------------------------------------------------------------------------------
+
+@get("/api/jobs", opt=roles(PUBLIC))
+async def api_jobs(db: DB, page: Page = 1, per_page: PerPage = 20, q: FromQuery[str | None] = None,
+                   category: FromQuery[str | None] = None, method: FromQuery[str | None] = None,
+                   district: FromQuery[str | None] = None, status: FromQuery[str | None] = None) -> dict[str, Any]:
+    """Open calls and results (search, filters, pagination)."""
+    return await _listing(db, market.JobFilters(q=q, category=category, method=method, district=district,
+                                                status=status), page, per_page)
+
+
+@get("/api/jobs/{job_no:str}", opt=roles(PUBLIC))
+async def api_job(db: DB, job_no: FromPath[str]) -> dict[str, Any]:
+    """A job notice: before the deadline only the number of quotes, never prices."""
+    return await job_out(db, await market.public_job(db, job_no))
+
+
+@get("/api/jobs/{job_no:str}/draw", opt=roles(PUBLIC))
+async def api_draw(db: DB, job_no: FromPath[str]) -> dict[str, Any]:
+    """The draw record (DESIGN 'Draw protocol') plus the opened quotes with their nonces."""
+    job = await market.public_job(db, job_no)
+    record = await selecting.draw_record(db, job)
+    if record is None:
+        raise NotFound(_("This job has not been drawn yet."))
+    return record
+
+
+@get("/api/draws.jsonl", opt=roles(PUBLIC), media_type="application/x-ndjson")
+async def api_draws(request: Request) -> Stream:
+    """Every draw record, one JSON object per line, oldest first."""
+    sessionmaker = request.app.state.sessionmaker
+
+    async def lines() -> AsyncIterator[bytes]:
+        last = 0
+        while True:
+            async with sessionmaker() as db:
+                rows = (await db.exec(select(Selection.id, Job).join(Job, Job.id == Selection.job_id)
+                                      .where(Selection.id > last).order_by(col(Selection.id)).limit(200))).all()
+                if not rows:
+                    return
+                for sel_id, job in rows:
+                    record = await selecting.draw_record(db, job)
+                    yield (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+                    last = sel_id
+
+    return Stream(lines(), media_type="application/x-ndjson")
+
+
+# ---- agencies --------------------------------------------------------------------------------
+
+@get("/api/agency/jobs", opt=roles("agency"))
+async def api_agency_jobs(request: Request, db: DB, page: Page = 1, per_page: PerPage = 20) -> dict[str, Any]:
+    """Open jobs, each with `eligible` and the exact reasons when not."""
+    agency = await db.get(Agency, _user(request).agency_id)
+    listing = await market.list_jobs(db, market.JobFilters(status="published"), page, per_page)
+    items = []
+    for job, _cat in listing.items:
+        reasons = await market.eligibility_reasons(db, agency, job, market.utcnow())
+        items.append({**await job_out(db, job), "eligible": not reasons, "reasons": reasons,
+                      "reason_texts": [market.reason_text(r) for r in reasons]})
+    return {"items": items, "total": listing.total, "page": listing.page, "per_page": listing.per_page}
+
+
+def _quote_out(job: Job, quote, agency_code: str) -> dict[str, Any]:
+    body = market.receipt_body(job.job_no, quote, agency_code)
+    return {**body, "receipt": quote.receipt, "status": quote.status, "note": quote.note}
+
+
+@post("/api/jobs/{job_no:str}/quote", opt=roles("agency"), status_code=201)
+async def api_submit_quote(request: Request, db: DB, job_no: FromPath[str]) -> dict[str, Any]:
+    """Body: `{"price": "1234.50", "service_days": 30, "note": ""}`. Replaces a live quote. Returns the receipt."""
+    data = parse(QuoteIn, await read_input(request))
+    quote = await market.submit_quote(db, _user(request), job_no, data,
+                                      client_ip=request.client.host if request.client else "",
+                                      user_agent=request.headers.get("user-agent", ""))
+    agency = await db.get(Agency, quote.agency_id)
+    return _quote_out(await market.get_job(db, job_no), quote, agency.credit_code)
+
+
+@delete("/api/jobs/{job_no:str}/quote", opt=roles("agency"), status_code=200)
+async def api_withdraw_quote(request: Request, db: DB, job_no: FromPath[str]) -> dict[str, Any]:
+    quote = await market.withdraw_quote(db, _user(request), job_no)
+    agency = await db.get(Agency, quote.agency_id)
+    return _quote_out(await market.get_job(db, job_no), quote, agency.credit_code)
+
+
+@get("/api/jobs/{job_no:str}/quote", opt=roles("agency"))
+async def api_my_quote(request: Request, db: DB, job_no: FromPath[str]) -> dict[str, Any]:
+    """This agency's own latest quote on the job, with its receipt."""
+    job = await market.public_job(db, job_no)
+    quote = await market.my_quote(db, _user(request), job)
+    if quote is None:
+        raise NotFound(_("You have no quote on this job."))
+    agency = await db.get(Agency, quote.agency_id)
+    return _quote_out(job, quote, agency.credit_code)
+
+
+@post("/api/jobs/{job_no:str}/objections", opt=roles("agency"), status_code=201)
+async def api_objection(request: Request, db: DB, job_no: FromPath[str]) -> dict[str, Any]:
+    """Body: `{"reason": str}`; only bidders, only during the publicity period."""
+    obj = await selecting.file_objection(db, _user(request), job_no, parse(ReasonIn, await read_input(request)).reason)
+    return {"id": obj.id, "status": obj.status}
+
+
+@post("/api/jobs/{job_no:str}/justification", opt=roles("agency"), status_code=200)
+async def api_justification(request: Request, db: DB, job_no: FromPath[str]) -> dict[str, Any]:
+    """Body: `{"reason": str}`: the flagged winner's justification of its price."""
+    sel = await selecting.submit_justification(db, _user(request), job_no,
+                                               parse(ReasonIn, await read_input(request)).reason)
+    return {"abnormal_status": sel.abnormal_status}
+
+
+# ---- owners ---------------------------------------------------------------------------------
+
+@get("/api/owner/jobs", opt=roles("owner"))
+async def api_owner_jobs(request: Request, db: DB, page: Page = 1, per_page: PerPage = 20,
+                         status: FromQuery[str | None] = None) -> dict[str, Any]:
+    return await _listing(db, market.JobFilters(status=status, owner_id=_user(request).owner_id), page, per_page,
+                          drafts=True)
+
+
+@post("/api/owner/jobs", opt=roles("owner"), status_code=201)
+async def api_create_job(request: Request, db: DB) -> dict[str, Any]:
+    """Body: JobIn (title, project_name, project_code, category_code, min_level, budget_cap, method,
+    price_weight, credit_weight, state_funded, quote_deadline, service_days, description, beacon_source,
+    beacon_label, exclusions). Creates a draft."""
+    job = await market.create_job(db, _user(request), parse(JobIn, await read_input(request)))
+    return await job_out(db, job, owner_view=True)
+
+
+@get("/api/owner/jobs/{job_no:str}", opt=roles("owner"))
+async def api_owner_job(request: Request, db: DB, job_no: FromPath[str]) -> dict[str, Any]:
+    """The owner's view: the opened quotes once the deadline has passed."""
+    return await job_out(db, await market.own_job(db, _user(request), job_no), owner_view=True)
+
+
+@put("/api/owner/jobs/{job_no:str}", opt=roles("owner"))
+async def api_update_job(request: Request, db: DB, job_no: FromPath[str]) -> dict[str, Any]:
+    job = await market.update_job(db, _user(request), job_no, parse(JobIn, await read_input(request)))
+    return await job_out(db, job, owner_view=True)
+
+
+@post("/api/owner/jobs/{job_no:str}/publish", opt=roles("owner"), status_code=200)
+async def api_publish_job(request: Request, db: DB, job_no: FromPath[str]) -> dict[str, Any]:
+    """Publishes the draft and its seed commitment; the deadline job is queued."""
+    job = await market.publish_job(db, _user(request), job_no)
+    await market.schedule_close(request.app.state.queue, job)
+    return await job_out(db, job, owner_view=True)
+
+
+@post("/api/owner/jobs/{job_no:str}/cancel", opt=roles("owner"), status_code=200)
+async def api_cancel_job(request: Request, db: DB, job_no: FromPath[str]) -> dict[str, Any]:
+    """Body: `{"reason": str}`; before the deadline only."""
+    job = await market.cancel_job(db, _user(request), job_no, parse(ReasonIn, await read_input(request)).reason)
+    return await job_out(db, job, owner_view=True)
+
+
+@post("/api/owner/jobs/{job_no:str}/copy", opt=roles("owner"), status_code=201)
+async def api_copy_job(request: Request, db: DB, job_no: FromPath[str]) -> dict[str, Any]:
+    """A failed (流标) or cancelled job re-published as a new draft."""
+    return await job_out(db, await market.republish_copy(db, _user(request), job_no), owner_view=True)
+
+
+@post("/api/owner/jobs/{job_no:str}/direct", opt=roles("owner"), status_code=200)
+async def api_direct_choice(request: Request, job_no: FromPath[str]) -> dict[str, Any]:
+    """Body: `{"quote_id", "reason"}` for a closed `direct` job."""
+    data = parse(DirectChoiceIn, await read_input(request))
+    sel = await selecting.choose_direct(request.app.state.sessionmaker, _user(request), job_no, data.quote_id, data.reason)
+    return {"winner_quote_id": sel.winner_quote_id}
+
+
+@post("/api/owner/jobs/{job_no:str}/justification-decision", opt=roles("owner"), status_code=200)
+async def api_justification_decision(request: Request, db: DB, job_no: FromPath[str]) -> dict[str, Any]:
+    """Body: `{"decision": "accept"|"reject", "reason"}`."""
+    data = parse(JustificationDecisionIn, await read_input(request))
+    sel = await selecting.decide_justification(db, _user(request), job_no, data.decision == "accept", data.reason)
+    return {"abnormal_status": sel.abnormal_status, "winner_quote_id": sel.winner_quote_id}
+
+
+@post("/api/owner/jobs/{job_no:str}/contract", opt=roles("owner"), status_code=201)
+async def api_confirm_contract(request: Request, db: DB, job_no: FromPath[str]) -> dict[str, Any]:
+    """Confirms the contract (amount = awarded price) after the publicity period, within 10 days."""
+    contract = await selecting.confirm_contract(db, _user(request), job_no)
+    return {"job_id": job_no, "quote_id": str(contract.quote_id), "amount": market.money(contract.amount),
+            "confirmed_at": _iso(contract.confirmed_at)}
+
+
+@post("/api/owner/jobs/{job_no:str}/refusal", opt=roles("owner"), status_code=200)
+async def api_refusal(request: Request, db: DB, job_no: FromPath[str]) -> dict[str, Any]:
+    """Body: `{"reason"}`: the winner refused to sign; the next candidate is offered the job."""
+    job = await selecting.record_refusal(db, _user(request), job_no, parse(ReasonIn, await read_input(request)).reason)
+    return await job_out(db, job, owner_view=True)
+
+
+@post("/api/owner/jobs/{job_no:str}/complete", opt=roles("owner"), status_code=200)
+async def api_complete(request: Request, db: DB, job_no: FromPath[str]) -> dict[str, Any]:
+    return await job_out(db, await selecting.complete_job(db, _user(request), job_no), owner_view=True)
+
+
+# ---- regulators ------------------------------------------------------------------------------
+
+@post("/api/regulator/jobs/{job_no:str}/select", opt=roles("regulator"), status_code=200)
+async def api_select_now(request: Request, db: DB, job_no: FromPath[str]) -> dict[str, Any]:
+    """'Select now' for a job past its deadline; a no-op when already selected."""
+    job_id = (await market.public_job(db, job_no)).id
+    # Release this request's connection: the selection runs in its own transaction
+    # (and SQLite has a single connection).
+    await db.rollback()
+    outcome = await selecting.close_and_select(request.app.state.sessionmaker, job_id, f"user:{_user(request).username}")
+    job = await db.get(Job, job_id)
+    return {"outcome": outcome, "status": job.status}
+
+
+@post("/api/regulator/jobs/{job_no:str}/beacon", opt=roles("regulator"), status_code=200)
+async def api_beacon(request: Request, job_no: FromPath[str]) -> dict[str, Any]:
+    """Body: `{"value": str}`: the public randomness named on the notice."""
+    data = parse(BeaconIn, await read_input(request))
+    sel = await selecting.enter_beacon(request.app.state.sessionmaker, _user(request), job_no, data.value)
+    return {"winner_quote_id": sel.winner_quote_id}
+
+
+@get("/api/regulator/objections", opt=roles("regulator"))
+async def api_objections(db: DB, status: FromQuery[str | None] = "open") -> list[dict[str, Any]]:
+    if status not in (None, "", "open", "upheld", "dismissed"):
+        raise InputError(_("Unknown filter value."), fields={"status": _("Choose one of the offered values.")})
+    stmt = select(Objection, Job).join(Job, Job.id == Objection.job_id).order_by(col(Objection.id).desc()).limit(200)
+    if status:
+        stmt = stmt.where(Objection.status == status)
+    return [{"id": o.id, "job_id": j.job_no, "against_quote_id": o.against_quote_id, "reason": o.reason,
+             "status": o.status, "decision_reason": o.decision_reason, "created_at": _iso(o.created_at)}
+            for o, j in (await db.exec(stmt)).all()]
+
+
+@post("/api/regulator/objections/{objection_id:int}/decision", opt=roles("regulator"), status_code=200)
+async def api_objection_decision(request: Request, db: DB, objection_id: FromPath[int]) -> dict[str, Any]:
+    """Body: `{"decision": "uphold"|"dismiss", "reason"}`; upheld → the winner is excluded (step 10)."""
+    data = parse(ObjectionDecisionIn, await read_input(request))
+    obj = await selecting.decide_objection(db, _user(request), objection_id, data.decision, data.reason)
+    return {"id": obj.id, "status": obj.status}
+
+
+route_handlers = [
+    api_jobs, api_job, api_draw, api_draws, api_agency_jobs, api_submit_quote, api_withdraw_quote, api_my_quote,
+    api_objection, api_justification, api_owner_jobs, api_create_job, api_owner_job, api_update_job,
+    api_publish_job, api_cancel_job, api_copy_job, api_direct_choice, api_justification_decision,
+    api_confirm_contract, api_refusal, api_complete, api_select_now, api_beacon, api_objections,
+    api_objection_decision,
+]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import text
@@ -10,7 +11,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.audit_chain import GENESIS_HASH, ChainReport, event_body, event_hash, verify_chain
 from app.models import AuditEvent
-from marketplace.models import utcnow
 
 # Any constant works; it names the lock that serialises appends on PostgreSQL.
 _PG_AUDIT_LOCK = 0x4D4B5441  # "MKTA"
@@ -30,7 +30,7 @@ async def append_event(session: AsyncSession, *, actor: str, kind: str, subject:
     head = (await session.exec(select(AuditEvent).order_by(col(AuditEvent.seq).desc()).limit(1))).first()
     seq = (head.seq + 1) if head else 1
     prev = head.hash if head else GENESIS_HASH
-    at = utcnow()
+    at = datetime.now(timezone.utc)  # when it was appended (wall clock, never simulated)
     body = event_body(seq, at, actor, kind, subject, data or {}, prev)
     event = AuditEvent(seq=seq, at=at, actor=actor, kind=kind, subject=subject,
                        data=body["data"], prev_hash=prev, hash=event_hash(body))

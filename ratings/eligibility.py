@@ -11,11 +11,8 @@ from decimal import Decimal
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ratings.credit import DEFAULT_PARAMS, credit_grade, credit_score
 from ratings.models import ListEntry, Violation
-
-PRIOR_SCORE = Decimal("80.00")
-DEDUCTIONS = {"minor": Decimal("5"), "major": Decimal("20"), "severe": Decimal("0")}
-GRADE_THRESHOLDS = ((Decimal("90"), "A"), (Decimal("75"), "B"), (Decimal("60"), "C"))
 
 
 async def black_listed(session: AsyncSession, agency_ids: list[int], at: datetime) -> set[int]:
@@ -31,24 +28,21 @@ async def black_listed(session: AsyncSession, agency_ids: list[int], at: datetim
 
 
 def grade_of(score: Decimal) -> str:
-    for threshold, grade in GRADE_THRESHOLDS:
-        if score >= threshold:
-            return grade
-    return "D"
+    return credit_grade(score)
 
 
 async def credit_at(session: AsyncSession, agency_ids: list[int], at: datetime) -> dict[int, Decimal]:
     """Credit score of each agency as it stood at `at` (DESIGN "Ratings and credit").
 
-    Until ratings are recorded every agency stands at the prior m = 80, less
-    the deductions of violations active in the 12 months before `at`.
+    Ratings are not recorded yet, so each score is the prior m less the
+    deductions of violations active at `at`; the formula is ratings.credit's.
     """
-    scores = {a: PRIOR_SCORE for a in agency_ids}
     if not agency_ids:
-        return scores
-    rows = (await session.exec(select(Violation.agency_id, Violation.severity).where(
+        return {}
+    rows = (await session.exec(select(Violation.agency_id, Violation.severity, Violation.occurred_at).where(
         col(Violation.agency_id).in_(agency_ids), Violation.occurred_at <= at,
-        Violation.occurred_at > at - timedelta(days=365)))).all()
-    for agency_id, severity in rows:
-        scores[agency_id] = max(Decimal("0.00"), scores[agency_id] - DEDUCTIONS.get(severity, Decimal("0")))
-    return scores
+        Violation.occurred_at > at - timedelta(days=DEFAULT_PARAMS.violation_window_days)))).all()
+    violations: dict[int, list] = {a: [] for a in agency_ids}
+    for agency_id, severity, occurred_at in rows:
+        violations[agency_id].append((severity, occurred_at))
+    return {a: credit_score([], violations[a], at) for a in agency_ids}

@@ -19,7 +19,7 @@ from app.errors import InputError, NotFound
 from app.forms import parse
 from app.i18n import gettext as _
 from app.web import read_input
-from marketplace import market, selecting
+from marketplace import attachments, market, selecting
 from marketplace.models import JOB_STATUSES, Agency, Job, Objection, Selection, ServiceCategory
 from marketplace.schemas import (
     METHOD_CODES, BeaconIn, DirectChoiceIn, JobIn, JustificationDecisionIn, ObjectionDecisionIn, QuoteIn, ReasonIn,
@@ -53,6 +53,9 @@ async def job_out(db: AsyncSession, job: Job, *, owner_view: bool = False) -> di
         "publicity_ends_at": _iso(job.publicity_ends_at), "contract_due_at": _iso(job.contract_due_at),
         "status_reason": job.status_reason,
     }
+    out["attachments"] = [{"id": a.id, "filename": a.filename, "size": a.size, "sha256": a.sha256,
+                           "url": f"/jobs/{job.job_no}/attachments/{a.id}"}
+                          for a in await attachments.attachments_of(db, job)]
     if job.status != "draft":
         out["quote_count"] = await market.live_quote_count(db, job.id)
     sel = await selecting.selection_of(db, job)
@@ -287,6 +290,35 @@ async def api_complete(request: Request, db: DB, job_no: FromPath[str]) -> dict[
     return await job_out(db, await selecting.complete_job(db, _user(request), job_no), owner_view=True)
 
 
+@post("/api/owner/jobs/{job_no:str}/attachments", opt=roles("owner"), status_code=201)
+async def api_add_attachment(request: Request, db: DB, job_no: FromPath[str]) -> dict[str, Any]:
+    """Multipart form with one `file` (PDF, Word, Excel, ZIP, PNG, JPEG; at most 10 MB)."""
+    form = await request.form()
+    upload = form.get("file")
+    if upload is None or not hasattr(upload, "read"):
+        msg = _("Choose a file to upload.")
+        raise InputError(msg, fields={"file": msg})
+    data = await upload.read()
+    att = await attachments.add_attachment(db, _user(request), job_no, upload.filename or "", data,
+                                           request.app.state.settings.var_dir)
+    return {"id": att.id, "filename": att.filename, "size": att.size, "sha256": att.sha256,
+            "url": f"/jobs/{job_no}/attachments/{att.id}"}
+
+
+@get("/jobs/{job_no:str}/attachments/{attachment_id:int}", opt=roles(PUBLIC), include_in_schema=False)
+async def download_attachment(request: Request, db: DB, job_no: FromPath[str], attachment_id: FromPath[int]) -> Response:
+    """Attachments are public with the notice (drafts' only to their owner)."""
+    job = await market.get_job(db, job_no)
+    user = request.scope.get("user")
+    if job.status == "draft" and not (user and user.owner_id == job.owner_id):
+        raise NotFound(_("No such job."))
+    att, path = await attachments.attachment_file(db, job, attachment_id, request.app.state.settings.var_dir)
+    from urllib.parse import quote as urlquote
+    return Response(path.read_bytes(), media_type=att.content_type, headers={
+        "content-disposition": f"attachment; filename*=UTF-8''{urlquote(att.filename)}",
+        "x-content-type-options": "nosniff"})
+
+
 # ---- regulators ------------------------------------------------------------------------------
 
 @post("/api/regulator/jobs/{job_no:str}/select", opt=roles("regulator"), status_code=200)
@@ -334,5 +366,5 @@ route_handlers = [
     api_objection, api_justification, api_owner_jobs, api_create_job, api_owner_job, api_update_job,
     api_publish_job, api_cancel_job, api_copy_job, api_direct_choice, api_justification_decision,
     api_confirm_contract, api_refusal, api_complete, api_select_now, api_beacon, api_objections,
-    api_objection_decision,
+    api_objection_decision, api_add_attachment, download_attachment,
 ]

@@ -372,3 +372,30 @@ async def test_many_concurrent_triggers_select_once(client, app, sessionmaker, w
     assert await close_job(ctx, job_id) == "noop"
     async with sessionmaker() as s:
         assert (await s.exec(select(func.count()).select_from(AuditEvent))).one() == before
+
+
+async def test_attachments_are_checked(client, sessionmaker, world):
+    h = await as_user(client, "own1")
+    r = await client.post("/api/owner/jobs", json=job_body(), headers=h)
+    job_no = r.json()["job_id"]
+    url = f"/api/owner/jobs/{job_no}/attachments"
+    r = await client.post(url, files={"file": ("任务书.pdf", b"%PDF-1.7 demo", "application/pdf")}, headers=h)
+    assert r.status_code == 201, r.text
+    link = r.json()["url"]
+    r = await client.post(url, files={"file": ("evil.exe", b"MZ....", "application/octet-stream")}, headers=h)
+    assert r.status_code == 400 and "file" in r.json()["fields"]
+    r = await client.post(url, files={"file": ("fake.pdf", b"<html>", "application/pdf")}, headers=h)
+    assert r.status_code == 400
+    r = await client.post(url, files={"file": ("big.pdf", b"%PDF" + b"0" * (10 * 1024 * 1024), "application/pdf")}, headers=h)
+    assert r.status_code == 413
+    client.cookies.clear()
+    assert (await client.get(link)).status_code == 404  # a draft's attachment is not public
+    h = await as_user(client, "own1")
+    await client.post(f"/api/owner/jobs/{job_no}/publish", headers=h)
+    client.cookies.clear()
+    r = await client.get(link)
+    assert r.status_code == 200 and r.content == b"%PDF-1.7 demo"
+    assert "attachment" in r.headers["content-disposition"]
+    h = await as_user(client, "own2")
+    r = await client.post(url, files={"file": ("x.pdf", b"%PDF", "application/pdf")}, headers=h)
+    assert r.status_code == 404

@@ -277,6 +277,8 @@ async def list_jobs(session: AsyncSession, f: JobFilters, page: int = 1, per_pag
     return Listing(list(rows), total, page, per_page)
 
 
+SEALED_BIDDER = "sealed-bidder"
+
 # ---- eligibility and quotes ---------------------------------------------------------------
 
 REASONS = ("agency_not_approved", "agency_suspended", "black_listed", "not_qualified", "level_too_low",
@@ -381,8 +383,9 @@ async def submit_quote(session: AsyncSession, user: CurrentUser, job_no: str, da
         raise Conflict(_("Another quote from your agency was submitted at the same moment. Reload and try again."))
     quote.receipt = compute_receipt(receipt_body(job.job_no, quote, agency.credit_code))
     session.add(quote)
-    # The audit event records the receipt only: never the price before the deadline.
-    await append_event(session, actor=actor(user), kind="quote.replaced" if previous else "quote.submitted",
+    # The audit event records the receipt only: neither the price nor the bidder
+    # is visible before the deadline (the receipt names the agency once opened).
+    await append_event(session, actor=SEALED_BIDDER, kind="quote.replaced" if previous else "quote.submitted",
                        subject=f"job:{job.job_no}", data={"receipt": quote.receipt})
     await session.commit()
     return quote
@@ -397,7 +400,7 @@ async def withdraw_quote(session: AsyncSession, user: CurrentUser, job_no: str) 
         raise NotFound(_("You have no live quote on this job."))
     quote.status = WITHDRAWN
     session.add(quote)
-    await append_event(session, actor=actor(user), kind="quote.withdrawn", subject=f"job:{job.job_no}",
+    await append_event(session, actor=SEALED_BIDDER, kind="quote.withdrawn", subject=f"job:{job.job_no}",
                        data={"receipt": quote.receipt})
     await session.commit()
     return quote

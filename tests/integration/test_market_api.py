@@ -334,6 +334,8 @@ async def test_no_role_can_see_a_sealed_price_anywhere(client, app, sessionmaker
             r = await client.get(path)
             assert r.status_code < 500, (role, path, r.status_code)
             assert leaked(r.text) == [], (role, path)
+            for bidder in ("ag0", "ag1", "ag2"):
+                assert f"user:{bidder}" not in r.text, (role, path)
             if role not in ("ag0", "ag1", "ag2"):
                 for code in agency_codes[:3]:
                     assert not (code in r.text and path.startswith(("/jobs/", "/api/jobs/"))), (role, path)

@@ -80,6 +80,14 @@ def _configure_templates(settings: Settings):
     return TemplateConfig(directory=ROOT / "templates", engine=JinjaTemplateEngine, engine_callback=callback)
 
 
+def _document_api_only(handlers: list) -> list:
+    """HTML pages stay out of the OpenAPI document; it describes the JSON API."""
+    for handler in handlers:
+        if not any(p.startswith("/api/") or p == "/healthz" for p in getattr(handler, "paths", ())):
+            handler.include_in_schema = False
+    return handlers
+
+
 def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> Litestar:
     settings = settings or get_settings()
     load_job_modules()
@@ -113,10 +121,8 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
 
     app = Litestar(
         route_handlers=[
-            *app_controllers.route_handlers,
-            *registry_controllers.route_handlers,
-            *market_api.route_handlers,
-            *market_pages.route_handlers,
+            *_document_api_only([*app_controllers.route_handlers, *registry_controllers.route_handlers,
+                                 *market_api.route_handlers, *market_pages.route_handlers]),
             create_static_files_router(path="/static", directories=[ROOT / "app" / "static"], opt={"roles": "public"},
                                        include_in_schema=False),
         ],

@@ -136,3 +136,9 @@ async def test_api_errors_are_translated_to_english_on_request(client, world):
     client.cookies.set("lang", "zh_CN")
     r = await client.get("/api/admin/registrations")
     assert re.search(r"[\u4e00-\u9fff]", r.json()["error"])
+
+
+async def test_openapi_document_describes_the_json_api(client):
+    doc = (await client.get("/schema/openapi.json")).json()
+    assert "/api/jobs/{job_no}/draw" in doc["paths"] and "/api/audit/head" in doc["paths"]
+    assert not any(p.startswith(("/admin", "/agency/", "/login")) for p in doc["paths"])

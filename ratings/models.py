@@ -8,7 +8,9 @@ the ratings capability.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
+from sqlalchemy import Column, Numeric
 from sqlmodel import Field, SQLModel
 
 from marketplace.models import utcnow
@@ -43,3 +45,66 @@ class ListEntry(SQLModel, table=True):
     ends_at: datetime | None = Field(default=None)
     lifted_at: datetime | None = Field(default=None)
     lift_reason: str = Field(default="", max_length=1000)
+
+
+class Rating(SQLModel, table=True):
+    """The owner's rating of one contract (one per contract; voided on an upheld appeal)."""
+
+    __tablename__ = "rating"
+
+    id: int | None = Field(default=None, primary_key=True)
+    contract_id: int = Field(foreign_key="contract.id", unique=True)
+    job_id: int = Field(foreign_key="job.id", index=True)
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    owner_id: int = Field(foreign_key="owner_org.id", index=True)
+    quality: int
+    timeliness: int
+    fee_compliance: int
+    attitude: int
+    score: Decimal = Field(sa_column=Column(Numeric(5, 2), nullable=False))
+    comment: str = Field(default="", max_length=2000)
+    rated_at: datetime = Field(default_factory=utcnow, index=True)
+    voided_at: datetime | None = Field(default=None)
+    void_reason: str = Field(default="", max_length=2000)
+
+
+class Appeal(SQLModel, table=True):
+    __tablename__ = "rating_appeal"
+
+    id: int | None = Field(default=None, primary_key=True)
+    rating_id: int = Field(foreign_key="rating.id", unique=True)
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    reason: str = Field(max_length=5000)
+    status: str = Field(default="open", max_length=12, index=True)  # open | upheld | dismissed
+    decision_reason: str = Field(default="", max_length=2000)
+    decided_by: str = Field(default="", max_length=100)
+    created_at: datetime = Field(default_factory=utcnow)
+    decided_at: datetime | None = Field(default=None)
+
+
+class AgencyCredit(SQLModel, table=True):
+    """Precomputed credit of each agency (recomputed by background jobs)."""
+
+    __tablename__ = "agency_credit"
+
+    agency_id: int = Field(foreign_key="agency.id", primary_key=True)
+    score: Decimal = Field(sa_column=Column(Numeric(5, 2), nullable=False, index=True))
+    grade: str = Field(max_length=1, index=True)
+    rating_count: int = Field(default=0)
+    red: bool = Field(default=False, index=True)
+    black: bool = Field(default=False, index=True)
+    computed_at: datetime = Field(default_factory=utcnow)
+
+
+class EmailOutbox(SQLModel, table=True):
+    """Mail waiting to be sent over SMTP (when configured)."""
+
+    __tablename__ = "email_outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    to_address: str = Field(max_length=200)
+    subject: str = Field(max_length=300)
+    body: str = Field(max_length=10000)
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = Field(default=None)
+    attempts: int = Field(default=0)

@@ -1,0 +1,251 @@
+"""Ratings, appeals, violations, credit recomputation and the red/black lists.
+
+Per-agency recomputation runs after every rating, appeal decision and
+violation (a background job); the nightly job recomputes everyone with one
+set-based SQL statement (see ratings.nightly). Both are idempotent: a second
+run with nothing new changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from decimal import Decimal
+
+from sqlalchemy import text, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.audit import append_event
+from app.auth import CurrentUser
+from app.errors import Conflict, InputError, NotFound
+from app.i18n import gettext as _
+from marketplace.market import actor, ensure_aware, own_job
+from marketplace.models import COMPLETED, RATED, Agency, Contract, Job, utcnow
+from marketplace.registry import notify
+from marketplace.schemas import check_credit_code
+from ratings.credit import black_list_end, black_list_reason, rating_score
+from ratings.nightly import credit_params, recompute_scores
+from ratings.models import AgencyCredit, Appeal, EmailOutbox, ListEntry, Rating, Violation
+from ratings.schemas import RatingIn, ViolationIn
+
+RATING_WINDOW_DAYS = 30
+APPEAL_WINDOW_DAYS = 15
+
+
+async def rate_job(session: AsyncSession, user: CurrentUser, job_no: str, data: RatingIn) -> Rating:
+    job = await own_job(session, user, job_no)
+    contract = (await session.exec(select(Contract).where(Contract.job_id == job.id))).first()
+    if job.status == RATED:
+        raise Conflict(_("This contract has already been rated."))
+    if job.status != COMPLETED or contract is None:
+        raise Conflict(_("Only a completed job can be rated."))
+    if utcnow() > ensure_aware(job.completed_at) + timedelta(days=RATING_WINDOW_DAYS):
+        raise Conflict(_("The 30-day rating period has ended."))
+    res = await session.exec(update(Job).where(Job.id == job.id, Job.status == COMPLETED).values(status=RATED))
+    if res.rowcount != 1:
+        raise Conflict(_("This contract has already been rated."))
+    score = rating_score(data.quality, data.timeliness, data.fee_compliance, data.attitude)
+    rating = Rating(contract_id=contract.id, job_id=job.id, agency_id=contract.agency_id, owner_id=job.owner_id,
+                    quality=data.quality, timeliness=data.timeliness, fee_compliance=data.fee_compliance,
+                    attitude=data.attitude, score=score, comment=data.comment)
+    session.add(rating)
+    try:
+        await session.flush()
+    except IntegrityError:
+        await session.rollback()
+        raise Conflict(_("This contract has already been rated.")) from None
+    agency = await session.get(Agency, contract.agency_id)
+    await append_event(session, actor=actor(user), kind="rating.recorded", subject=f"agency:{agency.credit_code}",
+                       data={"job": job.job_no, "rating_id": rating.id, "score": f"{score:.2f}",
+                             "quality": data.quality, "timeliness": data.timeliness,
+                             "fee_compliance": data.fee_compliance, "attitude": data.attitude})
+    await notify(session, agency_id=agency.id, kind="rating.received", data={"job": job.job_no})
+    await session.commit()
+    return rating
+
+
+async def appeal_rating(session: AsyncSession, user: CurrentUser, rating_id: int, reason: str) -> Appeal:
+    rating = await session.get(Rating, rating_id)
+    if rating is None or rating.agency_id != user.agency_id:
+        raise NotFound(_("No such rating."))
+    if rating.voided_at is not None:
+        raise Conflict(_("This rating has been voided."))
+    if utcnow() > ensure_aware(rating.rated_at) + timedelta(days=APPEAL_WINDOW_DAYS):
+        raise Conflict(_("The 15-day appeal period has ended."))
+    appeal = Appeal(rating_id=rating.id, agency_id=rating.agency_id, reason=reason)
+    session.add(appeal)
+    try:
+        await session.flush()
+    except IntegrityError:
+        await session.rollback()
+        raise Conflict(_("This rating has already been appealed.")) from None
+    agency = await session.get(Agency, rating.agency_id)
+    await append_event(session, actor=actor(user), kind="appeal.filed", subject=f"agency:{agency.credit_code}",
+                       data={"rating_id": rating.id, "appeal_id": appeal.id})
+    await session.commit()
+    return appeal
+
+
+async def decide_appeal(session: AsyncSession, user: CurrentUser, appeal_id: int, uphold: bool, reason: str) -> Appeal:
+    appeal = await session.get(Appeal, appeal_id)
+    if appeal is None:
+        raise NotFound(_("No such appeal."))
+    now = utcnow()
+    res = await session.exec(update(Appeal).where(Appeal.id == appeal_id, Appeal.status == "open").values(
+        status="upheld" if uphold else "dismissed", decision_reason=reason, decided_by=actor(user), decided_at=now))
+    if res.rowcount != 1:
+        raise Conflict(_("This appeal has already been decided."))
+    agency = await session.get(Agency, appeal.agency_id)
+    if uphold:
+        await session.exec(update(Rating).where(Rating.id == appeal.rating_id).values(voided_at=now, void_reason=reason))
+    await append_event(session, actor=actor(user), kind=f"appeal.{'upheld' if uphold else 'dismissed'}",
+                       subject=f"agency:{agency.credit_code}",
+                       data={"appeal_id": appeal.id, "rating_id": appeal.rating_id, "reason": reason})
+    await notify(session, agency_id=agency.id, kind=f"appeal.{'upheld' if uphold else 'dismissed'}",
+                 data={"reason": reason})
+    await session.commit()
+    await session.refresh(appeal)
+    return appeal
+
+
+async def record_violation(session: AsyncSession, user: CurrentUser, data: ViolationIn) -> Violation:
+    try:
+        code = check_credit_code(data.agency_code)
+    except ValueError as exc:
+        raise InputError(str(exc), fields={"agency_code": str(exc)}) from None
+    agency = (await session.exec(select(Agency).where(Agency.credit_code == code))).first()
+    if agency is None:
+        msg = _("No such agency.")
+        raise InputError(msg, fields={"agency_code": msg})
+    v = Violation(agency_id=agency.id, severity=data.severity, kind=data.kind, description=data.description,
+                  evidence=data.evidence, recorded_by=actor(user))
+    session.add(v)
+    await session.flush()
+    await append_event(session, actor=actor(user), kind="violation.recorded", subject=f"agency:{agency.credit_code}",
+                       data={"violation_id": v.id, "severity": v.severity, "kind": v.kind})
+    await notify(session, agency_id=agency.id, kind="violation.recorded", data={"reason": v.description})
+    await session.commit()
+    return v
+
+
+async def inputs_of(session: AsyncSession, agency_id: int):
+    """Everything the score of one agency is computed from (also published by the API)."""
+    ratings = (await session.exec(select(Rating).where(Rating.agency_id == agency_id,
+                                                       col(Rating.voided_at).is_(None))
+                                  .order_by(col(Rating.rated_at), col(Rating.id)))).all()
+    violations = (await session.exec(select(Violation).where(Violation.agency_id == agency_id)
+                                     .order_by(col(Violation.occurred_at), col(Violation.id)))).all()
+    return list(ratings), list(violations)
+
+
+async def active_entry(session: AsyncSession, agency_id: int, kind: str, at: datetime) -> ListEntry | None:
+    return (await session.exec(select(ListEntry).where(
+        ListEntry.agency_id == agency_id, ListEntry.kind == kind, ListEntry.starts_at <= at,
+        or_(col(ListEntry.ends_at).is_(None), col(ListEntry.ends_at) > at),
+        col(ListEntry.lifted_at).is_(None)))).first()
+
+
+async def _list_change(session: AsyncSession, agency: Agency, kind: str, event: str, data: dict) -> None:
+    await append_event(session, actor="system", kind=f"list.{kind}_{event}", subject=f"agency:{agency.credit_code}",
+                       data=data)
+    await notify(session, agency_id=agency.id, kind=f"list.{kind}_{event}", data={"reason": data.get("reason", "")})
+    if agency.email:
+        session.add(EmailOutbox(to_address=agency.email, subject=f"[网上中介服务超市] list.{kind}_{event}",
+                                body=f"{agency.name}: {kind} list {event}. {data.get('reason', '')}"))
+
+
+async def recompute_agency(session: AsyncSession, agency_id: int, now: datetime | None = None) -> AgencyCredit:
+    """Recompute one agency's score (the nightly statement, for one row) and its list entries; idempotent."""
+    now = now or utcnow()
+    agency = await session.get(Agency, agency_id)
+    await recompute_scores(session, now, agency_id)
+    credit = await session.get(AgencyCredit, agency_id)
+    await session.refresh(credit)
+    _ratings, violations = await inputs_of(session, agency_id)
+    viol = [(v.severity, ensure_aware(v.occurred_at)) for v in violations]
+    black_reason = black_list_reason(Decimal(credit.score), credit.rating_count, viol, now)
+    black = await active_entry(session, agency_id, "black", now)
+    if black_reason and black is None:
+        severe_at = max((at for sev, at in viol if sev == "severe"), default=None)
+        start = severe_at if black_reason == "severe_violation" and severe_at else now
+        end = black_list_end(start, severe=black_reason == "severe_violation")
+        if end > now:
+            black = ListEntry(agency_id=agency_id, kind="black", reason=black_reason, starts_at=start, ends_at=end)
+            session.add(black)
+            await _list_change(session, agency, "black", "added", {"reason": black_reason, "ends_at": end.isoformat()})
+    red = await active_entry(session, agency_id, "red", now)
+    red_ok = bool(credit.red) and black is None
+    if red_ok and red is None:
+        session.add(ListEntry(agency_id=agency_id, kind="red", reason="score_and_record", starts_at=now))
+        await _list_change(session, agency, "red", "added", {"reason": "score_and_record", "score": f"{credit.score:.2f}"})
+    elif red is not None and not red_ok:
+        red.ends_at = now
+        session.add(red)
+        await _list_change(session, agency, "red", "ended", {"reason": "no_longer_eligible", "score": f"{credit.score:.2f}"})
+    credit.red, credit.black = red_ok, black is not None
+    session.add(credit)
+    await session.commit()
+    return credit
+
+
+async def nightly_recompute(session: AsyncSession, now: datetime | None = None) -> dict[str, int]:
+    """Everyone at once: scores in one statement, list changes in set-based statements.
+
+    Python touches only the agencies whose list status changed (audit event and
+    notification each).
+    """
+    now = now or utcnow()
+    await recompute_scores(session, now)
+    dialect = session.get_bind().dialect.name
+    p = credit_params(dialect, now)
+    end = black_list_end(now, severe=False)
+    active = ("e.starts_at <= :now AND (e.ends_at IS NULL OR e.ends_at > :now) AND e.lifted_at IS NULL")
+    new_black = (await session.exec(text(f"""
+        INSERT INTO list_entry (agency_id, kind, reason, starts_at, ends_at, lift_reason)
+        SELECT c.agency_id, 'black', 'low_score', :now, :end, '' FROM agency_credit c
+        WHERE c.score < :black_below AND c.rating_count >= :black_n
+          AND NOT EXISTS (SELECT 1 FROM list_entry e WHERE e.agency_id = c.agency_id AND e.kind = 'black' AND {active})
+        RETURNING agency_id""").bindparams(now=p["now"], end=credit_params(dialect, end)["now"],
+                                            black_below=p["black_below"], black_n=p["black_n"]))).all()
+    if new_black:
+        await session.exec(text("UPDATE agency_credit SET black = TRUE, red = FALSE WHERE agency_id IN "
+                                f"({','.join(str(int(r[0])) for r in new_black)})"))
+    ended_red = (await session.exec(text(f"""
+        UPDATE list_entry SET ends_at = :now WHERE kind = 'red' AND id IN (
+            SELECT e.id FROM list_entry e JOIN agency_credit c ON c.agency_id = e.agency_id
+            WHERE e.kind = 'red' AND {active} AND (NOT c.red OR c.black))
+        RETURNING agency_id""").bindparams(now=p["now"]))).all()
+    new_red = (await session.exec(text(f"""
+        INSERT INTO list_entry (agency_id, kind, reason, starts_at, ends_at, lift_reason)
+        SELECT c.agency_id, 'red', 'score_and_record', :now, NULL, '' FROM agency_credit c
+        WHERE c.red AND NOT c.black
+          AND NOT EXISTS (SELECT 1 FROM list_entry e WHERE e.agency_id = c.agency_id AND e.kind = 'red' AND {active})
+        RETURNING agency_id""").bindparams(now=p["now"]))).all()
+    changes = [(r[0], "black", "added") for r in new_black] + [(r[0], "red", "ended") for r in ended_red] + \
+              [(r[0], "red", "added") for r in new_red]
+    for agency_id, kind, event in changes:
+        agency = await session.get(Agency, agency_id)
+        await _list_change(session, agency, kind, event, {"reason": "nightly_recompute"})
+    await session.commit()
+    return {"black_added": len(new_black), "red_ended": len(ended_red), "red_added": len(new_red)}
+
+
+async def lift_entry(session: AsyncSession, user: CurrentUser, entry_id: int, reason: str) -> ListEntry:
+    entry = await session.get(ListEntry, entry_id)
+    if entry is None:
+        raise NotFound(_("No such list entry."))
+    now = utcnow()
+    res = await session.exec(update(ListEntry).where(ListEntry.id == entry_id, col(ListEntry.lifted_at).is_(None),
+                                                     or_(col(ListEntry.ends_at).is_(None), col(ListEntry.ends_at) > now))
+                             .values(lifted_at=now, lift_reason=reason))
+    if res.rowcount != 1:
+        raise Conflict(_("This entry has already ended."))
+    agency = await session.get(Agency, entry.agency_id)
+    await append_event(session, actor=actor(user), kind=f"list.{entry.kind}_lifted", subject=f"agency:{agency.credit_code}",
+                       data={"entry_id": entry.id, "reason": reason})
+    await notify(session, agency_id=agency.id, kind=f"list.{entry.kind}_lifted", data={"reason": reason})
+    await session.commit()
+    await session.refresh(entry)
+    return entry

@@ -1,0 +1,114 @@
+"""Credit recomputation in SQL agrees with the published formula; lists; idempotence."""
+
+import random
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlmodel import select
+
+from app.models import AuditEvent
+from marketplace.models import Job, Contract, utcnow
+from ratings.credit import credit_score
+from ratings.models import AgencyCredit, ListEntry, Rating, Violation
+from ratings.service import nightly_recompute, recompute_agency
+from tests.helpers import count_rows, make_agency, make_owner
+
+
+async def _contract(s, agency_id, owner_id, n):
+    job = Job(job_no=f"JT-{agency_id}-{n}", owner_id=owner_id, title="t", project_name="p", project_code="c",
+              category_id=1, budget_cap=Decimal("1000.00"), method="random", quote_deadline=utcnow(),
+              service_days=1, status="rated")
+    s.add(job)
+    await s.flush()
+    from marketplace.models import Quote
+    q = Quote(job_id=job.id, agency_id=agency_id, price=Decimal("900.00"), service_days=1, nonce="n", status="live")
+    s.add(q)
+    await s.flush()
+    c = Contract(job_id=job.id, quote_id=q.id, agency_id=agency_id, amount=q.price, confirmed_by="t")
+    s.add(c)
+    await s.flush()
+    return job, c
+
+
+async def seed_history(sessionmaker, n_agencies=6, seed=3):
+    """Fixture rows for the formula check (ratings are normally made by owners)."""
+    rng = random.Random(seed)
+    owner = await make_owner(sessionmaker, "own1")
+    agencies = [await make_agency(sessionmaker, f"ag{i}") for i in range(n_agencies)]
+    now = utcnow()
+    async with sessionmaker() as s:
+        k = 0
+        for a in agencies:
+            for _ in range(rng.randint(0, 7)):
+                k += 1
+                job, c = await _contract(s, a.id, owner.id, k)
+                score = Decimal(rng.choice(["100.00", "81.25", "56.25", "0.00", "93.75", "70.00"]))
+                s.add(Rating(contract_id=c.id, job_id=job.id, agency_id=a.id, owner_id=owner.id, quality=3,
+                             timeliness=3, fee_compliance=3, attitude=3, score=score,
+                             rated_at=now - timedelta(days=rng.randint(0, 900), hours=rng.randint(0, 23))))
+            if rng.random() < 0.4:
+                s.add(Violation(agency_id=a.id, severity=rng.choice(["minor", "major"]), kind="test",
+                                recorded_by="t", occurred_at=now - timedelta(days=rng.randint(0, 500))))
+        await s.commit()
+    return agencies, now
+
+
+async def test_sql_scores_equal_the_published_formula(sessionmaker):
+    agencies, now = await seed_history(sessionmaker, n_agencies=12)
+    async with sessionmaker() as s:
+        await nightly_recompute(s, now)
+        for a in agencies:
+            ratings = (await s.exec(select(Rating).where(Rating.agency_id == a.id))).all()
+            viols = (await s.exec(select(Violation).where(Violation.agency_id == a.id))).all()
+            expected = credit_score([(r.score, r.rated_at) for r in ratings],
+                                    [(v.severity, v.occurred_at) for v in viols], now)
+            credit = await s.get(AgencyCredit, a.id)
+            assert Decimal(credit.score).quantize(Decimal("0.01")) == expected, a.id
+
+
+async def test_nightly_twice_changes_nothing_and_lists_follow_scores(sessionmaker):
+    agencies, now = await seed_history(sessionmaker, n_agencies=10, seed=11)
+    async with sessionmaker() as s:
+        first = await nightly_recompute(s, now)
+        entries = await count_rows(sessionmaker, ListEntry)
+        events = await count_rows(sessionmaker, AuditEvent)
+        again = await nightly_recompute(s, now)
+    assert again == {"black_added": 0, "red_ended": 0, "red_added": 0}
+    assert await count_rows(sessionmaker, ListEntry) == entries
+    assert await count_rows(sessionmaker, AuditEvent) == events
+    async with sessionmaker() as s:
+        for credit in (await s.exec(select(AgencyCredit))).all():
+            active_black = (await s.exec(select(ListEntry).where(ListEntry.agency_id == credit.agency_id,
+                                                                  ListEntry.kind == "black"))).all()
+            assert credit.black == bool(active_black)
+            if Decimal(credit.score) < 60 and credit.rating_count >= 3:
+                assert credit.black
+    assert first["black_added"] + first["red_added"] == entries
+
+
+async def test_per_agency_recompute_matches_nightly(sessionmaker):
+    agencies, now = await seed_history(sessionmaker, n_agencies=5, seed=5)
+    async with sessionmaker() as s:
+        for a in agencies:
+            await recompute_agency(s, a.id, now)
+        single = {c.agency_id: (Decimal(c.score), c.grade, c.red, c.black) for c in (await s.exec(select(AgencyCredit))).all()}
+        await nightly_recompute(s, now)
+        s.expunge_all()
+        nightly = {c.agency_id: (Decimal(c.score), c.grade, c.red, c.black) for c in (await s.exec(select(AgencyCredit))).all()}
+    assert single == nightly
+
+
+async def test_severe_violation_black_lists_for_twelve_months(sessionmaker):
+    a = await make_agency(sessionmaker, "bad1")
+    now = utcnow()
+    async with sessionmaker() as s:
+        s.add(Violation(agency_id=a.id, severity="severe", kind="forged_qualification", recorded_by="t",
+                        occurred_at=now - timedelta(days=10)))
+        await s.commit()
+        credit = await recompute_agency(s, a.id, now)
+        assert credit.black
+        entry = (await s.exec(select(ListEntry).where(ListEntry.agency_id == a.id))).one()
+        assert entry.reason == "severe_violation"
+        assert 360 <= (entry.ends_at - entry.starts_at).days <= 366
+        await recompute_agency(s, a.id, now)
+    assert await count_rows(sessionmaker, ListEntry) == 1

@@ -36,6 +36,7 @@ def sweep_step(fn: JobFunc) -> JobFunc:
 
 def load_job_modules() -> None:
     import marketplace.jobs  # noqa: F401  (registers its jobs)
+    import ratings.jobs  # noqa: F401
 
 
 @job
@@ -59,7 +60,7 @@ class InProcessQueue:
     def __init__(self, ctx: dict[str, Any], sweep_interval: float | None = None):
         self.ctx = ctx
         self.sweep_interval = sweep_interval
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: dict[asyncio.Task, datetime | None] = {}
         self._sweeper: asyncio.Task | None = None
         self.ctx["queue"] = self
 
@@ -91,12 +92,13 @@ class InProcessQueue:
             await self.run_now(name, *args)
 
         task = asyncio.create_task(runner())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks[task] = at
+        task.add_done_callback(lambda t: self._tasks.pop(t, None))
 
     async def drain(self) -> None:
-        """Wait for jobs due now (tests)."""
-        while any(not t.done() for t in self._tasks):
+        """Wait for the jobs that are due by now (tests); later ones keep waiting."""
+        while any(not t.done() and (at is None or at <= datetime.now(timezone.utc))
+                  for t, at in list(self._tasks.items())):
             await asyncio.sleep(0.01)
 
     async def stop(self) -> None:

@@ -29,6 +29,7 @@ from app.settings import ROOT, Settings, get_settings
 from app.web import handle_domain_error, handle_http_exception, handle_unexpected
 from marketplace import controllers as registry_controllers
 from marketplace import market_api, pages as market_pages
+from ratings import api as ratings_api
 
 LEVEL_NAMES = {1: "Class A (甲级)", 2: "Class B (乙级)", 3: "Class C (丙级)"}
 
@@ -122,7 +123,8 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
     app = Litestar(
         route_handlers=[
             *_document_api_only([*app_controllers.route_handlers, *registry_controllers.route_handlers,
-                                 *market_api.route_handlers, *market_pages.route_handlers]),
+                                 *market_api.route_handlers, *market_pages.route_handlers,
+                                 *ratings_api.route_handlers]),
             create_static_files_router(path="/static", directories=[ROOT / "app" / "static"], opt={"roles": "public"},
                                        include_in_schema=False),
         ],

@@ -156,6 +156,20 @@ async def _list_change(session: AsyncSession, agency: Agency, kind: str, event: 
                                 body=f"{agency.name}: {kind} list {event}. {data.get('reason', '')}"))
 
 
+async def _lifted_since_trigger(session: AsyncSession, agency_id: int, reason: str, viol, ratings) -> bool:
+    """A regulator's early lift (credit repair) stands until something new triggers the list again."""
+    if reason == "severe_violation":
+        since = max(at for sev, at in viol if sev == "severe")
+    else:
+        since = max((ensure_aware(r.rated_at) for r in ratings), default=None)
+    if since is None:
+        return False
+    lifted = (await session.exec(select(ListEntry).where(
+        ListEntry.agency_id == agency_id, ListEntry.kind == "black", col(ListEntry.lifted_at).is_not(None),
+        ListEntry.lifted_at >= since))).first()
+    return lifted is not None
+
+
 async def recompute_agency(session: AsyncSession, agency_id: int, now: datetime | None = None) -> AgencyCredit:
     """Recompute one agency's score (the nightly statement, for one row) and its list entries; idempotent."""
     now = now or utcnow()
@@ -167,7 +181,7 @@ async def recompute_agency(session: AsyncSession, agency_id: int, now: datetime 
     viol = [(v.severity, ensure_aware(v.occurred_at)) for v in violations]
     black_reason = black_list_reason(Decimal(credit.score), credit.rating_count, viol, now)
     black = await active_entry(session, agency_id, "black", now)
-    if black_reason and black is None:
+    if black_reason and black is None and not await _lifted_since_trigger(session, agency_id, black_reason, viol, _ratings):
         severe_at = max((at for sev, at in viol if sev == "severe"), default=None)
         start = severe_at if black_reason == "severe_violation" and severe_at else now
         end = black_list_end(start, severe=black_reason == "severe_violation")
@@ -207,6 +221,9 @@ async def nightly_recompute(session: AsyncSession, now: datetime | None = None) 
         SELECT c.agency_id, 'black', 'low_score', :now, :end, '' FROM agency_credit c
         WHERE c.score < :black_below AND c.rating_count >= :black_n
           AND NOT EXISTS (SELECT 1 FROM list_entry e WHERE e.agency_id = c.agency_id AND e.kind = 'black' AND {active})
+          AND NOT EXISTS (SELECT 1 FROM list_entry e WHERE e.agency_id = c.agency_id AND e.kind = 'black'
+                          AND e.lifted_at IS NOT NULL AND e.lifted_at >= (
+                              SELECT MAX(r.rated_at) FROM rating r WHERE r.agency_id = c.agency_id))
         RETURNING agency_id""").bindparams(now=p["now"], end=credit_params(dialect, end)["now"],
                                             black_below=p["black_below"], black_n=p["black_n"]))).all()
     if new_black:

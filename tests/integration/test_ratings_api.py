@@ -1,0 +1,174 @@
+"""Ratings, appeals, violations, credit, rankings, lists and the savings report over HTTP."""
+
+import asyncio
+import io
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+from sqlmodel import select
+
+from marketplace.models import Job, utcnow
+from ratings.models import AgencyCredit, Appeal, ListEntry, Rating, Violation
+from tests.helpers import count_rows, login, make_agency, make_owner, make_user
+from tests.integration.test_market_api import as_user, end_publicity, pass_deadline, published_job, quote_all
+
+
+@pytest.fixture
+async def world(sessionmaker):
+    await make_owner(sessionmaker, "own1")
+    await make_owner(sessionmaker, "own2")
+    for i in range(4):
+        await make_agency(sessionmaker, f"ag{i}", quals=(("EIA", 2),))
+    await make_user(sessionmaker, "reg1", "regulator")
+
+
+async def settle(app):
+    """Let queued recompute jobs (in-process) finish."""
+    queue = app.state.queue
+    if hasattr(queue, "drain"):
+        await queue.drain()
+    else:  # arq: run the job inline, as a worker would
+        from app.jobs import REGISTRY
+        async with app.state.sessionmaker() as s:
+            ids = (await s.exec(select(Rating.agency_id))).all() + (await s.exec(select(Violation.agency_id))).all()
+        for agency_id in set(ids):
+            await REGISTRY["recompute_credit"]({"sessionmaker": app.state.sessionmaker}, agency_id)
+
+
+async def completed_job(client, sessionmaker, method="lowest"):
+    job_no = await published_job(client, method=method)
+    await quote_all(client, job_no, ["70000.00", "80000.00", "90000.00"])
+    await pass_deadline(sessionmaker, job_no)
+    await client.post(f"/api/regulator/jobs/{job_no}/select", headers=await as_user(client, "reg1"))
+    await end_publicity(sessionmaker, job_no)
+    h = await as_user(client, "own1")
+    assert (await client.post(f"/api/owner/jobs/{job_no}/contract", headers=h)).status_code == 201
+    assert (await client.post(f"/api/owner/jobs/{job_no}/complete", headers=h)).status_code == 200
+    return job_no, h
+
+
+async def test_rating_appeal_and_credit(client, app, sessionmaker, world):
+    job_no, h = await completed_job(client, sessionmaker)
+    stars = {"quality": 5, "timeliness": 4, "fee_compliance": 5, "attitude": 3, "comment": "按期完成"}
+    for bad in ({**stars, "quality": 6}, {**stars, "attitude": 0}, {**stars, "comment": ""}):
+        r = await client.post(f"/api/owner/jobs/{job_no}/rating", json=bad, headers=h)
+        assert r.status_code == 400
+    h2 = await as_user(client, "own2")
+    assert (await client.post(f"/api/owner/jobs/{job_no}/rating", json=stars, headers=h2)).status_code == 404
+    h = await as_user(client, "own1")
+    r = await client.post(f"/api/owner/jobs/{job_no}/rating", json=stars, headers=h)
+    assert r.status_code == 201
+    # 0.40*5 + 0.25*4 + 0.20*5 + 0.15*3 = 4.45 → (4.45 - 1) / 4 * 100 = 86.25
+    assert r.json()["score"] == "86.25"
+    assert (await client.post(f"/api/owner/jobs/{job_no}/rating", json=stars, headers=h)).status_code == 409
+    assert await count_rows(sessionmaker, Rating) == 1
+    await settle(app)
+    winner_code = (await client.get(f"/api/jobs/{job_no}")).json()["result"]["winner_agency_code"]
+    credit = (await client.get(f"/api/agencies/{winner_code}/credit")).json()
+    # (3*80 + 1*86.25) / (3 + 1) = 81.5625 → 81.56
+    assert credit["score"] == "81.56" and credit["grade"] == "B" and credit["provisional"] is True
+    assert credit["ratings"][0]["score"] == "86.25" and credit["parameters"]["prior_mean"] == "80"
+    # The winner appeals; another agency cannot.
+    rating_id = (await client.get("/api/agency/ratings", headers=await as_user(client, "ag0"))).json()
+    h_ag = await as_user(client, "ag0")
+    mine = (await client.get("/api/agency/ratings")).json()
+    assert len(mine) == 1
+    h_other = await as_user(client, "ag1")
+    assert (await client.post(f"/api/agency/ratings/{mine[0]['id']}/appeal", json={"reason": "x"}, headers=h_other)).status_code == 404
+    h_ag = await as_user(client, "ag0")
+    r = await client.post(f"/api/agency/ratings/{mine[0]['id']}/appeal", json={"reason": "评分与事实不符"}, headers=h_ag)
+    assert r.status_code == 201
+    assert (await client.post(f"/api/agency/ratings/{mine[0]['id']}/appeal", json={"reason": "again"}, headers=h_ag)).status_code == 409
+    h_reg = await as_user(client, "reg1")
+    appeal_id = (await client.get("/api/regulator/appeals")).json()[0]["id"]
+    r = await client.post(f"/api/regulator/appeals/{appeal_id}/decision", json={"decision": "uphold", "reason": "证据充分"}, headers=h_reg)
+    assert r.json()["status"] == "upheld"
+    await settle(app)
+    credit = (await client.get(f"/api/agencies/{winner_code}/credit")).json()
+    assert credit["score"] == "80.00" and credit["ratings"] == []
+    del rating_id
+
+
+async def test_appeal_out_of_time(client, app, sessionmaker, world):
+    job_no, h = await completed_job(client, sessionmaker)
+    await client.post(f"/api/owner/jobs/{job_no}/rating", json={"quality": 1, "timeliness": 1, "fee_compliance": 1,
+                                                                "attitude": 1, "comment": "差"}, headers=h)
+    async with sessionmaker() as s:
+        await s.exec(update(Rating).values(rated_at=utcnow() - timedelta(days=16)))
+        await s.commit()
+    h = await as_user(client, "ag0")
+    rid = (await client.get("/api/agency/ratings")).json()[0]["id"]
+    r = await client.post(f"/api/agency/ratings/{rid}/appeal", json={"reason": "x"}, headers=h)
+    assert r.status_code == 409 and await count_rows(sessionmaker, Appeal) == 0
+
+
+async def test_rating_window_and_state(client, sessionmaker, world):
+    job_no, h = await completed_job(client, sessionmaker)
+    async with sessionmaker() as s:
+        await s.exec(update(Job).values(completed_at=utcnow() - timedelta(days=31)))
+        await s.commit()
+    r = await client.post(f"/api/owner/jobs/{job_no}/rating", json={"quality": 3, "timeliness": 3,
+                                                                    "fee_compliance": 3, "attitude": 3, "comment": "c"}, headers=h)
+    assert r.status_code == 409
+
+
+async def test_violation_black_list_refuses_quotes_and_lift(client, app, sessionmaker, world):
+    h = await as_user(client, "reg1")
+    async with sessionmaker() as s:
+        from marketplace.models import Agency
+        code = (await s.exec(select(Agency.credit_code).where(Agency.name.like("ag1 %")))).one()
+    r = await client.post("/api/regulator/violations", json={"agency_code": code, "severity": "severe",
+                                                             "kind": "collusion", "description": "围标"}, headers=h)
+    assert r.status_code == 400 and "evidence" in r.json()["fields"]
+    r = await client.post("/api/regulator/violations", json={"agency_code": code, "severity": "severe", "kind": "collusion",
+                                                             "description": "围标", "evidence": "调查报告 2026-11"}, headers=h)
+    assert r.status_code == 201
+    await settle(app)
+    black = (await client.get("/api/lists/black")).json()
+    assert [e["agency_code"] for e in black] == [code] and black[0]["reason"] == "severe_violation"
+    job_no = await published_job(client)
+    h_ag = await as_user(client, "ag1")
+    r = await client.post(f"/api/jobs/{job_no}/quote", json={"price": "100.00", "service_days": 3}, headers=h_ag)
+    assert r.status_code == 403 and "black_listed" in r.json()["reasons"]
+    h = await as_user(client, "reg1")
+    r = await client.post(f"/api/regulator/list-entries/{black[0]['id']}/lift", json={"reason": ""}, headers=h)
+    assert r.status_code == 400
+    r = await client.post(f"/api/regulator/list-entries/{black[0]['id']}/lift", json={"reason": "信用修复完成"}, headers=h)
+    assert r.status_code == 200
+    assert (await client.get("/api/lists/black")).json() == []
+    h_ag = await as_user(client, "ag1")
+    r = await client.post(f"/api/jobs/{job_no}/quote", json={"price": "100.00", "service_days": 3}, headers=h_ag)
+    assert r.status_code == 201
+
+
+async def test_rankings_and_filters(client, app, sessionmaker, world):
+    async with sessionmaker() as s:
+        from ratings.service import nightly_recompute
+        await nightly_recompute(s)
+    r = (await client.get("/api/rankings")).json()
+    assert r["total"] == 4 and all(i["provisional"] for i in r["items"]) and "formula" in r
+    assert (await client.get("/api/rankings?grade=B")).json()["total"] == 4
+    assert (await client.get("/api/rankings?grade=Z")).status_code == 400
+    assert (await client.get("/api/rankings?list=purple")).status_code == 400
+    assert (await client.get("/api/rankings?q=ag2")).json()["total"] == 1
+
+
+async def test_savings_report(client, app, sessionmaker, world):
+    await completed_job(client, sessionmaker)
+    r = (await client.get("/api/reports/savings?group_by=method")).json()
+    assert r["baseline"] == "cap" and r["overall"]["count"] == 1
+    assert r["overall"]["total_saved"] == "30000.00" and r["overall"]["savings_rate"] == "0.3000"
+    assert r["groups"]["lowest"]["count"] == 1
+    assert (await client.get("/api/reports/savings?date_from=2026-12-01&date_to=2026-11-01")).status_code == 400
+    assert (await client.get("/api/reports/savings?method=bogus")).status_code == 400
+    assert (await client.get("/api/reports/savings?group_by=bogus")).status_code == 400
+    csv_r = await client.get("/api/reports/savings.csv?group_by=method")
+    assert csv_r.status_code == 200 and "30000.00" in csv_r.content.decode("utf-8-sig")
+    x = await client.get("/api/reports/savings.xlsx")
+    from openpyxl import load_workbook
+    ws = load_workbook(io.BytesIO(x.content)).active
+    from decimal import Decimal
+    assert ws.cell(2, 2).value == 1 and Decimal(str(ws.cell(2, 5).value)) == Decimal("30000.00")
+    assert ws.cell(2, 5).number_format == "#,##0.00" and ws.cell(2, 6).number_format == "0.00%"
+    assert (await client.get("/api/reports/savings.pdf")).status_code == 404

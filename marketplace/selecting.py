@@ -322,6 +322,9 @@ async def submit_justification(session: AsyncSession, user: CurrentUser, job_no:
 
 async def decide_justification(session: AsyncSession, user: CurrentUser, job_no: str, accept: bool, reason: str) -> Selection:
     job = await own_job(session, user, job_no)
+    if not accept and not reason.strip():
+        msg = _("Give a reason for rejecting the justification.")
+        raise InputError(msg, fields={"reason": msg})
     sel = await selection_of(session, job)
     if not sel or job.status != AWARDED or sel.abnormal_status not in ("awaiting", "submitted"):
         raise Conflict(_("There is no abnormally low price to decide on."))

@@ -282,6 +282,8 @@ async def test_abnormally_low_flag_and_rejection(client, sessionmaker, world):
     h = await as_user(client, "own1")
     await end_publicity(sessionmaker, job_no)
     assert (await client.post(f"/api/owner/jobs/{job_no}/contract", headers=h)).status_code == 409
+    r = await client.post(f"/api/owner/jobs/{job_no}/justification-decision", json={"decision": "reject"}, headers=h)
+    assert r.status_code == 400 and "reason" in r.json()["fields"]
     r = await client.post(f"/api/owner/jobs/{job_no}/justification-decision", json={"decision": "reject", "reason": "不合理"}, headers=h)
     assert r.status_code == 200
     result = (await client.get(f"/api/jobs/{job_no}")).json()["result"]

@@ -209,9 +209,14 @@ async def choose_direct(sessionmaker: SessionMaker, user: CurrentUser, job_no: s
         if job.method != "direct" or job.status != CLOSED:
             raise Conflict(_("This job is not waiting for a direct choice."))
         eligible = await _eligible_rows(session, job)
-        if quote_id not in {str(q.id) for q, _a in eligible}:
+        previous = await selection_of(session, job)
+        excluded = {e["quote_id"] for e in previous.excluded} if previous else set()
+        if quote_id not in {str(q.id) for q, _a in eligible} - excluded:
             msg = _("Choose one of the eligible quotes.")
             raise InputError(msg, fields={"quote_id": msg})
+        if previous is not None:
+            # A new choice after the previous one was excluded (step 10 for `direct`).
+            return await _rechoose_direct(session, job, previous, quote_id, reason, actor(user))
         try:
             sel = await _select(session, job, eligible, actor_name=actor(user),
                                 direct_choice={"quote_id": quote_id, "reason": reason})
@@ -220,6 +225,28 @@ async def choose_direct(sessionmaker: SessionMaker, user: CurrentUser, job_no: s
             await session.rollback()
             raise Conflict(_("This job has already been selected.")) from None
         return sel
+
+
+async def _rechoose_direct(session: AsyncSession, job: Job, sel: Selection, quote_id: str, reason: str,
+                           actor_name: str) -> Selection:
+    res = await session.exec(update(Job).where(Job.id == job.id, Job.status == CLOSED).values(status=AWARDED))
+    if res.rowcount != 1:
+        raise Conflict(_("This job is not waiting for a direct choice."))
+    now = utcnow()
+    sel.params = {"chosen_quote_id": quote_id, "reason": reason}
+    sel.ranking = [quote_id]
+    sel.winner_quote_id = quote_id
+    session.add(sel)
+    await session.refresh(job)
+    job.publicity_ends_at = now + timedelta(days=await int_param(session, "publicity_days"))
+    job.contract_due_at = job.publicity_ends_at + timedelta(days=await int_param(session, "contract_days"))
+    session.add(job)
+    await append_event(session, actor=actor_name, kind="job.direct_rechosen", subject=f"job:{job.job_no}",
+                       data={"winner_quote_id": quote_id, "reason": reason})
+    winner = await _winner(session, sel)
+    await notify(session, agency_id=winner.agency_id, kind="job.won", data={"job": job.job_no})
+    await session.commit()
+    return sel
 
 
 async def selection_of(session: AsyncSession, job: Job) -> Selection | None:
@@ -239,7 +266,12 @@ async def _exclude_winner(session: AsyncSession, job: Job, sel: Selection, reaso
     now = utcnow()
     await append_event(session, actor=actor_name, kind="selection.excluded", subject=f"job:{job.job_no}",
                        data={"quote_id": excluded[-1]["quote_id"], "reason": reason, "new_winner_quote_id": new_winner})
-    if new_winner is None:
+    remaining = {c["quote_id"] for c in sel.candidates} - {e["quote_id"] for e in excluded}
+    if new_winner is None and job.method == "direct" and remaining:
+        # The owner chooses again among the remaining eligible quotes.
+        job.status = CLOSED
+        job.publicity_ends_at = job.contract_due_at = None
+    elif new_winner is None:
         job.status = FAILED
         job.status_reason = "no_candidate_left"
         await append_event(session, actor=actor_name, kind="job.failed", subject=f"job:{job.job_no}",
@@ -346,6 +378,8 @@ async def record_refusal(session: AsyncSession, user: CurrentUser, job_no: str, 
     job = await own_job(session, user, job_no)
     if job.status != AWARDED:
         raise Conflict(_("Only an awarded job can record a refusal to sign."))
+    if utcnow() < ensure_aware(job.publicity_ends_at):
+        raise Conflict(_("A refusal to sign can be recorded only after the publicity period ends."))
     sel = await selection_of(session, job)
     winner = await _winner(session, sel)
     earlier = (await session.exec(select(Violation).where(Violation.agency_id == winner.agency_id,

@@ -94,8 +94,8 @@ async def _ensure_user(session, username: str, role: str, display: str) -> None:
 
 
 async def seed(sessionmaker: SessionMaker, *, seed: int = DEFAULT_SEED, agencies: int = 200, owners: int = 30,
-               progress: bool = True) -> dict[str, int]:
-    """Create what is missing; returns counts of what was added."""
+               jobs: int = 320, progress: bool = True) -> dict[str, int]:
+    """Create what is missing (organisations, then `jobs` demo jobs); returns counts of what was added."""
     added = {"owners": 0, "agencies": 0}
     async with sessionmaker() as session:
         await registry.seed_categories(session)
@@ -138,6 +138,11 @@ async def seed(sessionmaker: SessionMaker, *, seed: int = DEFAULT_SEED, agencies
                 added["agencies"] += 1
         bar.update(1)
     bar.close()
+    if jobs:
+        from scripts.seed_jobs import seed_jobs  # it reads this module's seed
+
+        statuses = await seed_jobs(sessionmaker, seed=seed, count=jobs, progress=progress)
+        added["jobs"] = sum(statuses.values())
     return added
 
 

@@ -405,3 +405,28 @@ async def test_attachments_are_checked(client, sessionmaker, world):
     h = await as_user(client, "own2")
     r = await client.post(url, files={"file": ("x.pdf", b"%PDF", "application/pdf")}, headers=h)
     assert r.status_code == 404
+
+
+async def test_direct_owner_chooses_again_after_a_refusal(client, sessionmaker, world):
+    job_no = await published_job(client, method="direct", budget_cap="90000.00", state_funded=False)
+    await quote_all(client, job_no, ["88000.00", "87000.00"])
+    await pass_deadline(sessionmaker, job_no)
+    await client.post(f"/api/regulator/jobs/{job_no}/select", headers=await as_user(client, "reg1"))
+    h = await as_user(client, "own1")
+    first, second = [q["quote_id"] for q in (await client.get(f"/api/owner/jobs/{job_no}")).json()["quotes"]]
+    await client.post(f"/api/owner/jobs/{job_no}/direct", json={"quote_id": first, "reason": "经验"}, headers=h)
+    r = await client.post(f"/api/owner/jobs/{job_no}/refusal", json={"reason": "拒签"}, headers=h)
+    assert r.status_code == 409  # still in publicity
+    await end_publicity(sessionmaker, job_no)
+    r = await client.post(f"/api/owner/jobs/{job_no}/refusal", json={"reason": "拒签"}, headers=h)
+    assert r.status_code == 200 and r.json()["status"] == "closed"
+    r = await client.post(f"/api/owner/jobs/{job_no}/direct", json={"quote_id": first, "reason": "again"}, headers=h)
+    assert r.status_code == 400  # the excluded quote cannot be chosen again
+    r = await client.post(f"/api/owner/jobs/{job_no}/direct", json={"quote_id": second, "reason": "次优"}, headers=h)
+    assert r.status_code == 200 and r.json()["winner_quote_id"] == second
+    record = (await client.get(f"/api/jobs/{job_no}/draw")).json()
+    assert record["excluded"] == [{"quote_id": first, "reason": "refused_to_sign"}]
+    assert record["params"] == {"chosen_quote_id": second, "reason": "次优"} and record["winner_quote_id"] == second
+    r = subprocess.run([sys.executable, "scripts/verify_draw.py", "-"], input=json.dumps(record), text=True,
+                       capture_output=True)
+    assert r.returncode == 0, r.stdout

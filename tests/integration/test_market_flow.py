@@ -104,6 +104,10 @@ async def test_refusal_goes_to_next_candidate_and_records_violation(sessionmaker
         sel = (await s.exec(select(Selection))).one()
         first = sel.winner_quote_id
         assert (await s.get(Quote, int(first))).price == Decimal("50000.00")
+        with pytest.raises(Conflict):
+            await selecting.record_refusal(s, ou, job.job_no, "拒签")  # publicity still running
+        await s.exec(update(Job).where(Job.id == job.id).values(publicity_ends_at=utcnow() - timedelta(seconds=1)))
+        await s.commit()
         await selecting.record_refusal(s, ou, job.job_no, "拒签")
         sel = (await s.exec(select(Selection))).one()
         assert sel.winner_quote_id != first and sel.excluded == [{"quote_id": first, "reason": "refused_to_sign"}]

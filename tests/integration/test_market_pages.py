@@ -544,6 +544,8 @@ async def test_refusal_to_sign_offers_the_next_candidate(client, sessionmaker, w
     await select_now(client, job_no)
     first = (await selection(sessionmaker, job_no)).winner_quote_id
     tok = await as_user(client, "own1")
+    assert (await post(client, f"/owner/jobs/{job_no}/refusal", tok, reason="拒绝签约")).status_code == 409
+    await set_job(sessionmaker, job_no, publicity_ends_at=utcnow() - timedelta(seconds=1))
     assert (await post(client, f"/owner/jobs/{job_no}/refusal", tok, reason="")).status_code == 400
     assert (await selection(sessionmaker, job_no)).winner_quote_id == first
     assert (await post(client, f"/owner/jobs/{job_no}/refusal", tok, reason="拒绝签约")).status_code == 303

@@ -57,7 +57,7 @@ async def test_migrations_create_exactly_the_model_schema(tmp_path):
 
 
 async def test_demo_seed_is_deterministic_and_idempotent(sessionmaker):
-    added = await seed(sessionmaker, agencies=12, owners=4, progress=False)
+    added = await seed(sessionmaker, agencies=12, owners=4, jobs=0, progress=False)
     assert added == {"agencies": 12, "owners": 4}
 
     async def counts():
@@ -66,7 +66,7 @@ async def test_demo_seed_is_deterministic_and_idempotent(sessionmaker):
                     for m in (Agency, Owner, Qualification, User, AuditEvent)]
 
     first = await counts()
-    assert await seed(sessionmaker, agencies=12, owners=4, progress=False) == {"agencies": 0, "owners": 0}
+    assert await seed(sessionmaker, agencies=12, owners=4, jobs=0, progress=False) == {"agencies": 0, "owners": 0}
     assert await counts() == first
     async with sessionmaker() as s:
         statuses = set((await s.exec(select(Agency.status))).all())
@@ -86,7 +86,7 @@ def test_every_string_has_a_chinese_translation():
 
 
 async def test_demo_passwords_log_in(client, sessionmaker):
-    await seed(sessionmaker, agencies=2, owners=2, progress=False)
+    await seed(sessionmaker, agencies=2, owners=2, jobs=0, progress=False)
     creds = await reset_demo_passwords(sessionmaker)
     from tests.helpers import login
     for role, (username, password) in creds.items():

@@ -109,16 +109,17 @@ async def logout(request: Request) -> Response:
     return resp
 
 
-@post("/language", opt=roles(PUBLIC))
-async def switch_language(request: Request, db: DB) -> Response:
-    data = await read_input(request)
-    locale = normalise_locale(str(data.get("locale", ""))) or "zh_CN"
+@get("/language", opt=roles(PUBLIC))
+async def switch_language(request: Request, db: DB, locale: FromQuery[str] = "zh_CN",
+                          next_: Annotated[str | None, QueryParameter(name="next")] = None) -> Response:
+    """Switch the interface language (a link, so pages carry no per-visitor form and can be cached)."""
+    locale = normalise_locale(locale) or "zh_CN"
     user: CurrentUser | None = request.scope.get("user")
     if user:
         await set_locale(db, user.id, locale)
         updated = CurrentUser(**{**user.__dict__, "locale": locale})
         await request.app.state.sessions.update_user(request.scope["session_id"], updated)
-    resp = Redirect(path=_safe_next(data.get("next")), status_code=303)
+    resp = Redirect(path=_safe_next(next_), status_code=303)
     resp.set_cookie(Cookie(key=LANG_COOKIE, value=locale, httponly=True, samesite="lax", path="/",
                            max_age=365 * 86400))
     return resp

@@ -30,6 +30,7 @@ from app.web import handle_domain_error, handle_http_exception, handle_unexpecte
 from marketplace import controllers as registry_controllers
 from marketplace import market_api, pages as market_pages
 from ratings import api as ratings_api
+from ratings import pages as ratings_pages
 
 LEVEL_NAMES = {1: "Class A (甲级)", 2: "Class B (乙级)", 3: "Class C (丙级)"}
 
@@ -124,7 +125,7 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
         route_handlers=[
             *_document_api_only([*app_controllers.route_handlers, *registry_controllers.route_handlers,
                                  *market_api.route_handlers, *market_pages.route_handlers,
-                                 *ratings_api.route_handlers]),
+                                 *ratings_api.route_handlers, *ratings_pages.route_handlers]),
             create_static_files_router(path="/static", directories=[ROOT / "app" / "static"], opt={"roles": "public"},
                                        include_in_schema=False),
         ],

@@ -136,6 +136,8 @@ async def rankings(db: DB, *, page: int, per_page: int, q: str | None, category:
         fields["grade"] = _("Choose one of the offered values.")
     if list_ and list_ not in ("red", "black"):
         fields["list"] = _("Choose one of the offered values.")
+    if category and not (await db.exec(select(ServiceCategory.id).where(ServiceCategory.code == category))).first():
+        fields["category"] = _("Choose one of the offered values.")
     if fields:
         raise InputError(_("Unknown filter value."), fields=fields)
     stmt = (select(Agency, AgencyCredit).join(AgencyCredit, AgencyCredit.agency_id == Agency.id)

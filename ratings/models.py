@@ -93,7 +93,7 @@ class AgencyCredit(SQLModel, table=True):
     rating_count: int = Field(default=0)
     red: bool = Field(default=False, index=True)
     black: bool = Field(default=False, index=True)
-    computed_at: datetime = Field(default_factory=utcnow)
+    computed_at: datetime = Field(default_factory=utcnow, index=True)  # its max versions cached rankings
 
 
 class EmailOutbox(SQLModel, table=True):

@@ -48,6 +48,13 @@ def check_filters(f: ReportFilters, categories: set[str]) -> None:
 async def savings_report(session: AsyncSession, f: ReportFilters) -> SavingsReport:
     cats = set((await session.exec(select(ServiceCategory.code))).all())
     check_filters(f, cats)
+    fields = {}
+    if f.owner and not (await session.exec(select(Owner.id).where(Owner.credit_code == f.owner.upper()))).first():
+        fields["owner"] = _("No owner organisation has this credit code.")
+    if f.district and not (await session.exec(select(Job.id).where(Job.district == f.district).limit(1))).first():
+        fields["district"] = _("Choose one of the offered values.")
+    if fields:
+        raise InputError(_("Unknown filter value."), fields=fields)
     stmt = (select(Job, Selection, ServiceCategory.code, Owner.credit_code)
             .join(Selection, Selection.job_id == Job.id)
             .join(ServiceCategory, ServiceCategory.id == Job.category_id)

@@ -253,6 +253,9 @@ async def lift_entry(session: AsyncSession, user: CurrentUser, entry_id: int, re
     entry = await session.get(ListEntry, entry_id)
     if entry is None:
         raise NotFound(_("No such list entry."))
+    if entry.kind != "black":
+        # A red-list entry follows the score; lifting it early would be undone at once.
+        raise Conflict(_("Only a black-list entry can be lifted early."))
     now = utcnow()
     res = await session.exec(update(ListEntry).where(ListEntry.id == entry_id, col(ListEntry.lifted_at).is_(None),
                                                      or_(col(ListEntry.ends_at).is_(None), col(ListEntry.ends_at) > now))

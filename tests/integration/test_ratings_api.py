@@ -172,3 +172,43 @@ async def test_savings_report(client, app, sessionmaker, world):
     assert ws.cell(2, 2).value == 1 and Decimal(str(ws.cell(2, 5).value)) == Decimal("30000.00")
     assert ws.cell(2, 5).number_format == "#,##0.00" and ws.cell(2, 6).number_format == "0.00%"
     assert (await client.get("/api/reports/savings.pdf")).status_code == 404
+
+
+async def test_unknown_filter_values_are_refused(client, sessionmaker, world):
+    assert (await client.get("/api/rankings?category=NOPE")).status_code == 400
+    assert (await client.get("/api/reports/savings?owner=91350100M000100Y43")).status_code == 400
+    assert (await client.get("/api/reports/savings?district=nowhere")).status_code == 400
+
+
+async def test_red_entries_cannot_be_lifted(client, sessionmaker, world):
+    from ratings.models import ListEntry
+    async with sessionmaker() as s:
+        from marketplace.models import Agency
+        agency_id = (await s.exec(select(Agency.id))).first()
+        entry = ListEntry(agency_id=agency_id, kind="red", reason="score_and_record")
+        s.add(entry)
+        await s.commit()
+        entry_id = entry.id
+    h = await as_user(client, "reg1")
+    r = await client.post(f"/api/regulator/list-entries/{entry_id}/lift", json={"reason": "x"}, headers=h)
+    assert r.status_code == 409
+
+
+async def test_cached_ranking_page_follows_score_changes(client, sessionmaker, world):
+    from ratings.pages import ranking_cache
+    from ratings.service import nightly_recompute, recompute_agency
+    ranking_cache.entries.clear()
+    async with sessionmaker() as s:
+        await nightly_recompute(s)
+    client.cookies.clear()
+    first = await client.get("/rankings")
+    assert first.status_code == 200 and "80.00" in first.text and "60.00" not in first.text
+    assert (await client.get("/rankings")).text == first.text  # served from the cache
+    async with sessionmaker() as s:
+        from marketplace.models import Agency
+        agency = (await s.exec(select(Agency).where(Agency.name.like("ag2 %")))).one()
+        s.add(Violation(agency_id=agency.id, severity="major", kind="test", recorded_by="t"))
+        await s.commit()
+        await recompute_agency(s, agency.id)
+    after = await client.get("/rankings")
+    assert "60.00" in after.text  # the new score, not the cached page

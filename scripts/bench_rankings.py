@@ -1,0 +1,134 @@
+"""Benchmark: the public ranking page with 10,000 agencies and 200,000 ratings on
+PostgreSQL, 2 app processes, 64 connections, next to a bare JSON endpoint of the
+same app measured in the same run (wrk from Debian's packages drives the load).
+
+    .venv/bin/python scripts/bench_rankings.py [--agencies 10000] [--ratings 200000] [--seconds 10]
+
+Creates and finally drops the database `market_bench_rank`; only 127.0.0.1 is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from scripts.bench_credit import BASE, admin  # noqa: E402
+
+DB = "market_bench_rank"
+REDIS = "redis://127.0.0.1:6379/13"
+
+
+async def fill(n_agencies: int, n_ratings: int) -> None:
+    from sqlalchemy import text
+
+    from app.db import make_engine, make_sessionmaker
+    from app.settings import normalise_database_url
+    from ratings.service import nightly_recompute
+
+    engine = make_engine(normalise_database_url(f"{BASE}/{DB}"))
+    async with engine.begin() as conn:
+        await conn.execute(text("SET session_replication_role = replica"))
+        await conn.execute(text("""
+            INSERT INTO agency (credit_code, name, legal_rep, contact_name, phone, email, address, district, status,
+                                status_reason, created_at)
+            SELECT lpad(g::text, 18, '0'), '中介机构 ' || g, 'x', 'x', '0', '', 'x', '', 'approved', '', now()
+            FROM generate_series(1, :n) g"""), {"n": n_agencies})
+        await conn.execute(text("""
+            INSERT INTO rating (contract_id, job_id, agency_id, owner_id, quality, timeliness, fee_compliance, attitude,
+                                score, comment, rated_at, void_reason)
+            SELECT g, 1, 1 + (g % :a), 1, 3, 3, 3, 3,
+                   round((CASE WHEN random() < 0.05 THEN random() * 60 ELSE 60 + random() * 40 END)::numeric, 2),
+                   '', now() - (random() * 900) * interval '1 day', ''
+            FROM generate_series(1, :n) g"""), {"a": n_agencies, "n": n_ratings})
+        await conn.execute(text("ANALYZE"))
+    async with make_sessionmaker(engine)() as session:
+        await nightly_recompute(session)
+    await engine.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wrk(url: str, seconds: int, connections: int) -> tuple[float, str, str]:
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+                         capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p99 = re.search(r"99%\s+([\d.]+\w+)", out).group(1)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return rps, p99, errors.group(1) if errors else "0"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--agencies", type=int, default=10_000)
+    parser.add_argument("--ratings", type=int, default=200_000)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=64)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install -y wrk")
+    asyncio.run(admin(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)"))
+    asyncio.run(admin(f"CREATE DATABASE {DB}"))
+    server = None
+    try:
+        var = tempfile.mkdtemp(prefix="market-bench-")
+        port = free_port()
+        env = {**os.environ, "DATABASE_URL": f"{BASE}/{DB}", "REDIS_URL": REDIS, "PYTHONPATH": str(ROOT),
+               "MARKET_VAR_DIR": var, "PORT": str(port)}
+        subprocess.run([sys.executable, "-m", "app", "migrate"], cwd=ROOT, env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+        t0 = time.perf_counter()
+        asyncio.run(fill(args.agencies, args.ratings))
+        print(f"filled {args.agencies:,} agencies, {args.ratings:,} ratings, credit computed "
+              f"({time.perf_counter() - t0:.1f} s)")
+        server = subprocess.Popen([sys.executable, "-m", "app", "serve", "--workers", "2"], cwd=ROOT, env=env,
+                                  stdout=open(Path(var) / "server.log", "wb"), stderr=subprocess.STDOUT,
+                                  start_new_session=True)
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(150):
+            try:
+                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        page = httpx.get(base + "/rankings")
+        assert page.status_code == 200 and "中介机构" in page.text, page.status_code
+        wrk(base + "/rankings", 2, args.connections)  # warm-up
+        rows = []
+        for name, path in (("GET /rankings (page 1)", "/rankings"), ("GET /rankings?page=37", "/rankings?page=37"),
+                           ("GET /api/csrf (bare JSON)", "/api/csrf")):
+            rps, p99, errors = wrk(base + path, args.seconds, args.connections)
+            rows.append((name, rps, p99, errors))
+        bare = rows[-1][1]
+        print(f"\n{'route':<28} {'req/s':>9} {'p99':>10} {'non-2xx':>8} {'of bare':>8}")
+        for name, rps, p99, errors in rows:
+            print(f"{name:<28} {rps:>9.1f} {p99:>10} {errors:>8} {rps / bare:>8.1%}")
+    finally:
+        if server is not None:
+            os.killpg(server.pid, signal.SIGINT)
+            try:
+                server.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+        asyncio.run(admin(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)"))
+
+
+if __name__ == "__main__":
+    main()

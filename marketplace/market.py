@@ -25,6 +25,7 @@ from app.errors import Conflict, Forbidden, InputError, NotFound
 from app.i18n import gettext as _
 from app.params import direct_threshold, int_param
 from marketplace import selection as methods
+from marketplace.beacons import SOURCES
 from marketplace.draw import Candidate, seed_commitment
 from marketplace.models import (
     APPROVED, AWARDED, CANCELLED, CLOSED, COMPLETED, CONTRACTED, DRAFT, FAILED, LIVE, PUBLISHED, REPLACED,
@@ -112,7 +113,7 @@ async def _check_job(session: AsyncSession, data: JobIn, *, for_publish: bool) -
         cw = 40 if data.credit_weight is None else data.credit_weight
         if pw + cw != 100:
             fields["price_weight"] = _("The price weight and the credit weight must add up to 100.")
-    if data.beacon_source == "manual" and not data.beacon_label.strip():
+    if SOURCES[data.beacon_source].needs_label and not data.beacon_label.strip():
         fields["beacon_label"] = _("Name the public randomness value that will be entered (for example a beacon round).")
     if data.method == "direct" and data.beacon_source != "none":
         fields["beacon_source"] = _("Direct selection does not use a beacon.")

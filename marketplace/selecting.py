@@ -26,6 +26,7 @@ from app.errors import Conflict, Forbidden, InputError, NotFound
 from app.i18n import gettext as _
 from app.params import int_param
 from marketplace import selection as methods
+from marketplace.beacons import source_of
 from marketplace.draw import Candidate
 from marketplace.market import (
     actor, add_working_days, eligibility_reasons, ensure_aware, get_job, money, own_job, public_job,
@@ -89,7 +90,9 @@ async def _select(session: AsyncSession, job: Job, eligible: list[tuple[Quote, A
     cands, inputs = await _candidates(session, job, eligible)
     if direct_choice:
         inputs = {"chosen_quote_id": direct_choice["quote_id"], "reason": direct_choice["reason"]}
-    beacon = job.beacon_value or ""
+    beacon = source_of(job).value(job)
+    if beacon is None:
+        raise Conflict(_("This job is not waiting for a beacon value."))
     result = methods.select(job.method, job.job_no, job.server_seed, beacon, cands, inputs)
     now = utcnow()
     sel = Selection(job_id=job.id, method=job.method, params=result.params, beacon=beacon,
@@ -160,7 +163,7 @@ async def close_and_select(sessionmaker: SessionMaker, job_id: int, actor_name: 
         if job.method == "direct":
             await session.commit()
             return CLOSED_AWAITING_CHOICE
-        if job.beacon_source == "manual" and not job.beacon_value:
+        if source_of(job).value(job) is None:
             await session.commit()
             return CLOSED_AWAITING_BEACON
         await _select(session, job, eligible, actor_name=actor_name)

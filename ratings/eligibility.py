@@ -12,7 +12,7 @@ from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ratings.credit import DEFAULT_PARAMS, credit_grade, credit_score
-from ratings.models import ListEntry, Violation
+from ratings.models import ListEntry, Rating, Violation
 
 
 async def black_listed(session: AsyncSession, agency_ids: list[int], at: datetime) -> set[int]:
@@ -34,15 +34,23 @@ def grade_of(score: Decimal) -> str:
 async def credit_at(session: AsyncSession, agency_ids: list[int], at: datetime) -> dict[int, Decimal]:
     """Credit score of each agency as it stood at `at` (DESIGN "Ratings and credit").
 
-    Ratings are not recorded yet, so each score is the prior m less the
-    deductions of violations active at `at`; the formula is ratings.credit's.
+    Ratings given by `at` and not voided by then, and violations up to `at`,
+    through ratings.credit's formula: what best_value and random_weighted use
+    at a quote deadline.
     """
     if not agency_ids:
         return {}
-    rows = (await session.exec(select(Violation.agency_id, Violation.severity, Violation.occurred_at).where(
+    ratings = (await session.exec(select(Rating.agency_id, Rating.score, Rating.rated_at).where(
+        col(Rating.agency_id).in_(agency_ids), Rating.rated_at <= at,
+        or_(col(Rating.voided_at).is_(None), col(Rating.voided_at) > at))
+        .order_by(col(Rating.rated_at), col(Rating.id)))).all()
+    violations = (await session.exec(select(Violation.agency_id, Violation.severity, Violation.occurred_at).where(
         col(Violation.agency_id).in_(agency_ids), Violation.occurred_at <= at,
         Violation.occurred_at > at - timedelta(days=DEFAULT_PARAMS.violation_window_days)))).all()
-    violations: dict[int, list] = {a: [] for a in agency_ids}
-    for agency_id, severity, occurred_at in rows:
-        violations[agency_id].append((severity, occurred_at))
-    return {a: credit_score([], violations[a], at) for a in agency_ids}
+    by_rating: dict[int, list] = {a: [] for a in agency_ids}
+    by_violation: dict[int, list] = {a: [] for a in agency_ids}
+    for agency_id, score, rated_at in ratings:
+        by_rating[agency_id].append((score, rated_at))
+    for agency_id, severity, occurred_at in violations:
+        by_violation[agency_id].append((severity, occurred_at))
+    return {a: credit_score(by_rating[a], by_violation[a], at) for a in agency_ids}

@@ -112,3 +112,19 @@ async def test_severe_violation_black_lists_for_twelve_months(sessionmaker):
         assert 360 <= (entry.ends_at - entry.starts_at).days <= 366
         await recompute_agency(s, a.id, now)
     assert await count_rows(sessionmaker, ListEntry) == 1
+
+
+async def test_credit_at_a_deadline_counts_ratings_given_by_then(sessionmaker):
+    from ratings.eligibility import credit_at, grade_of
+    agencies, now = await seed_history(sessionmaker, n_agencies=6, seed=9)
+    async with sessionmaker() as s:
+        at = now - timedelta(days=100)
+        scores = await credit_at(s, [a.id for a in agencies], at)
+        for a in agencies:
+            ratings = (await s.exec(select(Rating).where(Rating.agency_id == a.id))).all()
+            viols = (await s.exec(select(Violation).where(Violation.agency_id == a.id))).all()
+            expected = credit_score([(r.score, r.rated_at) for r in ratings if r.rated_at <= at],
+                                    [(v.severity, v.occurred_at) for v in viols if v.occurred_at <= at], at)
+            assert scores[a.id] == expected
+        assert any(scores[a.id] != Decimal("80.00") for a in agencies)  # ratings do count
+        assert {grade_of(v) for v in scores.values()} <= {"A", "B", "C", "D"}

@@ -90,9 +90,16 @@ def server(tmp_path_factory, chromium_path):
     else:
         proc.terminate()
         pytest.fail("server did not start: " + (var / "server.log").read_text()[-2000:])
+    worker = None
+    if env.get("REDIS_URL"):
+        # With Redis, background jobs run in arq workers: start one, as in production.
+        worker = subprocess.Popen([sys.executable, "-m", "app", "worker"], env=env, cwd=ROOT, stdout=log,
+                                  stderr=subprocess.STDOUT)
     yield {"base": base, "env": env, "var": var}
-    proc.terminate()
-    proc.wait(10)
+    for p in (proc, worker):
+        if p is not None:
+            p.terminate()
+            p.wait(10)
     log.close()
 
 

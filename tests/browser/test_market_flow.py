@@ -27,36 +27,36 @@ def api_session(base: str, username: str, password: str) -> tuple[httpx.Client, 
     return c, {"x-csrf-token": r.json()["csrf_token"]}
 
 
-def register_orgs(base: str, rng: random.Random) -> None:
+def register_orgs(base: str, rng: random.Random, prefix: str = "flow") -> None:
     """Organisations through the public API, approved by the admin."""
     with httpx.Client(base_url=base, timeout=20) as anon:
-        owner_id, agency_ids = _signups(anon, rng)
+        owner_id, agency_ids = _signups(anon, rng, prefix)
     admin, ah = api_session(base, "admin", ADMIN_PASSWORD)
     try:
         assert admin.post(f"/api/admin/owners/{owner_id}/decision", json={"decision": "approve"}, headers=ah).status_code == 200
         for a in agency_ids:
             assert admin.post(f"/api/admin/agencies/{a}/decision", json={"decision": "approve"},
                               headers=ah).status_code == 200
-        r = admin.post("/api/admin/regulators", headers=ah, json={"username": "flowregulator", "password": PASSWORD,
+        r = admin.post("/api/admin/regulators", headers=ah, json={"username": f"{prefix}regulator", "password": PASSWORD,
                                                                   "display_name": "监管员"})
         assert r.status_code == 201
     finally:
         admin.close()
 
 
-def _signups(anon: httpx.Client, rng: random.Random) -> tuple[int, list[int]]:
+def _signups(anon: httpx.Client, rng: random.Random, prefix: str) -> tuple[int, list[int]]:
     h = {"x-csrf-token": anon.get("/api/csrf").json()["csrf_token"]}
     valid = (date.today() + timedelta(days=400)).isoformat()
     r = anon.post("/api/signup/owner", headers=h, json={
-        "username": "flowowner", "password": PASSWORD, "credit_code": generate(rng), "name": "示范区交通运输局",
+        "username": f"{prefix}owner", "password": PASSWORD, "credit_code": generate(rng), "name": "示范区交通运输局",
         "contact_name": "王五", "phone": "0574-12345678", "address": "宁波市"})
     assert r.status_code == 201, r.text
     owner_id = r.json()["id"]
     agency_ids = []
     for i in range(3):
         r = anon.post("/api/signup/agency", headers=h, json={
-            "username": f"flowagency{i}", "password": PASSWORD, "credit_code": generate(rng),
-            "name": f"浙江第{i + 1}环境咨询有限公司", "legal_rep": "张三", "contact_name": "李四", "phone": "0571-88886666",
+            "username": f"{prefix}agency{i}", "password": PASSWORD, "credit_code": generate(rng),
+            "name": f"浙江{prefix}第{i + 1}环境咨询有限公司", "legal_rep": "张三", "contact_name": "李四", "phone": "0571-88886666",
             "address": "杭州市", "qualifications": [{"category_code": "EIA", "level": 2, "certificate_no": f"HP-{i}",
                                                     "valid_until": valid}]})
         assert r.status_code == 201, r.text
@@ -64,7 +64,7 @@ def _signups(anon: httpx.Client, rng: random.Random) -> tuple[int, list[int]]:
     return owner_id, agency_ids
 
 
-def move_deadline_into_the_past(env: dict, job_no: str) -> None:
+def move_deadline_into_the_past(env: dict, job_no: str, column: str = "quote_deadline") -> None:
     """Time passes: the deadline is moved to a second ago in the server's database."""
     from app.db import make_engine
     from app.settings import normalise_database_url
@@ -74,7 +74,7 @@ def move_deadline_into_the_past(env: dict, job_no: str) -> None:
     async def move() -> None:
         engine = make_engine(url)
         async with engine.begin() as conn:
-            await conn.execute(text("UPDATE job SET quote_deadline = :t WHERE job_no = :j"),
+            await conn.execute(text(f"UPDATE job SET {column} = :t WHERE job_no = :j"),
                                {"t": datetime.now(ZoneInfo("UTC")) - timedelta(seconds=1), "j": job_no})
         await engine.dispose()
 

@@ -36,6 +36,7 @@ def sweep_step(fn: JobFunc) -> JobFunc:
 
 def load_job_modules() -> None:
     import marketplace.jobs  # noqa: F401  (registers its jobs)
+    import app.mail  # noqa: F401
     import ratings.jobs  # noqa: F401
 
 

@@ -56,6 +56,9 @@ class Settings:
     max_body_bytes: int = 12 * 1024 * 1024
     sweeper_interval_seconds: int = 30
     debug: bool = False
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "noreply@localhost"
     extra: dict = field(default_factory=dict)
 
     @property
@@ -77,6 +80,9 @@ class Settings:
             port=int(os.environ.get("PORT", "8000")),
             secure_cookies=os.environ.get("SECURE_COOKIES", "") == "1",
             debug=os.environ.get("DEBUG", "") == "1",
+            smtp_host=os.environ.get("SMTP_HOST") or None,
+            smtp_port=int(os.environ.get("SMTP_PORT", "25")),
+            smtp_from=os.environ.get("SMTP_FROM", "noreply@localhost"),
         )
         values.update(overrides)
         return cls(**values)

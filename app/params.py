@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Annotated
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.models import PlatformSetting
@@ -27,3 +29,38 @@ async def direct_threshold(session: AsyncSession) -> Decimal:
 
 async def int_param(session: AsyncSession, key: str) -> int:
     return int(await get_param(session, key))
+
+
+class ParametersIn(BaseModel):
+    """Admin input; every field optional (only the given ones change)."""
+
+    model_config = ConfigDict(extra="forbid")
+    direct_threshold: Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)] | None = None
+    publicity_days: Annotated[int, Field(ge=1, le=30)] | None = None
+    contract_days: Annotated[int, Field(ge=1, le=60)] | None = None
+    justification_working_days: Annotated[int, Field(ge=1, le=20)] | None = None
+
+
+async def all_params(session: AsyncSession) -> dict[str, str]:
+    return {key: await get_param(session, key) for key in DEFAULTS}
+
+
+async def save_params(session: AsyncSession, actor: str, data: ParametersIn) -> dict[str, str]:
+    """Change the given parameters; each change is an audit event (DESIGN "Audit chain")."""
+    from app.audit import append_event
+    from marketplace.models import utcnow
+
+    for key, value in data.model_dump(exclude_none=True).items():
+        new = f"{value:.2f}" if isinstance(value, Decimal) else str(value)
+        row = await session.get(PlatformSetting, key)
+        old = row.value if row else DEFAULTS[key]
+        if new == old:
+            continue
+        if row is None:
+            row = PlatformSetting(key=key, value=new)
+        row.value, row.updated_at = new, utcnow()
+        session.add(row)
+        await append_event(session, actor=actor, kind="parameter.changed", subject=f"parameter:{key}",
+                           data={"old": old, "new": new})
+    await session.commit()
+    return await all_params(session)

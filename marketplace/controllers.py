@@ -263,11 +263,18 @@ async def _form_action(request: Request, back: str, action) -> Response:
     return redirect(back)
 
 
+async def _credit_for_new_agency(request: Request, agency_id: int, decision: str) -> None:
+    """An approved agency gets its (prior) credit score now, so it is ranked at once."""
+    if decision == "approve":
+        await request.app.state.queue.enqueue("recompute_credit", agency_id)
+
+
 @post("/admin/agencies/{agency_id:int}/decision", opt=roles("admin"))
 async def admin_agency_decision(request: Request, db: DB, agency_id: FromPath[int]) -> Response:
     async def act(data):
         d = parse(Decision, data)
         await registry.decide_agency(db, actor_of(_user(request)), agency_id, d.decision, d.reason)
+        await _credit_for_new_agency(request, agency_id, d.decision)
     return await _form_action(request, f"/admin/agencies/{agency_id}", act)
 
 
@@ -309,6 +316,7 @@ async def api_agency_decision(request: Request, db: DB, agency_id: FromPath[int]
     """Body: `{"decision": "approve"|"reject", "reason": str}` (reason required to reject)."""
     d = parse(Decision, await read_input(request))
     agency = await registry.decide_agency(db, actor_of(_user(request)), agency_id, d.decision, d.reason)
+    await _credit_for_new_agency(request, agency_id, d.decision)
     return await _agency_out(db, agency, public=False)
 
 

@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.audit import append_event
 from app.auth import CurrentUser
 from app.errors import Conflict, InputError, NotFound
+from app.models import PlatformSetting
 from app.i18n import gettext as _
 from marketplace.market import actor, ensure_aware, own_job
 from marketplace.models import COMPLETED, RATED, Agency, Contract, Job, utcnow
@@ -245,8 +246,31 @@ async def nightly_recompute(session: AsyncSession, now: datetime | None = None) 
     for agency_id, kind, event in changes:
         agency = await session.get(Agency, agency_id)
         await _list_change(session, agency, kind, event, {"reason": "nightly_recompute"})
+    expired = await _record_expiries(session, now)
     await session.commit()
-    return {"black_added": len(new_black), "red_ended": len(ended_red), "red_added": len(new_red)}
+    return {"black_added": len(new_black), "red_ended": len(ended_red), "red_added": len(new_red),
+            "expired": expired}
+
+
+LAST_RUN_KEY = "credit_nightly_last_at"
+
+
+async def _record_expiries(session: AsyncSession, now: datetime) -> int:
+    """Entries that reached their end since the previous run: an audit event and a notice each."""
+    last = await session.get(PlatformSetting, LAST_RUN_KEY)
+    since = datetime.fromisoformat(last.value) if last else now - timedelta(days=1)
+    rows = (await session.exec(select(ListEntry, Agency).join(Agency, Agency.id == ListEntry.agency_id).where(
+        col(ListEntry.ends_at).is_not(None), ListEntry.ends_at > since, ListEntry.ends_at < now,
+        col(ListEntry.lifted_at).is_(None)).order_by(col(ListEntry.id)))).all()
+    for entry, agency in rows:
+        await _list_change(session, agency, entry.kind, "expired",
+                           {"reason": entry.reason, "entry_id": entry.id, "ended_at": entry.ends_at.isoformat()})
+    if last is None:
+        session.add(PlatformSetting(key=LAST_RUN_KEY, value=now.isoformat()))
+    else:
+        last.value = now.isoformat()
+        session.add(last)
+    return len(rows)
 
 
 async def lift_entry(session: AsyncSession, user: CurrentUser, entry_id: int, reason: str) -> ListEntry:

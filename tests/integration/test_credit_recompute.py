@@ -73,7 +73,7 @@ async def test_nightly_twice_changes_nothing_and_lists_follow_scores(sessionmake
         entries = await count_rows(sessionmaker, ListEntry)
         events = await count_rows(sessionmaker, AuditEvent)
         again = await nightly_recompute(s, now)
-    assert again == {"black_added": 0, "red_ended": 0, "red_added": 0}
+    assert again == {"black_added": 0, "red_ended": 0, "red_added": 0, "expired": 0}
     assert await count_rows(sessionmaker, ListEntry) == entries
     assert await count_rows(sessionmaker, AuditEvent) == events
     async with sessionmaker() as s:
@@ -128,3 +128,18 @@ async def test_credit_at_a_deadline_counts_ratings_given_by_then(sessionmaker):
             assert scores[a.id] == expected
         assert any(scores[a.id] != Decimal("80.00") for a in agencies)  # ratings do count
         assert {grade_of(v) for v in scores.values()} <= {"A", "B", "C", "D"}
+
+
+async def test_expiry_is_recorded_once(sessionmaker):
+    a = await make_agency(sessionmaker, "was_black")
+    now = utcnow()
+    async with sessionmaker() as s:
+        await nightly_recompute(s, now - timedelta(days=2))
+        s.add(ListEntry(agency_id=a.id, kind="black", reason="low_score", starts_at=now - timedelta(days=180),
+                        ends_at=now - timedelta(hours=3)))
+        await s.commit()
+        result = await nightly_recompute(s, now)
+        assert result["expired"] == 1
+        assert (await nightly_recompute(s, now + timedelta(minutes=1)))["expired"] == 0
+        kinds = (await s.exec(select(AuditEvent.kind).where(AuditEvent.kind == "list.black_expired"))).all()
+    assert kinds == ["list.black_expired"]

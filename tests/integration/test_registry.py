@@ -323,3 +323,19 @@ async def test_public_directory(client, sessionmaker):
     assert (await client.get(f"/api/agencies/{a.credit_code}")).json()["name"].startswith("pub1")
     assert (await client.get("/api/agencies/NOPE")).status_code == 404
     assert (await client.get("/api/agencies?per_page=1000")).status_code == 400
+
+
+async def test_approved_agency_is_ranked_at_once(client, app, sessionmaker):
+    await make_user(sessionmaker, "admin1", "admin")
+    a = await make_agency(sessionmaker, "newbie", status="pending")
+    h = {"x-csrf-token": await login(client, "admin1")}
+    r = await client.post(f"/api/admin/agencies/{a.id}/decision", json={"decision": "approve"}, headers=h)
+    assert r.status_code == 200
+    queue = app.state.queue
+    if hasattr(queue, "drain"):
+        await queue.drain()
+    else:  # arq: run what a worker would
+        from app.jobs import REGISTRY
+        await REGISTRY["recompute_credit"]({"sessionmaker": sessionmaker}, a.id)
+    ranking = (await client.get(f"/api/rankings?q={a.credit_code}")).json()
+    assert ranking["total"] == 1 and ranking["items"][0]["score"] == "80.00"

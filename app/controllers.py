@@ -20,7 +20,7 @@ from app.errors import DomainError, InputError
 from app.forms import parse
 from app.i18n import gettext as _, normalise_locale
 from app.models import AuditEvent, Notification
-from app.web import csrf_token, flash, read_input, redirect, render
+from app.web import csrf_token, flash, read_input, render
 from marketplace.models import APPROVED, Agency, Owner
 from marketplace.schemas import Credentials, LocaleIn, UserOut
 

@@ -24,18 +24,15 @@ from app.auth import CurrentUser
 from app.errors import Conflict, Forbidden, InputError, NotFound
 from app.i18n import gettext as _
 from app.params import direct_threshold, int_param
-from marketplace import selection as methods
 from marketplace.beacons import SOURCES
-from marketplace.draw import Candidate, seed_commitment
+from marketplace.draw import seed_commitment
 from marketplace.models import (
-    APPROVED, AWARDED, CANCELLED, CLOSED, COMPLETED, CONTRACTED, DRAFT, FAILED, LIVE, PUBLISHED, REPLACED,
-    SUSPENDED, WITHDRAWN, Agency, Contract, Job, JobExclusion, Objection, Owner, Qualification, Quote, Selection,
-    ServiceCategory, utcnow,
+    APPROVED, CANCELLED, DRAFT, FAILED, LIVE, PUBLISHED, REPLACED, SUSPENDED, WITHDRAWN, Agency, Job,
+    JobExclusion, Owner, Qualification, Quote, ServiceCategory, utcnow,
 )
-from marketplace.registry import Listing, notify
+from marketplace.registry import Listing
 from marketplace.schemas import SHANGHAI, JobIn, QuoteIn
-from ratings.eligibility import black_listed, credit_at, grade_of
-from ratings.models import Violation
+from ratings.eligibility import black_listed
 
 # ---- helpers -------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from marketplace.market import ensure_aware
 from marketplace.models import APPROVED, SUSPENDED, Agency, Job, Qualification, ServiceCategory, utcnow
 from ratings import report, service
 from ratings.credit import DEFAULT_PARAMS, FORMULA_TEXT, GRADES
-from ratings.models import AgencyCredit, Appeal, ListEntry, Rating, Violation
+from ratings.models import AgencyCredit, Appeal, ListEntry, Rating
 from ratings.schemas import AppealDecisionIn, AppealIn, LiftIn, RatingIn, ViolationIn
 
 DB = NamedDependency[AsyncSession]

@@ -35,7 +35,7 @@ def credit_sql(dialect: str, *, only_agency: bool) -> str:
     num = "numeric" if dialect == "postgresql" else "REAL"
     where_agency = "AND agency_id = :agency_id" if only_agency else ""
     where_a = "WHERE a.id = :agency_id" if only_agency else ""
-    score = (f"((:c * :m + COALESCE(r.ws, 0)) / (:c + COALESCE(r.w, 0)) - COALESCE(v.d, 0))")
+    score = "((:c * :m + COALESCE(r.ws, 0)) / (:c + COALESCE(r.w, 0)) - COALESCE(v.d, 0))"
     grade = ("CASE WHEN s.score >= :ga THEN 'A' WHEN s.score >= :gb THEN 'B' "
              "WHEN s.score >= :gc THEN 'C' ELSE 'D' END")
     return f"""

@@ -12,7 +12,7 @@ from sqlmodel import func, select
 
 from app.models import AuditEvent
 from marketplace.models import Contract, Job, Quote, Selection, utcnow
-from tests.helpers import count_rows, csrf, login, make_agency, make_owner, make_user
+from tests.helpers import count_rows, login, make_agency, make_owner, make_user
 
 PRICES = ["87654.32", "76543.21", "91234.56", "80001.99"]
 

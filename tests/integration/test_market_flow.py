@@ -54,7 +54,7 @@ async def test_full_random_flow(sessionmaker, market_world):
     prices = ["81000.00", "79000.50", "90000.00", "85000.00"]
     for a, p in zip(agencies, prices):
         async with sessionmaker() as s:
-            q = await market.submit_quote(s, user_of(f"ag", "agency", agency_id=a.id), job.job_no,
+            q = await market.submit_quote(s, user_of("ag", "agency", agency_id=a.id), job.job_no,
                                           QuoteIn(price=Decimal(p), service_days=50))
             assert len(q.receipt) == 64
     async with sessionmaker() as s:

@@ -1,6 +1,5 @@
 """Ratings, appeals, violations, credit, rankings, lists and the savings report over HTTP."""
 
-import asyncio
 import io
 from datetime import timedelta
 
@@ -9,8 +8,8 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from marketplace.models import Job, utcnow
-from ratings.models import AgencyCredit, Appeal, ListEntry, Rating, Violation
-from tests.helpers import count_rows, login, make_agency, make_owner, make_user
+from ratings.models import Appeal, Rating, Violation
+from tests.helpers import count_rows, make_agency, make_owner, make_user
 from tests.integration.test_market_api import as_user, end_publicity, pass_deadline, published_job, quote_all
 
 

@@ -6,7 +6,7 @@ from sqlmodel import select
 
 from app.models import AuditEvent, Notification, User
 from marketplace.models import Agency, Owner, Qualification, ServiceCategory
-from tests.helpers import PASSWORD, count_rows, csrf, login, make_agency, make_owner, make_user, new_code
+from tests.helpers import count_rows, csrf, login, make_agency, make_owner, make_user, new_code
 
 FUTURE = (date.today() + timedelta(days=400)).isoformat()
 
@@ -226,7 +226,7 @@ async def test_owner_signup_and_approval(client, sessionmaker):
 
 
 async def test_agency_edits_profile_and_changed_qualification_goes_back_to_review(client, sessionmaker):
-    a = await make_agency(sessionmaker, "ag1", quals=(("EIA", 2),))
+    await make_agency(sessionmaker, "ag1", quals=(("EIA", 2),))
     h = {"x-csrf-token": await login(client, "ag1")}
     r = await client.put("/api/agency/profile", json={"name": "新名称有限公司", "legal_rep": "赵六", "contact_name": "钱七",
                                                       "phone": "0574-1234567", "address": "宁波"}, headers=h)

@@ -5,11 +5,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from sqlalchemy import inspect, text
 from sqlmodel import func, select
 
-from app.db import make_engine, make_sessionmaker
+from app.db import make_engine
 from app.db_schema import metadata
 from app.migrate import upgrade
 from app.models import AuditEvent, User

@@ -65,6 +65,8 @@ async def test_sweeper_selects_when_the_queued_job_was_lost(app, sessionmaker):
     job = await job_with_quotes(sessionmaker, timedelta(milliseconds=-1))
     queue = InProcessQueue({"sessionmaker": sessionmaker})
     results = await queue.run_now("sweep")
+    async with sessionmaker() as s:
+        assert (await s.get(Job, job.id)).status == "awarded"
     assert results["close_due_jobs"] == 1
     assert (await queue.run_now("sweep"))["close_due_jobs"] == 0
     assert await selection_count(sessionmaker) == 1

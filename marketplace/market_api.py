@@ -10,7 +10,7 @@ from litestar import Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Stream
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.audit_chain import format_time
@@ -20,7 +20,9 @@ from app.forms import parse
 from app.i18n import gettext as _
 from app.web import read_input
 from marketplace import attachments, market, selecting
-from marketplace.models import JOB_STATUSES, Agency, Job, Objection, Selection, ServiceCategory
+from marketplace.models import (
+    JOB_STATUSES, LIVE, Agency, Attachment, Job, Objection, Quote, Selection, ServiceCategory,
+)
 from marketplace.schemas import (
     METHOD_CODES, BeaconIn, DirectChoiceIn, JobIn, JustificationDecisionIn, ObjectionDecisionIn, QuoteIn, ReasonIn,
 )
@@ -38,38 +40,64 @@ def _iso(dt) -> str | None:
     return format_time(market.ensure_aware(dt)) if dt else None
 
 
-async def job_out(db: AsyncSession, job: Job, *, owner_view: bool = False) -> dict[str, Any]:
-    """A job as the public (or its owner) may see it; never a price before opening."""
-    cat = await db.get(ServiceCategory, job.category_id)
-    out: dict[str, Any] = {
-        "job_id": job.job_no, "title": job.title, "project_name": job.project_name,
-        "project_code": job.project_code, "category": cat.code, "min_level": job.min_level,
-        "budget_cap": market.money(job.budget_cap), "method": job.method, "price_weight": job.price_weight,
-        "credit_weight": job.credit_weight, "state_funded": job.state_funded, "quote_deadline": _iso(job.quote_deadline),
-        "service_days": job.service_days, "description": job.description, "district": job.district,
-        "beacon_source": job.beacon_source, "beacon_label": job.beacon_label, "beacon_value": job.beacon_value,
-        "status": job.status, "seed_commitment": job.seed_commitment, "published_at": _iso(job.published_at),
-        "closed_at": _iso(job.closed_at), "awarded_at": _iso(job.awarded_at),
-        "publicity_ends_at": _iso(job.publicity_ends_at), "contract_due_at": _iso(job.contract_due_at),
-        "status_reason": job.status_reason,
-    }
-    out["attachments"] = [{"id": a.id, "filename": a.filename, "size": a.size, "sha256": a.sha256,
-                           "url": f"/jobs/{job.job_no}/attachments/{a.id}"}
-                          for a in await attachments.attachments_of(db, job)]
-    if job.status != "draft":
-        out["quote_count"] = await market.live_quote_count(db, job.id)
-    sel = await selecting.selection_of(db, job)
-    if sel is not None:
-        winner = next((q for q in await selecting.opened_quotes(db, job) if q["quote_id"] == sel.winner_quote_id), None)
-        out["result"] = {"winner_quote_id": sel.winner_quote_id,
-                         "winner_agency_code": winner["agency_code"] if winner else None,
-                         "winner_agency_name": winner["agency_name"] if winner else None,
-                         "price": winner["price"] if winner else None, "selected_at": _iso(sel.selected_at),
-                         "excluded": sel.excluded, "abnormally_low": sel.abnormal_quote_id,
-                         "abnormal_status": sel.abnormal_status, "draw": f"/api/jobs/{job.job_no}/draw"}
-    if owner_view and market.quotes_are_open(job):
-        out["quotes"] = await selecting.opened_quotes(db, job)
+async def jobs_out(db: AsyncSession, jobs: list[Job], *, owner_view: bool = False) -> list[dict[str, Any]]:
+    """Jobs as the public (or their owner) may see them; never a price before opening.
+
+    Batched: a page of jobs costs a fixed number of queries, not a few per job.
+    """
+    if not jobs:
+        return []
+    ids = [j.id for j in jobs]
+    cats = {c.id: c.code for c in (await db.exec(select(ServiceCategory))).all()}
+    files: dict[int, list[Attachment]] = {i: [] for i in ids}
+    for a in (await db.exec(select(Attachment).where(col(Attachment.job_id).in_(ids))
+                            .order_by(col(Attachment.id)))).all():
+        files[a.job_id].append(a)
+    counts = dict((await db.exec(select(Quote.job_id, func.count()).where(
+        col(Quote.job_id).in_(ids), Quote.status == LIVE).group_by(Quote.job_id))).all())
+    selections = {sel.job_id: sel for sel in (await db.exec(select(Selection).where(
+        col(Selection.job_id).in_(ids)))).all()}
+    winner_ids = [int(sel.winner_quote_id) for sel in selections.values() if sel.winner_quote_id]
+    winners = {str(q.id): (q, a) for q, a in (await db.exec(
+        select(Quote, Agency).join(Agency, Agency.id == Quote.agency_id).where(col(Quote.id).in_(winner_ids)))).all()
+    } if winner_ids else {}
+    out = []
+    for job in jobs:
+        item: dict[str, Any] = {
+            "job_id": job.job_no, "title": job.title, "project_name": job.project_name,
+            "project_code": job.project_code, "category": cats[job.category_id], "min_level": job.min_level,
+            "budget_cap": market.money(job.budget_cap), "method": job.method, "price_weight": job.price_weight,
+            "credit_weight": job.credit_weight, "state_funded": job.state_funded,
+            "quote_deadline": _iso(job.quote_deadline), "service_days": job.service_days,
+            "description": job.description, "district": job.district, "beacon_source": job.beacon_source,
+            "beacon_label": job.beacon_label, "beacon_value": job.beacon_value, "status": job.status,
+            "seed_commitment": job.seed_commitment, "published_at": _iso(job.published_at),
+            "closed_at": _iso(job.closed_at), "awarded_at": _iso(job.awarded_at),
+            "publicity_ends_at": _iso(job.publicity_ends_at), "contract_due_at": _iso(job.contract_due_at),
+            "status_reason": job.status_reason,
+            "attachments": [{"id": a.id, "filename": a.filename, "size": a.size, "sha256": a.sha256,
+                             "url": f"/jobs/{job.job_no}/attachments/{a.id}"} for a in files[job.id]],
+        }
+        if job.status != "draft":
+            item["quote_count"] = counts.get(job.id, 0)
+        sel = selections.get(job.id)
+        if sel is not None:
+            win = winners.get(sel.winner_quote_id or "")
+            item["result"] = {"winner_quote_id": sel.winner_quote_id,
+                              "winner_agency_code": win[1].credit_code if win else None,
+                              "winner_agency_name": win[1].name if win else None,
+                              "price": market.money(win[0].price) if win else None,
+                              "selected_at": _iso(sel.selected_at), "excluded": sel.excluded,
+                              "abnormally_low": sel.abnormal_quote_id, "abnormal_status": sel.abnormal_status,
+                              "draw": f"/api/jobs/{job.job_no}/draw"}
+        if owner_view and market.quotes_are_open(job):
+            item["quotes"] = await selecting.opened_quotes(db, job)
+        out.append(item)
     return out
+
+
+async def job_out(db: AsyncSession, job: Job, *, owner_view: bool = False) -> dict[str, Any]:
+    return (await jobs_out(db, [job], owner_view=owner_view))[0]
 
 
 def _check_filters(status: str | None, method: str | None) -> None:
@@ -87,7 +115,7 @@ async def _listing(db: AsyncSession, f: market.JobFilters, page: int, per_page: 
     if f.status == "draft" and not drafts:
         raise InputError(_("Unknown filter value."), fields={"status": _("Choose one of the offered values.")})
     listing = await market.list_jobs(db, f, page, per_page, include_drafts=drafts)
-    return {"items": [await job_out(db, job) for job, _cat in listing.items], "total": listing.total,
+    return {"items": await jobs_out(db, [job for job, _cat in listing.items]), "total": listing.total,
             "page": listing.page, "per_page": listing.per_page}
 
 
@@ -147,9 +175,10 @@ async def api_agency_jobs(request: Request, db: DB, page: Page = 1, per_page: Pe
     agency = await db.get(Agency, _user(request).agency_id)
     listing = await market.list_jobs(db, market.JobFilters(status="published"), page, per_page)
     items = []
-    for job, _cat in listing.items:
+    jobs = [job for job, _cat in listing.items]
+    for job, out in zip(jobs, await jobs_out(db, jobs)):
         reasons = await market.eligibility_reasons(db, agency, job, market.utcnow())
-        items.append({**await job_out(db, job), "eligible": not reasons, "reasons": reasons,
+        items.append({**out, "eligible": not reasons, "reasons": reasons,
                       "reason_texts": [market.reason_text(r) for r in reasons]})
     return {"items": items, "total": listing.total, "page": listing.page, "per_page": listing.per_page}
 

@@ -45,17 +45,20 @@ async def all_params(session: AsyncSession) -> dict[str, str]:
     return {key: await get_param(session, key) for key in DEFAULTS}
 
 
-async def save_params(session: AsyncSession, actor: str, data: ParametersIn) -> dict[str, str]:
-    """Change the given parameters; each change is an audit event (DESIGN "Audit chain")."""
+def changes_of(data: ParametersIn, current: dict[str, str]) -> dict[str, str]:
+    """The given parameters that differ from `current`, as stored text."""
+    given = {k: (f"{v:.2f}" if isinstance(v, Decimal) else str(v))
+             for k, v in data.model_dump(exclude_none=True).items()}
+    return {k: v for k, v in given.items() if v != current[k]}
+
+
+async def write_settings(session: AsyncSession, actor: str, changes: dict[str, tuple[str, str]]) -> None:
+    """Store `{key: (old, new)}`; each change is an audit event (DESIGN "Audit chain"). Commits."""
     from app.audit import append_event
     from marketplace.models import utcnow
 
-    for key, value in data.model_dump(exclude_none=True).items():
-        new = f"{value:.2f}" if isinstance(value, Decimal) else str(value)
+    for key, (old, new) in changes.items():
         row = await session.get(PlatformSetting, key)
-        old = row.value if row else DEFAULTS[key]
-        if new == old:
-            continue
         if row is None:
             row = PlatformSetting(key=key, value=new)
         row.value, row.updated_at = new, utcnow()
@@ -63,4 +66,3 @@ async def save_params(session: AsyncSession, actor: str, data: ParametersIn) -> 
         await append_event(session, actor=actor, kind="parameter.changed", subject=f"parameter:{key}",
                            data={"old": old, "new": new})
     await session.commit()
-    return await all_params(session)

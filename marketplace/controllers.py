@@ -269,6 +269,11 @@ async def _credit_for_new_agency(request: Request, agency_id: int, decision: str
         await request.app.state.queue.enqueue("recompute_credit", agency_id)
 
 
+async def _rerank(request: Request, agency_id: int) -> None:
+    """A suspension or reinstatement shows on the ranking page at once (the recompute renews its cache)."""
+    await request.app.state.queue.enqueue("recompute_credit", agency_id)
+
+
 @post("/admin/agencies/{agency_id:int}/decision", opt=roles("admin"))
 async def admin_agency_decision(request: Request, db: DB, agency_id: FromPath[int]) -> Response:
     async def act(data):
@@ -283,6 +288,7 @@ async def admin_agency_status(request: Request, db: DB, agency_id: FromPath[int]
     async def act(data):
         d = parse(StatusChange, data)
         await registry.change_agency_status(db, actor_of(_user(request)), agency_id, d.action, d.reason)
+        await _rerank(request, agency_id)
     return await _form_action(request, f"/admin/agencies/{agency_id}", act)
 
 
@@ -325,6 +331,7 @@ async def api_agency_status(request: Request, db: DB, agency_id: FromPath[int]) 
     """Body: `{"action": "suspend"|"reinstate", "reason": str}`."""
     d = parse(StatusChange, await read_input(request))
     agency = await registry.change_agency_status(db, actor_of(_user(request)), agency_id, d.action, d.reason)
+    await _rerank(request, agency_id)
     return await _agency_out(db, agency, public=False)
 
 

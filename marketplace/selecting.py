@@ -37,7 +37,7 @@ from marketplace.models import (
     Selection, utcnow,
 )
 from marketplace.registry import notify
-from ratings.eligibility import credit_at, grade_of
+from ratings.eligibility import credit_at, credit_params, grade_of
 from ratings.models import Violation
 
 CLOSED_AWAITING_BEACON = "awaiting_beacon"
@@ -73,9 +73,10 @@ async def _candidates(session: AsyncSession, job: Job, eligible: list[tuple[Quot
     inputs: dict[str, Any] = {}
     weights = {q.id: 1 for q, _a in eligible}
     if job.method in ("random_weighted", "best_value"):
-        scores = await credit_at(session, [a.id for _q, a in eligible], ensure_aware(job.quote_deadline))
+        params = await credit_params(session)
+        scores = await credit_at(session, [a.id for _q, a in eligible], ensure_aware(job.quote_deadline), params)
         if job.method == "random_weighted":
-            weights = {q.id: methods.GRADE_WEIGHTS[grade_of(scores[a.id])] for q, a in eligible}
+            weights = {q.id: methods.GRADE_WEIGHTS[grade_of(scores[a.id], params)] for q, a in eligible}
         else:
             inputs = {"price_weight": job.price_weight, "credit_weight": job.credit_weight,
                       "credit_scores": {str(q.id): scores[a.id] for q, a in eligible}}

@@ -20,7 +20,8 @@ from app.web import read_input
 from marketplace.market import ensure_aware
 from marketplace.models import APPROVED, SUSPENDED, Agency, Job, Qualification, ServiceCategory, utcnow
 from ratings import report, service
-from ratings.credit import DEFAULT_PARAMS, FORMULA_TEXT, GRADES
+from ratings.credit import FORMULA_TEXT, GRADES
+from ratings.settings import params_in_force
 from ratings.models import AgencyCredit, Appeal, ListEntry, Rating
 from ratings.schemas import AppealDecisionIn, AppealIn, LiftIn, RatingIn, ViolationIn
 
@@ -109,7 +110,8 @@ async def api_credit(db: DB, code: FromPath[str]) -> dict[str, Any]:
     now = utcnow()
     ratings, violations = await service.inputs_of(db, agency.id)
     credit = await db.get(AgencyCredit, agency.id)
-    window = timedelta(days=DEFAULT_PARAMS.violation_window_days)
+    p = await params_in_force(db)
+    window = timedelta(days=p.violation_window_days)
     entries = (await db.exec(select(ListEntry).where(ListEntry.agency_id == agency.id)
                              .order_by(col(ListEntry.starts_at)))).all()
     return {
@@ -121,11 +123,11 @@ async def api_credit(db: DB, code: FromPath[str]) -> dict[str, Any]:
         "red": bool(credit and credit.red), "black": bool(credit and credit.black),
         "ratings": [{"score": f"{r.score:.2f}", "rated_at": _iso(r.rated_at)} for r in ratings],
         "violations": [{"severity": v.severity, "kind": v.kind, "occurred_at": _iso(v.occurred_at),
-                        "deduction": str(DEFAULT_PARAMS.deduction(v.severity)),
+                        "deduction": str(p.deduction(v.severity)),
                         "active": ensure_aware(v.occurred_at) > now - window} for v in violations],
         "list_entries": [{"kind": e.kind, "reason": e.reason, "starts_at": _iso(e.starts_at), "ends_at": _iso(e.ends_at),
                           "lifted_at": _iso(e.lifted_at), "lift_reason": e.lift_reason} for e in entries],
-        "parameters": DEFAULT_PARAMS.to_json(), "formula": FORMULA_TEXT,
+        "parameters": p.to_json(), "formula": FORMULA_TEXT,
     }
 
 
@@ -171,7 +173,7 @@ async def api_rankings(db: DB, page: Page = 1, per_page: PerPage = 20, q: FromQu
               "provisional": c.rating_count < PROVISIONAL_BELOW, "red": c.red, "black": c.black}
              for i, (a, c) in enumerate(rows)]
     return {"items": items, "total": total, "page": page, "per_page": per_page, "formula": FORMULA_TEXT,
-            "parameters": DEFAULT_PARAMS.to_json()}
+            "parameters": (await params_in_force(db)).to_json()}
 
 
 @get("/api/lists/{kind:str}", opt=roles(PUBLIC))

@@ -11,7 +11,8 @@ from decimal import Decimal
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ratings.credit import DEFAULT_PARAMS, credit_grade, credit_score
+from ratings.credit import CreditParams, credit_grade, credit_score
+from ratings.settings import params_in_force
 from ratings.models import ListEntry, Rating, Violation
 
 
@@ -27,11 +28,17 @@ async def black_listed(session: AsyncSession, agency_ids: list[int], at: datetim
     return set(rows)
 
 
-def grade_of(score: Decimal) -> str:
-    return credit_grade(score)
+def grade_of(score: Decimal, params: CreditParams) -> str:
+    return credit_grade(score, params)
 
 
-async def credit_at(session: AsyncSession, agency_ids: list[int], at: datetime) -> dict[int, Decimal]:
+async def credit_params(session: AsyncSession) -> CreditParams:
+    """The credit formula's parameters in force (platform settings)."""
+    return await params_in_force(session)
+
+
+async def credit_at(session: AsyncSession, agency_ids: list[int], at: datetime,
+                    params: CreditParams | None = None) -> dict[int, Decimal]:
     """Credit score of each agency as it stood at `at` (DESIGN "Ratings and credit").
 
     Ratings given by `at` and not voided by then, and violations up to `at`,
@@ -40,17 +47,18 @@ async def credit_at(session: AsyncSession, agency_ids: list[int], at: datetime) 
     """
     if not agency_ids:
         return {}
+    p = params or await params_in_force(session)
     ratings = (await session.exec(select(Rating.agency_id, Rating.score, Rating.rated_at).where(
         col(Rating.agency_id).in_(agency_ids), Rating.rated_at <= at,
         or_(col(Rating.voided_at).is_(None), col(Rating.voided_at) > at))
         .order_by(col(Rating.rated_at), col(Rating.id)))).all()
     violations = (await session.exec(select(Violation.agency_id, Violation.severity, Violation.occurred_at).where(
         col(Violation.agency_id).in_(agency_ids), Violation.occurred_at <= at,
-        Violation.occurred_at > at - timedelta(days=DEFAULT_PARAMS.violation_window_days)))).all()
+        Violation.occurred_at > at - timedelta(days=p.violation_window_days)))).all()
     by_rating: dict[int, list] = {a: [] for a in agency_ids}
     by_violation: dict[int, list] = {a: [] for a in agency_ids}
     for agency_id, score, rated_at in ratings:
         by_rating[agency_id].append((score, rated_at))
     for agency_id, severity, occurred_at in violations:
         by_violation[agency_id].append((severity, occurred_at))
-    return {a: credit_score(by_rating[a], by_violation[a], at) for a in agency_ids}
+    return {a: credit_score(by_rating[a], by_violation[a], at, p) for a in agency_ids}

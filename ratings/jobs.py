@@ -22,6 +22,15 @@ async def recompute_credit(ctx: dict[str, Any], agency_id: int) -> str:
         return f"{credit.score}"
 
 
+@job
+async def recompute_all_credit(ctx: dict[str, Any]) -> str:
+    """Everyone at once, e.g. after the credit formula's parameters changed (idempotent)."""
+    from ratings.service import nightly_recompute
+
+    async with ctx["sessionmaker"]() as session:
+        return str(await nightly_recompute(session))
+
+
 @sweep_step
 async def nightly_credit_if_due(ctx: dict[str, Any]) -> str:
     """Once per Beijing day after 02:00: recompute everyone (expiry, time decay)."""

@@ -2,8 +2,9 @@
 
 score = clamp((C·m + Σ wᵢ sᵢ) / (C + Σ wᵢ) − deductions, 0, 100), rounded to
 0.01, with wᵢ = 0.5^(age_days / half_life) over non-voided ratings up to `now`
-and deductions of violations in the 12 months before `now` — the formula of
-ratings.credit, which the tests hold this statement to.
+and deductions of violations in the window before `now` — the formula of
+ratings.credit with the parameters in force (ratings.settings), which the
+tests hold this statement to.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ratings.credit import DEFAULT_PARAMS, CreditParams
+from ratings.cache import announce
+from ratings.credit import CreditParams
+from ratings.settings import params_in_force
 
 
 def _age_days(dialect: str, column: str) -> str:
@@ -49,9 +52,12 @@ WITH r AS (
     GROUP BY agency_id),
 v AS (
     SELECT agency_id,
-           SUM(CASE severity WHEN 'minor' THEN :minor WHEN 'major' THEN :major ELSE :severe END) AS d,
-           COUNT(*) AS n
-    FROM violation WHERE occurred_at <= :now AND occurred_at > :viol_since {where_agency}
+           SUM(CASE WHEN occurred_at > :viol_since THEN
+                   (CASE severity WHEN 'minor' THEN :minor WHEN 'major' THEN :major ELSE :severe END)
+               ELSE 0 END) AS d,
+           SUM(CASE WHEN occurred_at > :clean_since THEN 1 ELSE 0 END) AS n
+    FROM violation WHERE occurred_at <= :now AND (occurred_at > :viol_since OR occurred_at > :clean_since)
+          {where_agency}
     GROUP BY agency_id),
 s AS (
     SELECT a.id AS agency_id, {_clamp(dialect, score)} AS score, COALESCE(r.n, 0) AS n,
@@ -70,7 +76,7 @@ ON CONFLICT (agency_id) DO UPDATE SET score = excluded.score, grade = excluded.g
 """
 
 
-def credit_params(dialect: str, now: datetime, p: CreditParams = DEFAULT_PARAMS) -> dict[str, Any]:
+def credit_params(dialect: str, now: datetime, p: CreditParams) -> dict[str, Any]:
     # PostgreSQL computes in exact numeric (the weights aside); SQLite in doubles,
     # and it compares datetimes as the text SQLAlchemy stores ("YYYY-MM-DD HH:MM:SS.ffffff", UTC).
     pg = dialect == "postgresql"
@@ -82,16 +88,20 @@ def credit_params(dialect: str, now: datetime, p: CreditParams = DEFAULT_PARAMS)
         "major": num(p.major_deduction), "severe": num(p.severe_deduction),
         "viol_since": when(now - timedelta(days=p.violation_window_days)),
         "red_since": when(now - timedelta(days=p.red_rating_window_days)),
+        "clean_since": when(now - timedelta(days=p.red_clean_window_days)),
         "ga": num(p.grade_a_min), "gb": num(p.grade_b_min), "gc": num(p.grade_c_min),
         "red_min": num(p.red_min_score), "red_n": p.red_min_ratings,
         "black_below": num(p.black_score_below), "black_n": p.black_min_ratings,
     }
 
 
-async def recompute_scores(session: AsyncSession, now: datetime, agency_id: int | None = None) -> None:
+async def recompute_scores(session: AsyncSession, now: datetime, agency_id: int | None = None,
+                           p: CreditParams | None = None) -> None:
     """Upsert agency_credit for one agency or for all, in one statement."""
     dialect = session.get_bind().dialect.name
     sql = credit_sql(dialect, only_agency=agency_id is not None)
-    params = {**credit_params(dialect, now), "agency_id": agency_id}
+    p = p or await params_in_force(session)
+    params = {**credit_params(dialect, now, p), "agency_id": agency_id}
     used = set(re.findall(r":(\w+)", sql))
     await session.exec(text(sql).bindparams(**{k: v for k, v in params.items() if k in used}))
+    await announce(session)  # cached ranking pages go stale when this commits

@@ -9,8 +9,6 @@ appeal decision, a violation, a lift) queues the per-agency recompute.
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
@@ -38,7 +36,8 @@ from marketplace.models import (
 from marketplace.schemas import METHOD_CODES
 from ratings import report, service
 from ratings.api import PROVISIONAL_BELOW, rankings
-from ratings.credit import DEFAULT_PARAMS, GRADES, RATING_WEIGHTS, SEVERITIES
+from ratings.credit import GRADES, RATING_WEIGHTS, SEVERITIES, CreditParams
+from ratings.settings import params_in_force
 from ratings.models import AgencyCredit, Appeal, ListEntry, Rating, Violation
 from ratings.report import AWARDED_STATES
 from ratings.savings import GROUP_BY, KNOWN_METHODS
@@ -101,8 +100,7 @@ def list_kind_name(kind: str) -> str:
     return {"red": _("Red list (红名单)"), "black": _("Black list (黑名单)")}.get(kind, kind)
 
 
-def list_reason_name(code: str) -> str:
-    p = DEFAULT_PARAMS
+def list_reason_name(code: str, p: CreditParams) -> str:
     if code == "low_score":
         return _("Credit score below {s} with at least {n} ratings", s=p.black_score_below, n=p.black_min_ratings)
     if code == "score_and_record":
@@ -124,8 +122,7 @@ def group_by_name(code: str | None) -> str:
             "month": _("Month of award")}.get(code, code or "")
 
 
-def grade_name(grade: str) -> str:
-    p = DEFAULT_PARAMS
+def grade_name(grade: str, p: CreditParams) -> str:
     return {"A": _("Grade A ({a} or more)", a=p.grade_a_min),
             "B": _("Grade B ({b} to under {a})", a=p.grade_a_min, b=p.grade_b_min),
             "C": _("Grade C ({c} to under {b})", b=p.grade_b_min, c=p.grade_c_min),
@@ -151,17 +148,20 @@ def yes_no(value: bool) -> str:
     return _("Yes") if value else _("No")
 
 
-def _helpers() -> dict[str, Any]:
+def _helpers(p: CreditParams) -> dict[str, Any]:
     return dict(money=money, grouped_money=grouped_money, percent=percent, two_places=two_places,
                 method_name=method_name, criterion_name=criterion_name, star_name=star_name,
                 severity_name=severity_name, violation_kind_name=violation_kind_name, list_kind_name=list_kind_name,
-                list_reason_name=list_reason_name, appeal_status_name=appeal_status_name,
-                group_by_name=group_by_name, grade_name=grade_name, yes_no=yes_no, criteria=CRITERIA,
-                provisional_below=PROVISIONAL_BELOW, credit_params=DEFAULT_PARAMS)
+                list_reason_name=lambda code: list_reason_name(code, p), appeal_status_name=appeal_status_name,
+                group_by_name=group_by_name, grade_name=lambda grade: grade_name(grade, p), yes_no=yes_no,
+                criteria=CRITERIA, provisional_below=PROVISIONAL_BELOW, credit_params=p)
 
 
-async def _render(request: Request, template: str, status_code: int = 200, **context: Any) -> Template:
-    return await render(request, template, status_code=status_code, **_helpers(), **context)
+async def _render(request: Request, db: AsyncSession, template: str, status_code: int = 200,
+                  params: CreditParams | None = None, **context: Any) -> Template:
+    """Render with the ratings helpers; the credit parameters in force are read from `db` unless given."""
+    p = params or await params_in_force(db)
+    return await render(request, template, status_code=status_code, **_helpers(p), **context)
 
 
 def _pager_base(path: str, params: dict[str, Any]) -> str:
@@ -222,7 +222,7 @@ def _formula(params: dict[str, Any]) -> list[str]:
     ]
 
 
-def _param_label(name: str) -> str:
+def param_label(name: str) -> str:
     return {
         "prior_mean": _("Prior score m"), "prior_weight": _("Prior weight C (in ratings)"),
         "half_life_days": _("Half-life of a rating (days)"), "minor_deduction": _("Deduction per minor violation"),
@@ -238,70 +238,38 @@ def _param_label(name: str) -> str:
     }.get(name, name)
 
 
-class RankingCache:
-    """Rendered ranking pages for anonymous visitors, per process.
-
-    Keyed by language and query, and by the credit version — the latest
-    `agency_credit.computed_at` — so any recomputed score (event or nightly)
-    makes every cached page stale at once. Entries also expire after `ttl`
-    seconds, which bounds staleness of what the version does not cover (an
-    agency renamed or suspended). Logged-in users always get a fresh page.
-    """
-
-    def __init__(self, size: int = 256, ttl: float = 60.0):
-        self.size, self.ttl = size, ttl
-        self.entries: OrderedDict[tuple, tuple[float, str]] = OrderedDict()
-
-    def get(self, key: tuple) -> str | None:
-        hit = self.entries.get(key)
-        if hit is None or time.monotonic() - hit[0] > self.ttl:
-            return None
-        self.entries.move_to_end(key)
-        return hit[1]
-
-    def put(self, key: tuple, html: str) -> None:
-        self.entries[key] = (time.monotonic(), html)
-        self.entries.move_to_end(key)
-        while len(self.entries) > self.size:
-            self.entries.popitem(last=False)
-
-
-ranking_cache = RankingCache()
-
-
-async def credit_version(db: AsyncSession) -> str:
-    latest = (await db.exec(select(func.max(AgencyCredit.computed_at)))).one()
-    return str(latest)
-
-
 @get("/rankings", opt=roles(PUBLIC))
 async def rankings_page(request: Request, db: DB, page: Page = 1, q: FromQuery[str | None] = None,
                         category: FromQuery[str | None] = None, grade: FromQuery[str | None] = None,
                         list_: Annotated[str | None, QueryParameter(name="list")] = None) -> Response | Template:
     """Agencies by credit score, with the formula and its parameters."""
     anonymous = request.scope.get("user") is None
-    if anonymous:
-        key = (get_locale(), str(request.url.query), await credit_version(db))
-        html = ranking_cache.get(key)
-        if html is not None:
-            return Response(html, media_type=MediaType.HTML)
-        resp = await _rankings(request, db, page, q, category, grade, list_)
-        if resp.status_code == 200 and not resp.context.get("flash"):
-            html = request.app.template_engine.get_template(resp.template_name).render(**resp.context)
-            ranking_cache.put(key, html)
-            return Response(html, media_type=MediaType.HTML)
-        return resp
-    return await _rankings(request, db, page, q, category, grade, list_)
+    if not anonymous:
+        return await _rankings(request, db, page, q, category, grade, list_)
+    cache = request.app.state.ranking_cache
+    key = (get_locale(), str(request.url.query), await cache.version.current(db))
+    html = cache.get(key)
+    if html is None:
+        async with cache.flight(key):
+            html = cache.get(key)
+            if html is None:
+                resp = await _rankings(request, db, page, q, category, grade, list_)
+                if resp.status_code != 200 or resp.context.get("flash"):
+                    return resp
+                html = request.app.template_engine.get_template(resp.template_name).render(**resp.context)
+                cache.put(key, html)
+    return Response(html, media_type=MediaType.HTML)
 
 
 async def _rankings(request: Request, db: AsyncSession, page: int, q: str | None, category: str | None,
                     grade: str | None, list_: str | None) -> Template:
     categories = await registry.list_categories(db, active_only=False)
     filters = {"q": (q or "").strip(), "category": category or "", "grade": grade or "", "list": list_ or ""}
-    params = DEFAULT_PARAMS.to_json()
+    p = await params_in_force(db)
+    params = p.to_json()
     ctx: dict[str, Any] = dict(categories=categories, filters=filters, grades=GRADES, list_kinds=LIST_KINDS,
                                formula=_formula(params), parameters_json=params,
-                               parameters=[(k, _param_label(k), v) for k, v in params.items()])
+                               parameters=[(k, param_label(k), v) for k, v in params.items()])
     try:
         fields: dict[str, str] = {}
         text = _text_filter(q, "q", fields)
@@ -316,11 +284,12 @@ async def _rankings(request: Request, db: AsyncSession, page: int, q: str | None
         rows, total = await rankings(db, page=page, per_page=PER_PAGE, q=text, category=category or None,
                                      grade=grade or None, list_=list_ or None)
     except InputError as exc:
-        return await _render(request, "ratings/rankings.html", status_code=exc.status_code, error=exc.message,
+        return await _render(request, db, "ratings/rankings.html", status_code=exc.status_code, params=p,
+                             error=exc.message,
                              errors=exc.fields, listing=None, **ctx)
     items = [{"rank": (page - 1) * PER_PAGE + i + 1, "agency": a, "credit": c,
               "provisional": c.rating_count < PROVISIONAL_BELOW} for i, (a, c) in enumerate(rows)]
-    return await _render(request, "ratings/rankings.html", listing=registry.Listing(items, total, page, PER_PAGE),
+    return await _render(request, db, "ratings/rankings.html", params=p, listing=registry.Listing(items, total, page, PER_PAGE),
                          pager_base=_pager_base("/rankings", filters), **ctx)
 
 
@@ -359,7 +328,8 @@ async def _credit_view(db: AsyncSession, agency: Agency) -> dict[str, Any]:
     """Score, grade, list status, violations and list history of one agency (what the public sees)."""
     now = utcnow()
     credit = await db.get(AgencyCredit, agency.id)
-    window = timedelta(days=DEFAULT_PARAMS.violation_window_days)
+    p = await params_in_force(db)
+    window = timedelta(days=p.violation_window_days)
     violations = (await db.exec(select(Violation).where(Violation.agency_id == agency.id)
                                 .order_by(col(Violation.occurred_at).desc(), col(Violation.id).desc()))).all()
     entries = (await db.exec(select(ListEntry).where(ListEntry.agency_id == agency.id)
@@ -367,7 +337,7 @@ async def _credit_view(db: AsyncSession, agency: Agency) -> dict[str, Any]:
     return {
         "agency": agency, "credit": credit, "now": now,
         "provisional": (credit.rating_count if credit else 0) < PROVISIONAL_BELOW,
-        "violations": [{"v": v, "deduction": DEFAULT_PARAMS.deduction(v.severity),
+        "violations": [{"v": v, "deduction": p.deduction(v.severity),
                         "active": now - window < ensure_aware(v.occurred_at) <= now} for v in violations],
         "entries": [{"e": e, "in_force": _in_force(e, now)} for e in entries],
         "red_now": any(e.kind == "red" and _in_force(e, now) for e in entries),
@@ -382,7 +352,7 @@ async def agency_profile_page(request: Request, db: DB, code: FromPath[str]) -> 
     quals = [(q, c) for q, c in (await registry.qualifications_of(db, [agency.id]))[agency.id] if q.status == APPROVED]
     won, won_total = await _jobs_won(db, agency.id)
     view = await _credit_view(db, agency)
-    return await _render(request, "ratings/profile.html", quals=quals, won=won, won_total=won_total,
+    return await _render(request, db, "ratings/profile.html", quals=quals, won=won, won_total=won_total,
                          won_limit=JOBS_WON_LIMIT, summary=await _rating_summary(db, agency.id), **view)
 
 
@@ -396,7 +366,7 @@ async def lists_page(request: Request, db: DB) -> Template:
                           .where(*_in_force_clause(now)).order_by(col(ListEntry.starts_at).desc(),
                                                                   col(ListEntry.id).desc()))).all()
     lists = {kind: [(e, a) for e, a in rows if e.kind == kind] for kind in LIST_KINDS}
-    return await _render(request, "ratings/lists.html", lists=lists, list_kinds=LIST_KINDS)
+    return await _render(request, db, "ratings/lists.html", lists=lists, list_kinds=LIST_KINDS)
 
 
 # ---- public: savings report ------------------------------------------------------------------
@@ -471,7 +441,7 @@ async def savings_page(request: Request, db: DB, date_from: FromQuery[str | None
             raise InputError(_("Unknown filter value."), fields=fields)
         data = await report.savings_report(db, f)
     except InputError as exc:
-        return await _render(request, "ratings/savings.html", status_code=exc.status_code, error=exc.message,
+        return await _render(request, db, "ratings/savings.html", status_code=exc.status_code, error=exc.message,
                              errors=exc.fields, data=None, **ctx)
     cats = {c.code: c for c in categories}
     owner_names: dict[str, str] = {}
@@ -498,7 +468,7 @@ async def savings_page(request: Request, db: DB, date_from: FromQuery[str | None
     }
     export_query = urlencode({k: v for k, v in {**filters, "date_from": d_from.isoformat() if d_from else "",
                                                 "date_to": d_to.isoformat() if d_to else ""}.items() if v})
-    return await _render(request, "ratings/savings.html", data=data, overall=overall, groups=groups, methods=methods,
+    return await _render(request, db, "ratings/savings.html", data=data, overall=overall, groups=groups, methods=methods,
                          page_data={"report": data.to_json(), "charts": charts},
                          export_query=export_query, **ctx)
 
@@ -530,7 +500,7 @@ async def rate_page(request: Request, db: DB, job_no: FromPath[str]) -> Template
     view = await _rate_view(db, request, job_no)
     # A job that cannot be rated is a conflict; once rated, the page shows the rating given.
     status = 409 if view["blocked"] and view["rating"] is None else 200
-    return await _render(request, "ratings/rate.html", status_code=status, **view)
+    return await _render(request, db, "ratings/rate.html", status_code=status, **view)
 
 
 @post("/owner/jobs/{job_no:str}/rate", opt=roles("owner"))
@@ -541,7 +511,7 @@ async def rate_submit(request: Request, db: DB, job_no: FromPath[str]) -> Respon
     except DomainError as exc:
         await db.rollback()
         view = await _rate_view(db, request, job_no)
-        return await _render(request, "ratings/rate.html", status_code=exc.status_code, form=data, errors=exc.fields,
+        return await _render(request, db, "ratings/rate.html", status_code=exc.status_code, form=data, errors=exc.fields,
                              error=exc.message, **view)
     await _recompute_later(request, rating.agency_id)
     await flash(request, _("Thank you. Your rating ({score} of 100) was recorded.", score=f"{rating.score:.2f}"))
@@ -570,7 +540,7 @@ async def _my_ratings_page(request: Request, db: AsyncSession, page: int = 1, st
         appeal_due = ensure_aware(r.rated_at) + timedelta(days=service.APPEAL_WINDOW_DAYS)
         items.append({"r": r, "job": j, "appeal": a, "appeal_due": appeal_due,
                       "can_appeal": r.voided_at is None and a is None and now <= appeal_due})
-    return await _render(request, "ratings/agency_ratings.html", status_code=status_code,
+    return await _render(request, db, "ratings/agency_ratings.html", status_code=status_code,
                          listing=registry.Listing(items, total, page, PER_PAGE), **extra)
 
 
@@ -602,7 +572,7 @@ async def my_credit_page(request: Request, db: DB) -> Template:
     if agency is None:
         raise NotFound(_("No such agency."))
     view = await _credit_view(db, agency)
-    return await _render(request, "ratings/agency_credit.html", summary=await _rating_summary(db, agency.id),
+    return await _render(request, db, "ratings/agency_credit.html", summary=await _rating_summary(db, agency.id),
                          public=agency.status in _public_agency_statuses(), **view)
 
 
@@ -620,7 +590,7 @@ async def _appeals_page(request: Request, db: AsyncSession, *, page: int = 1, st
     open_first = case((Appeal.status == "open", 0), else_=1)
     rows = (await db.exec(stmt.order_by(open_first, col(Appeal.id).desc())
                           .offset((page - 1) * PER_PAGE).limit(PER_PAGE))).all()
-    return await _render(request, "ratings/appeals.html", status_code=status_code,
+    return await _render(request, db, "ratings/appeals.html", status_code=status_code,
                          listing=registry.Listing(list(rows), total, page, PER_PAGE), status=status or "",
                          statuses=APPEAL_STATUSES, pager_base=_pager_base("/regulator/appeals", {"status": status}),
                          **extra)
@@ -655,18 +625,19 @@ async def appeal_decision(request: Request, db: DB, appeal_id: FromPath[int]) ->
 async def _violations_page(request: Request, db: AsyncSession, *, page: int = 1, status_code: int = 200,
                            **extra: Any) -> Template:
     now = utcnow()
-    window = timedelta(days=DEFAULT_PARAMS.violation_window_days)
+    p = await params_in_force(db)
+    window = timedelta(days=p.violation_window_days)
     stmt = select(Violation, Agency).join(Agency, Agency.id == Violation.agency_id)
     total = (await db.exec(select(func.count()).select_from(Violation))).one()
     rows = (await db.exec(stmt.order_by(col(Violation.occurred_at).desc(), col(Violation.id).desc())
                           .offset((page - 1) * PER_PAGE).limit(PER_PAGE))).all()
-    items = [{"v": v, "agency": a, "deduction": DEFAULT_PARAMS.deduction(v.severity),
+    items = [{"v": v, "agency": a, "deduction": p.deduction(v.severity),
               "active": now - window < ensure_aware(v.occurred_at) <= now} for v, a in rows]
     entries = (await db.exec(select(ListEntry, Agency).join(Agency, Agency.id == ListEntry.agency_id)
                              .where(*_in_force_clause(now))
                              .order_by(col(ListEntry.kind), col(ListEntry.starts_at).desc()))).all()
     extra.setdefault("form", {})
-    return await _render(request, "ratings/violations.html", status_code=status_code,
+    return await _render(request, db, "ratings/violations.html", status_code=status_code,
                          listing=registry.Listing(items, total, page, PER_PAGE), entries=list(entries),
                          severities=SEVERITIES, known_kinds=KNOWN_KINDS, **extra)
 

@@ -30,8 +30,17 @@ from ratings.credit import black_list_end, black_list_reason, rating_score
 from ratings.nightly import credit_params, recompute_scores
 from ratings.models import AgencyCredit, Appeal, EmailOutbox, ListEntry, Rating, Violation
 from ratings.schemas import RatingIn, ViolationIn
+from ratings.settings import params_in_force
 
 RATING_WINDOW_DAYS = 30
+# Serialises recomputations on PostgreSQL (nightly, after a parameter change, per agency), so two
+# of them never both insert the same list entry; SQLite runs one transaction at a time anyway.
+_PG_CREDIT_LOCK = 0x4D4B4352  # "MKCR"
+
+
+async def _credit_lock(session: AsyncSession) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        await session.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=_PG_CREDIT_LOCK))
 APPEAL_WINDOW_DAYS = 15
 
 
@@ -174,18 +183,20 @@ async def _lifted_since_trigger(session: AsyncSession, agency_id: int, reason: s
 async def recompute_agency(session: AsyncSession, agency_id: int, now: datetime | None = None) -> AgencyCredit:
     """Recompute one agency's score (the nightly statement, for one row) and its list entries; idempotent."""
     now = now or utcnow()
+    await _credit_lock(session)
     agency = await session.get(Agency, agency_id)
-    await recompute_scores(session, now, agency_id)
+    p = await params_in_force(session)
+    await recompute_scores(session, now, agency_id, p)
     credit = await session.get(AgencyCredit, agency_id)
     await session.refresh(credit)
     _ratings, violations = await inputs_of(session, agency_id)
     viol = [(v.severity, ensure_aware(v.occurred_at)) for v in violations]
-    black_reason = black_list_reason(Decimal(credit.score), credit.rating_count, viol, now)
+    black_reason = black_list_reason(Decimal(credit.score), credit.rating_count, viol, now, p)
     black = await active_entry(session, agency_id, "black", now)
     if black_reason and black is None and not await _lifted_since_trigger(session, agency_id, black_reason, viol, _ratings):
         severe_at = max((at for sev, at in viol if sev == "severe"), default=None)
         start = severe_at if black_reason == "severe_violation" and severe_at else now
-        end = black_list_end(start, severe=black_reason == "severe_violation")
+        end = black_list_end(start, black_reason == "severe_violation", p)
         if end > now:
             black = ListEntry(agency_id=agency_id, kind="black", reason=black_reason, starts_at=start, ends_at=end)
             session.add(black)
@@ -212,10 +223,12 @@ async def nightly_recompute(session: AsyncSession, now: datetime | None = None) 
     notification each).
     """
     now = now or utcnow()
-    await recompute_scores(session, now)
+    await _credit_lock(session)
+    params = await params_in_force(session)
+    await recompute_scores(session, now, None, params)
     dialect = session.get_bind().dialect.name
-    p = credit_params(dialect, now)
-    end = black_list_end(now, severe=False)
+    p = credit_params(dialect, now, params)
+    end = black_list_end(now, False, params)
     active = ("e.starts_at <= :now AND (e.ends_at IS NULL OR e.ends_at > :now) AND e.lifted_at IS NULL")
     new_black = (await session.exec(text(f"""
         INSERT INTO list_entry (agency_id, kind, reason, starts_at, ends_at, lift_reason)
@@ -225,7 +238,7 @@ async def nightly_recompute(session: AsyncSession, now: datetime | None = None) 
           AND NOT EXISTS (SELECT 1 FROM list_entry e WHERE e.agency_id = c.agency_id AND e.kind = 'black'
                           AND e.lifted_at IS NOT NULL AND e.lifted_at >= (
                               SELECT MAX(r.rated_at) FROM rating r WHERE r.agency_id = c.agency_id))
-        RETURNING agency_id""").bindparams(now=p["now"], end=credit_params(dialect, end)["now"],
+        RETURNING agency_id""").bindparams(now=p["now"], end=credit_params(dialect, end, params)["now"],
                                             black_below=p["black_below"], black_n=p["black_n"]))).all()
     if new_black:
         await session.exec(text("UPDATE agency_credit SET black = TRUE, red = FALSE WHERE agency_id IN "

@@ -1,6 +1,7 @@
 """Benchmark: the public ranking page with 10,000 agencies and 200,000 ratings on
 PostgreSQL, 2 app processes, 64 connections, next to a bare JSON endpoint of the
-same app measured in the same run (wrk from Debian's packages drives the load).
+same app measured in the same run (wrk from Debian's packages drives the load); then
+page 1 again while one agency's score changes every second.
 
     .venv/bin/python scripts/bench_rankings.py [--agencies 10000] [--ratings 200000] [--seconds 10]
 
@@ -19,6 +20,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -58,6 +60,32 @@ async def fill(n_agencies: int, n_ratings: int) -> None:
     async with make_sessionmaker(engine)() as session:
         await nightly_recompute(session)
     await engine.dispose()
+
+
+def churn(stop, every: float, n_agencies: int, changes: list) -> None:
+    """Change one agency's score every `every` seconds (a violation and its recompute), as ratings and
+    decisions do in production: every cached ranking page goes stale each time."""
+    import random
+
+    from app.db import make_engine, make_sessionmaker
+    from app.settings import normalise_database_url
+    from ratings.models import Violation
+    from ratings.service import recompute_agency
+
+    async def loop() -> None:
+        engine = make_engine(normalise_database_url(f"{BASE}/{DB}"))
+        sm = make_sessionmaker(engine)
+        while not stop.is_set():
+            agency_id = random.randint(1, n_agencies)
+            async with sm() as s:
+                s.add(Violation(agency_id=agency_id, severity="minor", kind="bench", recorded_by="bench"))
+                await s.commit()
+                await recompute_agency(s, agency_id)
+            changes.append(agency_id)
+            await asyncio.sleep(every)
+        await engine.dispose()
+
+    asyncio.run(loop())
 
 
 def free_port() -> int:
@@ -116,6 +144,16 @@ def main() -> None:
                            ("GET /api/csrf (bare JSON)", "/api/csrf")):
             rps, p99, errors = wrk(base + path, args.seconds, args.connections)
             rows.append((name, rps, p99, errors))
+        # The same page while scores keep changing (each change makes every cached page stale).
+        stop, changes = threading.Event(), []
+        changer = threading.Thread(target=churn, args=(stop, 1.0, args.agencies, changes))
+        changer.start()
+        try:
+            rps, p99, errors = wrk(base + "/rankings", args.seconds, args.connections)
+        finally:
+            stop.set()
+            changer.join()
+        rows.insert(2, (f"GET /rankings, {len(changes)} changes", rps, p99, errors))
         bare = rows[-1][1]
         print(f"\n{'route':<28} {'req/s':>9} {'p99':>10} {'non-2xx':>8} {'of bare':>8}")
         for name, rps, p99, errors in rows:

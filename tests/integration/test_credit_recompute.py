@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from app.models import AuditEvent
 from marketplace.models import Job, Contract, utcnow
-from ratings.credit import credit_score
+from ratings.credit import DEFAULT_PARAMS, credit_grade, credit_score
 from ratings.models import AgencyCredit, ListEntry, Rating, Violation
 from ratings.service import nightly_recompute, recompute_agency
 from tests.helpers import count_rows, make_agency, make_owner
@@ -127,7 +127,7 @@ async def test_credit_at_a_deadline_counts_ratings_given_by_then(sessionmaker):
                                     [(v.severity, v.occurred_at) for v in viols if v.occurred_at <= at], at)
             assert scores[a.id] == expected
         assert any(scores[a.id] != Decimal("80.00") for a in agencies)  # ratings do count
-        assert {grade_of(v) for v in scores.values()} <= {"A", "B", "C", "D"}
+        assert {grade_of(v, DEFAULT_PARAMS) for v in scores.values()} == {credit_grade(v) for v in scores.values()}
 
 
 async def test_expiry_is_recorded_once(sessionmaker):
@@ -143,3 +143,62 @@ async def test_expiry_is_recorded_once(sessionmaker):
         assert (await nightly_recompute(s, now + timedelta(minutes=1)))["expired"] == 0
         kinds = (await s.exec(select(AuditEvent.kind).where(AuditEvent.kind == "list.black_expired"))).all()
     assert kinds == ["list.black_expired"]
+
+
+CHANGED = {"prior_mean": "70.00", "prior_weight": "5.00", "half_life_days": "200", "minor_deduction": "7.50",
+           "major_deduction": "15.00", "severe_deduction": "30.00", "violation_window_days": "200",
+           "grade_a_min": "85.00", "grade_b_min": "70.00", "grade_c_min": "50.00", "red_min_score": "75.00",
+           "red_min_ratings": "2", "red_rating_window_days": "500", "red_clean_window_days": "400",
+           "black_score_below": "65.00", "black_min_ratings": "2"}
+
+
+async def test_changed_parameters_reach_sql_python_and_deadline_scores(sessionmaker):
+    """Every score, grade and red flag computed in SQL with non-default settings equals the pure formula
+    with the same settings; so does the credit at a deadline (the violation and clean windows differ
+    here, so each is checked on its own)."""
+    from app.models import PlatformSetting
+    from ratings.credit import red_list_eligible
+    from ratings.eligibility import credit_at
+    from ratings.settings import PREFIX, from_texts, params_in_force, stored
+
+    agencies, now = await seed_history(sessionmaker, n_agencies=14, seed=5)
+    owner = (await make_owner(sessionmaker, "own_red"))
+    good = [await make_agency(sessionmaker, f"good{i}") for i in range(2)]
+    agencies += good
+    async with sessionmaker() as s:
+        for a in agencies[::3] + good[1:]:  # violations between the two windows' ends
+            s.add(Violation(agency_id=a.id, severity="minor", kind="test", recorded_by="t",
+                            occurred_at=now - timedelta(days=300)))
+        for a in good:  # red-list material, except that good[1] had a violation 300 days ago
+            for n in range(3):
+                job, c = await _contract(s, a.id, owner.id, 100 + n)
+                s.add(Rating(contract_id=c.id, job_id=job.id, agency_id=a.id, owner_id=owner.id, quality=5,
+                             timeliness=5, fee_compliance=5, attitude=5, score=Decimal("100.00"),
+                             rated_at=now - timedelta(days=10 + n)))
+        for k, v in CHANGED.items():
+            s.add(PlatformSetting(key=PREFIX + k, value=v))
+        await s.commit()
+        p = await params_in_force(s)
+        assert p == from_texts({**await stored(s), **CHANGED}) and p.prior_mean == Decimal("70")
+        await nightly_recompute(s, now)
+        at = now - timedelta(days=50)
+        deadline_scores = await credit_at(s, [a.id for a in agencies], at)
+        reds = 0
+        for a in agencies:
+            ratings = (await s.exec(select(Rating).where(Rating.agency_id == a.id))).all()
+            viols = (await s.exec(select(Violation).where(Violation.agency_id == a.id))).all()
+            rs = [(r.score, r.rated_at) for r in ratings]
+            vs = [(v.severity, v.occurred_at) for v in viols]
+            expected = credit_score(rs, vs, now, p)
+            credit = await s.get(AgencyCredit, a.id)
+            assert Decimal(credit.score).quantize(Decimal("0.01")) == expected, a.id
+            assert credit.grade == credit_grade(expected, p)
+            red = red_list_eligible(expected, [r.rated_at for r in ratings], [v.occurred_at for v in viols], now, p)
+            assert bool(credit.red) == (red and not credit.black), a.id
+            reds += red
+            assert deadline_scores[a.id] == credit_score([x for x in rs if x[1] <= at],
+                                                         [x for x in vs if x[1] <= at], at, p)
+        assert reds >= 1
+        red_flags = [(await s.get(AgencyCredit, a.id)).red for a in good]
+        assert red_flags == [True, False]  # 300 days ago: no deduction (200) but not clean (400)
+        assert (await s.get(AgencyCredit, good[0].id)).score == (await s.get(AgencyCredit, good[1].id)).score

@@ -1,5 +1,6 @@
 """Ratings, appeals, violations, credit, rankings, lists and the savings report over HTTP."""
 
+import asyncio
 import io
 from datetime import timedelta
 
@@ -67,7 +68,7 @@ async def test_rating_appeal_and_credit(client, app, sessionmaker, world):
     credit = (await client.get(f"/api/agencies/{winner_code}/credit")).json()
     # (3*80 + 1*86.25) / (3 + 1) = 81.5625 → 81.56
     assert credit["score"] == "81.56" and credit["grade"] == "B" and credit["provisional"] is True
-    assert credit["ratings"][0]["score"] == "86.25" and credit["parameters"]["prior_mean"] == "80"
+    assert credit["ratings"][0]["score"] == "86.25" and credit["parameters"]["prior_mean"] == "80.00"
     # The winner appeals; another agency cannot.
     rating_id = (await client.get("/api/agency/ratings", headers=await as_user(client, "ag0"))).json()
     h_ag = await as_user(client, "ag0")
@@ -193,21 +194,94 @@ async def test_red_entries_cannot_be_lifted(client, sessionmaker, world):
     assert r.status_code == 409
 
 
-async def test_cached_ranking_page_follows_score_changes(client, sessionmaker, world):
-    from ratings.pages import ranking_cache
+async def wait_for_notice(version, seen: int) -> None:
+    """On PostgreSQL the commit's notification reaches the listener a moment later."""
+    if version.listens:
+        for _ in range(500):
+            if version.counter > seen:
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError("no credit_changed notification arrived")
+
+
+async def test_cached_ranking_page_follows_score_changes(client, app, sessionmaker, world):
+    import re
+    from marketplace.models import Agency
     from ratings.service import nightly_recompute, recompute_agency
-    ranking_cache.entries.clear()
+    version = app.state.ranking_cache.version
+    assert await version.wait_live() == version.listens  # LISTEN on PostgreSQL, a query on SQLite
+    seen = version.counter
     async with sessionmaker() as s:
         await nightly_recompute(s)
+        agency = (await s.exec(select(Agency).where(Agency.name.like("ag2 %")))).one()
+    await wait_for_notice(version, seen)
+
+    def score_cell(html):
+        row = re.search(rf'<tr data-code="{agency.credit_code}">(.*?)</tr>', html, re.S).group(1)
+        return re.findall(r'<td class="num">([0-9.]+)', row)[1]
+
     client.cookies.clear()
     first = await client.get("/rankings")
-    assert first.status_code == 200 and "80.00" in first.text and "60.00" not in first.text
+    assert first.status_code == 200 and score_cell(first.text) == "80.00"
     assert (await client.get("/rankings")).text == first.text  # served from the cache
+    seen = version.counter
     async with sessionmaker() as s:
-        from marketplace.models import Agency
-        agency = (await s.exec(select(Agency).where(Agency.name.like("ag2 %")))).one()
         s.add(Violation(agency_id=agency.id, severity="major", kind="test", recorded_by="t"))
         await s.commit()
         await recompute_agency(s, agency.id)
+    await wait_for_notice(version, seen)
     after = await client.get("/rankings")
-    assert "60.00" in after.text  # the new score, not the cached page
+    assert score_cell(after.text) == "60.00"  # the new score, not the cached page
+
+
+async def test_ranking_version_falls_back_to_the_database_without_a_listener(client, app, sessionmaker, world):
+    """A lost LISTEN connection is noticed, the version is read from the database meanwhile, and on
+    reconnecting the version moves on (notifications may have been missed)."""
+    from sqlalchemy import text
+
+    from ratings.service import nightly_recompute
+    version = app.state.ranking_cache.version
+    async with sessionmaker() as s:
+        await nightly_recompute(s)
+        db_version = await version.current(s) if not version.listens else None
+        if not version.listens:
+            assert db_version.startswith("db:") and db_version != "db:None"
+            return
+        assert await version.wait_live()
+        assert (await version.current(s)).startswith("n:")
+        before = version.counter
+        await s.exec(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE application_name = 'market-credit-listener' AND datname = current_database()"))
+        await s.commit()
+        for _ in range(300):
+            if not version.live:
+                break
+            await asyncio.sleep(0.01)
+        assert not version.live
+        assert (await version.current(s)).startswith("db:")
+        await s.rollback()
+    assert await version.wait_live(timeout=10)
+    assert version.counter > before
+
+
+async def test_visitors_who_miss_together_share_one_render(client, sessionmaker, world, monkeypatch):
+    from ratings import pages
+    from ratings.service import nightly_recompute
+    async with sessionmaker() as s:
+        await nightly_recompute(s)
+    calls = []
+    real = pages._rankings
+
+    async def counting(*args, **kwargs):
+        calls.append(1)
+        await asyncio.sleep(0.05)  # a slow render: the others arrive while it runs
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(pages, "_rankings", counting)
+    client.cookies.clear()
+    pages_ = await asyncio.gather(*(client.get("/rankings?page=1") for _ in range(8)))
+    assert [p.status_code for p in pages_] == [200] * 8
+    assert len({p.text for p in pages_}) == 1 and len(calls) == 1
+    bad = await asyncio.gather(*(client.get("/rankings?grade=Z") for _ in range(3)))
+    assert [p.status_code for p in bad] == [400] * 3  # errors are not cached: each renders its own
+    assert len(calls) == 4

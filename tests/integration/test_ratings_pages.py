@@ -272,7 +272,7 @@ async def test_rankings_page_filters_and_formula(client, sessionmaker, world):
     assert f'href="/agencies/{codes[0]}/profile"' in page.text
     assert 'id="formula"' in page.text and "<code>prior_mean</code>" in page.text
     params = json.loads(re.search(r'id="credit-parameters">(.*?)</script>', page.text, re.S).group(1))
-    assert params["prior_mean"] == "80" and params["prior_weight"] == "3"
+    assert params["prior_mean"] == "80.00" and params["prior_weight"] == "3.00"
     for bad in ("grade=Z", "list=purple", "category=NOPE", "q=" + "x" * 101):
         r = await client.get(f"/rankings?{bad}")
         assert r.status_code == 400 and 'id="page-error"' in r.text and 'id="formula"' in r.text, bad
@@ -301,7 +301,7 @@ async def test_profile_shows_jobs_won_ratings_and_violations(client, app, sessio
     summary = page.text.split('id="rating-summary"')[1].split("</section>")[0]
     assert 'data-criterion="quality">5.00<' in summary and 'data-criterion="attitude">3.00<' in summary
     violations = page.text.split('id="violations"')[1].split("</section>")[0]
-    assert '<td class="num">5</td>' in violations and "逾期提交报告" not in violations
+    assert '<td class="num">5.00</td>' in violations and "逾期提交报告" not in violations
     # 81.5625 less the minor deduction of 5 → 76.56, still provisional (one rating).
     assert '<div class="stat" id="credit-score">76.56</div>' in page.text and 'class="badge provisional"' in page.text
     assert 'id="qualifications"' in page.text and "C-EIA-ag0" in page.text

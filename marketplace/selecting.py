@@ -37,7 +37,7 @@ from marketplace.models import (
     Selection, utcnow,
 )
 from marketplace.registry import notify
-from ratings.eligibility import credit_at, credit_params, grade_of
+from ratings.eligibility import credit_at, credit_params, grade_of, red_listed
 from ratings.models import Violation
 
 CLOSED_AWAITING_BEACON = "awaiting_beacon"
@@ -76,7 +76,10 @@ async def _candidates(session: AsyncSession, job: Job, eligible: list[tuple[Quot
         params = await credit_params(session)
         scores = await credit_at(session, [a.id for _q, a in eligible], ensure_aware(job.quote_deadline), params)
         if job.method == "random_weighted":
-            weights = {q.id: methods.GRADE_WEIGHTS[grade_of(scores[a.id], params)] for q, a in eligible}
+            # DESIGN: weight by credit grade (A 4, B 3, C 2, D 1); a red-listed agency weighs 4.
+            red = await red_listed(session, [a.id for _q, a in eligible], ensure_aware(job.quote_deadline))
+            weights = {q.id: methods.GRADE_WEIGHTS["A" if a.id in red else grade_of(scores[a.id], params)]
+                       for q, a in eligible}
         else:
             inputs = {"price_weight": job.price_weight, "credit_weight": job.credit_weight,
                       "credit_scores": {str(q.id): scores[a.id] for q, a in eligible}}

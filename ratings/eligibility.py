@@ -18,10 +18,19 @@ from ratings.models import ListEntry, Rating, Violation
 
 async def black_listed(session: AsyncSession, agency_ids: list[int], at: datetime) -> set[int]:
     """Agencies with a black-list entry in force at `at`."""
+    return await _listed(session, agency_ids, at, "black")
+
+
+async def red_listed(session: AsyncSession, agency_ids: list[int], at: datetime) -> set[int]:
+    """Agencies with a red-list entry in force at `at` (weight 4 in `random_weighted`)."""
+    return await _listed(session, agency_ids, at, "red")
+
+
+async def _listed(session: AsyncSession, agency_ids: list[int], at: datetime, kind: str) -> set[int]:
     if not agency_ids:
         return set()
     rows = (await session.exec(select(ListEntry.agency_id).where(
-        col(ListEntry.agency_id).in_(agency_ids), ListEntry.kind == "black", ListEntry.starts_at <= at,
+        col(ListEntry.agency_id).in_(agency_ids), ListEntry.kind == kind, ListEntry.starts_at <= at,
         or_(col(ListEntry.ends_at).is_(None), col(ListEntry.ends_at) > at),
         or_(col(ListEntry.lifted_at).is_(None), col(ListEntry.lifted_at) > at),
     ))).all()

@@ -285,3 +285,28 @@ async def test_visitors_who_miss_together_share_one_render(client, sessionmaker,
     bad = await asyncio.gather(*(client.get("/rankings?grade=Z") for _ in range(3)))
     assert [p.status_code for p in bad] == [400] * 3  # errors are not cached: each renders its own
     assert len(calls) == 4
+
+
+async def test_random_weighted_weighs_by_grade_and_red_list(client, sessionmaker, world):
+    """DESIGN: weight by the credit grade at the deadline (A 4, B 3, C 2, D 1); red-listed agencies 4."""
+    from marketplace.models import Agency
+    from ratings.models import ListEntry
+    job_no = await published_job(client, method="random_weighted")
+    await quote_all(client, job_no, ["70000.00", "80000.00", "90000.00", "95000.00"])
+    async with sessionmaker() as s:
+        agencies = {a.name.split()[0]: a for a in (await s.exec(select(Agency))).all()}
+        for name, severities in (("ag0", ["major", "major"]), ("ag1", ["major"]), ("ag2", ["minor"])):
+            for sev in severities:  # no ratings: 80 minus the deductions → 40 D, 60 C, 75 B
+                s.add(Violation(agency_id=agencies[name].id, severity=sev, kind="test", recorded_by="t",
+                                occurred_at=utcnow() - timedelta(days=2)))
+        # ag3 scores 80 (grade B) but is on the red list
+        s.add(ListEntry(agency_id=agencies["ag3"].id, kind="red", reason="score_and_record",
+                        starts_at=utcnow() - timedelta(days=1)))
+        await s.commit()
+    await pass_deadline(sessionmaker, job_no)
+    r = await client.post(f"/api/regulator/jobs/{job_no}/select", headers=await as_user(client, "reg1"))
+    assert r.status_code == 200, r.text
+    record = (await client.get(f"/api/jobs/{job_no}/draw")).json()
+    weights = {c["agency_code"]: c["weight"] for c in record["candidates"]}
+    assert weights == {agencies["ag0"].credit_code: 1, agencies["ag1"].credit_code: 2,
+                       agencies["ag2"].credit_code: 3, agencies["ag3"].credit_code: 4}

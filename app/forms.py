@@ -72,3 +72,11 @@ def parse(schema: type[T], data: Mapping[str, Any] | Any) -> T:
             loc = ".".join(str(p) for p in err.get("loc", ())) or "_"
             fields.setdefault(loc, _message(err))
         raise InputError(_("Please correct the marked fields."), fields=fields) from None
+
+
+def contains(column: Any, text: str) -> Any:
+    """SQL condition: `column` contains `text`, ignoring case, with `%`, `_` and `\\` taken literally."""
+    from sqlmodel import col
+
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return col(column).ilike(f"%{escaped}%", escape="\\")

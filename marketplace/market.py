@@ -22,6 +22,7 @@ from app.audit import append_event
 from app.audit_chain import canonical, format_time
 from app.auth import CurrentUser
 from app.errors import Conflict, Forbidden, InputError, NotFound
+from app.forms import contains
 from app.i18n import gettext as _
 from app.params import direct_threshold, int_param
 from marketplace.beacons import SOURCES
@@ -255,9 +256,8 @@ async def list_jobs(session: AsyncSession, f: JobFilters, page: int = 1, per_pag
     if not include_drafts:
         conds.append(Job.status != DRAFT)
     if f.q:
-        like = f"%{f.q}%"
-        conds.append(or_(col(Job.title).like(like), col(Job.project_name).like(like), col(Job.job_no).like(like),
-                         col(Job.project_code).like(like)))
+        conds.append(or_(contains(Job.title, f.q), contains(Job.project_name, f.q), contains(Job.job_no, f.q),
+                         contains(Job.project_code, f.q)))
     if f.category:
         conds.append(ServiceCategory.code == f.category)
     if f.method:

@@ -24,7 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth import PUBLIC, CurrentUser, roles
 from app.errors import DomainError, InputError, NotFound
-from app.forms import parse
+from app.forms import contains, parse
 from app.i18n import gettext as _
 from app.params import direct_threshold
 from app.web import flash, read_input, redirect, render
@@ -379,8 +379,7 @@ async def agency_jobs_page(request: Request, db: DB, page: Page = 1, q: FromQuer
     stmt = (select(Job, ServiceCategory).join(ServiceCategory, ServiceCategory.id == Job.category_id)
             .where(Job.status == PUBLISHED, Job.quote_deadline > now))
     if f.q:
-        like = f"%{f.q}%"
-        stmt = stmt.where(col(Job.title).like(like) | col(Job.project_name).like(like) | col(Job.job_no).like(like))
+        stmt = stmt.where(contains(Job.title, f.q) | contains(Job.project_name, f.q) | contains(Job.job_no, f.q))
     if f.category:
         stmt = stmt.where(ServiceCategory.code == f.category)
     total = (await db.exec(select(func.count()).select_from(stmt.subquery()))).one()

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.accounts import new_user, username_taken
 from app.audit import append_event
 from app.errors import Conflict, InputError, NotFound
+from app.forms import contains
 from app.i18n import gettext as _
 from app.models import Notification, User
 from marketplace.models import (
@@ -326,8 +327,7 @@ async def list_orgs(session: AsyncSession, model, *, status: str | None = None, 
     if status:
         conds.append(model.status == status)
     if q:
-        like = f"%{q}%"
-        conds.append(or_(col(model.name).like(like), col(model.credit_code).like(like.upper())))
+        conds.append(or_(contains(model.name, q), contains(model.credit_code, q)))
     if category and model is Agency:
         sub = (select(Qualification.agency_id).join(ServiceCategory, ServiceCategory.id == Qualification.category_id)
                .where(ServiceCategory.code == category, Qualification.status == APPROVED))

@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.audit_chain import format_time
 from app.auth import PUBLIC, CurrentUser, roles
 from app.errors import InputError, NotFound
-from app.forms import parse
+from app.forms import contains, parse
 from app.i18n import gettext as _
 from app.web import read_input
 from marketplace.market import ensure_aware
@@ -145,7 +145,7 @@ async def rankings(db: DB, *, page: int, per_page: int, q: str | None, category:
     stmt = (select(Agency, AgencyCredit).join(AgencyCredit, AgencyCredit.agency_id == Agency.id)
             .where(Agency.status.in_((APPROVED, SUSPENDED))))
     if q:
-        stmt = stmt.where(or_(col(Agency.name).like(f"%{q}%"), col(Agency.credit_code).like(f"%{q.upper()}%")))
+        stmt = stmt.where(or_(contains(Agency.name, q), contains(Agency.credit_code, q)))
     if category:
         sub = (select(Qualification.agency_id).join(ServiceCategory, ServiceCategory.id == Qualification.category_id)
                .where(ServiceCategory.code == category, Qualification.status == APPROVED))

@@ -310,3 +310,21 @@ async def test_random_weighted_weighs_by_grade_and_red_list(client, sessionmaker
     weights = {c["agency_code"]: c["weight"] for c in record["candidates"]}
     assert weights == {agencies["ag0"].credit_code: 1, agencies["ag1"].credit_code: 2,
                        agencies["ag2"].credit_code: 3, agencies["ag3"].credit_code: 4}
+
+
+async def test_search_ignores_case_and_takes_wildcards_literally(client, sessionmaker, world):
+    from ratings.service import nightly_recompute
+    async with sessionmaker() as s:
+        await nightly_recompute(s)
+
+    async def names(path):
+        r = await client.get(path)
+        assert r.status_code == 200, r.text
+        return sorted(i["name"].split()[0] for i in r.json()["items"])
+
+    assert await names("/api/rankings?q=AG2") == ["ag2"]
+    assert await names("/api/rankings?q=%25") == []  # "%"
+    assert await names("/api/rankings?q=a_2") == []  # "_" is not a wildcard
+    assert await names("/api/rankings?q=ag") == ["ag0", "ag1", "ag2", "ag3"]
+    jobs = (await client.get("/api/jobs?q=%25")).json()
+    assert jobs["total"] == 0

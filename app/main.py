@@ -23,6 +23,7 @@ from app.auth import LoginLimiter, Sessions, SessionMiddleware, access_guard, ch
 from app.db import make_engine, make_sessionmaker, provide_session
 from app.errors import DomainError
 from app.i18n import gettext, get_locale
+from app.notices import notice_detail, notice_text
 from app.jobs import ArqQueue, InProcessQueue, load_job_modules
 from app.settings import ROOT, Settings, get_settings
 from app.web import handle_domain_error, handle_http_exception, handle_unexpected
@@ -61,22 +62,11 @@ def _configure_templates(settings: Settings):
         return {"owner": gettext("Project owner"), "agency": gettext("Agency"),
                 "regulator": gettext("Regulator"), "admin": gettext("Administrator")}.get(role, role)
 
-    def notification_text(kind: str) -> str:
-        return {
-            "registration.approved": gettext("Your registration was approved."),
-            "registration.rejected": gettext("Your registration was rejected."),
-            "agency.suspended": gettext("Your agency was suspended."),
-            "agency.approved": gettext("Your agency was reinstated."),
-            "qualification.approved": gettext("A qualification was approved."),
-            "qualification.rejected": gettext("A qualification was rejected."),
-            "qualification.expired": gettext("A qualification certificate has expired."),
-        }.get(kind, kind)
-
     def callback(engine: JinjaTemplateEngine) -> None:
         env = engine.engine
         env.globals.update(_=gettext, category_name=category_name, level_name=level_name,
                            status_name=status_name, role_name=role_name,
-                           notification_text=notification_text)
+                           notification_text=notice_text, notification_detail=notice_detail)
         env.filters["localtime"] = localtime
 
     return TemplateConfig(directory=ROOT / "templates", engine=JinjaTemplateEngine, engine_callback=callback)
@@ -153,7 +143,13 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
             version="1",
             path="/schema",
             use_handler_docstrings=True,
-            render_plugins=[SwaggerRenderPlugin()],
+            # Swagger UI's files are served by the app itself (app/static/vendor), so the API documentation
+            # works on a network without Internet access.
+            render_plugins=[SwaggerRenderPlugin(
+                version="5.35.0", js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+                css_url="/static/vendor/swagger-ui/swagger-ui.css",
+                standalone_preset_js_url="/static/vendor/swagger-ui/swagger-ui-standalone-preset.js",
+                favicon="<link rel='icon' type='image/png' href='/static/vendor/swagger-ui/favicon-32x32.png'>")],
             # The API documentation is public like the API's public half.
             openapi_router=Router(path="/schema", route_handlers=[], opt={"roles": "public"}),
         ),

@@ -22,6 +22,7 @@ from app.auth import CurrentUser
 from app.errors import Conflict, InputError, NotFound
 from app.models import PlatformSetting
 from app.i18n import gettext as _
+from app.notices import email_text
 from marketplace.market import actor, ensure_aware, own_job
 from marketplace.models import COMPLETED, RATED, Agency, Contract, Job, utcnow
 from marketplace.registry import notify
@@ -157,13 +158,16 @@ async def active_entry(session: AsyncSession, agency_id: int, kind: str, at: dat
         col(ListEntry.lifted_at).is_(None)))).first()
 
 
-async def _list_change(session: AsyncSession, agency: Agency, kind: str, event: str, data: dict) -> None:
-    await append_event(session, actor="system", kind=f"list.{kind}_{event}", subject=f"agency:{agency.credit_code}",
-                       data=data)
-    await notify(session, agency_id=agency.id, kind=f"list.{kind}_{event}", data={"reason": data.get("reason", "")})
+async def _list_change(session: AsyncSession, agency: Agency, kind: str, event: str, data: dict,
+                       by: str = "system") -> None:
+    """A list change: an audit event, a notification in the agency's inbox and an e-mail (outbox)."""
+    name = f"list.{kind}_{event}"
+    await append_event(session, actor=by, kind=name, subject=f"agency:{agency.credit_code}", data=data)
+    notice = {"reason": data.get("reason", "")}
+    await notify(session, agency_id=agency.id, kind=name, data=notice)
     if agency.email:
-        session.add(EmailOutbox(to_address=agency.email, subject=f"[网上中介服务超市] list.{kind}_{event}",
-                                body=f"{agency.name}: {kind} list {event}. {data.get('reason', '')}"))
+        subject, body = email_text(name, notice, agency.name)
+        session.add(EmailOutbox(to_address=agency.email, subject=subject, body=body))
 
 
 async def _lifted_since_trigger(session: AsyncSession, agency_id: int, reason: str, viol, ratings) -> bool:
@@ -254,11 +258,12 @@ async def nightly_recompute(session: AsyncSession, now: datetime | None = None) 
         WHERE c.red AND NOT c.black
           AND NOT EXISTS (SELECT 1 FROM list_entry e WHERE e.agency_id = c.agency_id AND e.kind = 'red' AND {active})
         RETURNING agency_id""").bindparams(now=p["now"]))).all()
-    changes = [(r[0], "black", "added") for r in new_black] + [(r[0], "red", "ended") for r in ended_red] + \
-              [(r[0], "red", "added") for r in new_red]
-    for agency_id, kind, event in changes:
+    changes = [(r[0], "black", "added", "low_score") for r in new_black] + \
+              [(r[0], "red", "ended", "no_longer_eligible") for r in ended_red] + \
+              [(r[0], "red", "added", "score_and_record") for r in new_red]
+    for agency_id, kind, event, reason in changes:
         agency = await session.get(Agency, agency_id)
-        await _list_change(session, agency, kind, event, {"reason": "nightly_recompute"})
+        await _list_change(session, agency, kind, event, {"reason": reason, "by": "nightly_recompute"})
     expired = await _record_expiries(session, now)
     await session.commit()
     return {"black_added": len(new_black), "red_ended": len(ended_red), "red_added": len(new_red),
@@ -300,9 +305,7 @@ async def lift_entry(session: AsyncSession, user: CurrentUser, entry_id: int, re
     if res.rowcount != 1:
         raise Conflict(_("This entry has already ended."))
     agency = await session.get(Agency, entry.agency_id)
-    await append_event(session, actor=actor(user), kind=f"list.{entry.kind}_lifted", subject=f"agency:{agency.credit_code}",
-                       data={"entry_id": entry.id, "reason": reason})
-    await notify(session, agency_id=agency.id, kind=f"list.{entry.kind}_lifted", data={"reason": reason})
+    await _list_change(session, agency, entry.kind, "lifted", {"entry_id": entry.id, "reason": reason}, by=actor(user))
     await session.commit()
     await session.refresh(entry)
     return entry

@@ -142,3 +142,14 @@ async def test_openapi_document_describes_the_json_api(client):
     doc = (await client.get("/schema/openapi.json")).json()
     assert "/api/jobs/{job_no}/draw" in doc["paths"] and "/api/audit/head" in doc["paths"]
     assert not any(p.startswith(("/admin", "/agency/", "/login")) for p in doc["paths"])
+
+
+async def test_api_documentation_page_loads_nothing_from_other_hosts(client):
+    page = await client.get("/schema/swagger")
+    assert page.status_code == 200
+    urls = re.findall(r"(?:src|href)=[\"']([^\"']+)[\"']", page.text)
+    assert len(urls) == 4 and all(u.startswith("/static/vendor/swagger-ui/") for u in urls), urls
+    assert "http" not in page.text.replace("http-equiv", "")
+    for url in urls:
+        asset = await client.get(url)
+        assert asset.status_code == 200 and len(asset.content) > 500, url

@@ -117,7 +117,11 @@ async def test_violation_black_list_refuses_quotes_and_lift(client, app, session
     h = await as_user(client, "reg1")
     async with sessionmaker() as s:
         from marketplace.models import Agency
-        code = (await s.exec(select(Agency.credit_code).where(Agency.name.like("ag1 %")))).one()
+        agency = (await s.exec(select(Agency).where(Agency.name.like("ag1 %")))).one()
+        code = agency.credit_code
+        agency.email = "ag1@example.cn"
+        s.add(agency)
+        await s.commit()
     r = await client.post("/api/regulator/violations", json={"agency_code": code, "severity": "severe",
                                                              "kind": "collusion", "description": "围标"}, headers=h)
     assert r.status_code == 400 and "evidence" in r.json()["fields"]
@@ -140,6 +144,21 @@ async def test_violation_black_list_refuses_quotes_and_lift(client, app, session
     h_ag = await as_user(client, "ag1")
     r = await client.post(f"/api/jobs/{job_no}/quote", json={"price": "100.00", "service_days": 3}, headers=h_ag)
     assert r.status_code == 201
+    # The agency was told each time: inbox in its language, e-mail (outbox) in Chinese.
+    inbox = (await client.get("/account")).text
+    assert "您的机构已被列入黑名单，在名单到期前不得报价。" in inbox and "原因：严重违规" in inbox
+    assert "监管部门已提前解除您的机构的黑名单记录。" in inbox and "原因：信用修复完成" in inbox
+    assert "list.black" not in inbox and "severe_violation" not in inbox
+    client.cookies.set("lang", "en")
+    inbox = (await client.get("/account")).text
+    assert "Your agency was put on the black list" in inbox and "Reason: severe violation" in inbox
+    from ratings.models import EmailOutbox
+    async with sessionmaker() as s:
+        mails = (await s.exec(select(EmailOutbox).order_by(EmailOutbox.id))).all()
+    assert [m.to_address for m in mails] == ["ag1@example.cn"] * 2
+    assert mails[0].subject == "【网上中介服务超市】您的机构已被列入黑名单，在名单到期前不得报价。"
+    assert "原因：严重违规" in mails[0].body and agency.name in mails[0].body
+    assert "原因：信用修复完成" in mails[1].body
 
 
 async def test_rankings_and_filters(client, app, sessionmaker, world):

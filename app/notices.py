@@ -1,0 +1,78 @@
+"""What a notification says, in the reader's language: the inbox and the e-mails.
+
+A notification is stored as a kind (``list.black_added``) and data (a reason,
+a job number); these functions turn both into sentences at display time, so
+the inbox follows the reader's language. E-mails are written in the platform's
+default language (zh-CN), the language of the registration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from app.i18n import DEFAULT_LOCALE, get_locale, gettext as _, set_locale
+
+
+def notice_text(kind: str) -> str:
+    return {
+        "registration.approved": _("Your registration was approved."),
+        "registration.rejected": _("Your registration was rejected."),
+        "agency.suspended": _("Your agency was suspended."),
+        "agency.approved": _("Your agency was reinstated."),
+        "qualification.approved": _("A qualification was approved."),
+        "qualification.rejected": _("A qualification was rejected."),
+        "qualification.expired": _("A qualification certificate has expired."),
+        "job.won": _("Your quote was selected."),
+        "rating.received": _("The owner rated your work."),
+        "appeal.upheld": _("Your appeal was upheld; the rating is voided."),
+        "appeal.dismissed": _("Your appeal was dismissed; the rating stands."),
+        "violation.recorded": _("A violation was recorded against your agency."),
+        "list.red_added": _("Your agency was put on the red list."),
+        "list.red_ended": _("Your agency left the red list."),
+        "list.red_expired": _("Your agency's red-list entry has ended."),
+        "list.black_added": _("Your agency was put on the black list and may not quote until the entry ends."),
+        "list.black_expired": _("Your agency's black-list entry has ended; it may quote again."),
+        "list.black_lifted": _("The regulator lifted your agency's black-list entry early."),
+    }.get(kind, kind)
+
+
+def _reason_code_text(code: str) -> str:
+    return {
+        "low_score": _("credit score below the black-list threshold"),
+        "severe_violation": _("severe violation"),
+        "score_and_record": _("credit score and record meet the red-list rules"),
+        "no_longer_eligible": _("no longer meets the red-list rules"),
+    }.get(code, code)
+
+
+def notice_detail(kind: str, data: Mapping[str, Any]) -> str:
+    """The notification's particulars (reason, job, category) as one line, or ""."""
+    parts = []
+    reason = str(data.get("reason") or "")
+    if reason:
+        # List changes made by the system carry a reason code; a regulator's lift carries words.
+        coded = kind.startswith("list.") and not kind.endswith("_lifted")
+        parts.append(_("Reason: {reason}", reason=_reason_code_text(reason) if coded else reason))
+    if data.get("job"):
+        parts.append(_("Job {job}", job=data["job"]))
+    if data.get("category"):
+        parts.append(_("Category {category}", category=data["category"]))
+    return "; ".join(parts)
+
+
+def email_text(kind: str, data: Mapping[str, Any], org_name: str) -> tuple[str, str]:
+    """Subject and body of the e-mail for a notification, in the default language."""
+    previous = get_locale()
+    set_locale(DEFAULT_LOCALE)
+    try:
+        title = notice_text(kind)
+        detail = notice_detail(kind, data)
+        subject = _("[Intermediary-service supermarket] {title}", title=title)
+        body = "\n".join(line for line in (
+            _("Dear {name},", name=org_name), "", title, detail, "",
+            _("Details are in your account's notifications and on your agency's public profile."),
+        ) if line is not None)
+        return subject, body
+    finally:
+        set_locale(previous)

@@ -70,3 +70,30 @@ async def test_recompute_through_arq_twice_changes_nothing(app, settings, sessio
         assert [c[:3] for c in state[0]] == [c[:3] for c in first[0]]
     finally:
         await queue.stop()
+
+
+async def test_recompute_all_after_a_parameter_change_concurrently_and_twice(app, sessionmaker):
+    """After a credit parameter changes, everyone is recomputed; the job racing itself (two admins'
+    changes, a retry) and running again adds no list entry or event twice."""
+    import asyncio
+
+    from ratings.settings import PREFIX
+    agencies, _now = await seed_history(sessionmaker, n_agencies=8, seed=23)
+    queue = InProcessQueue({"sessionmaker": sessionmaker})
+    await queue.run_now("recompute_all_credit")
+    before = await snapshot(sessionmaker)
+    async with sessionmaker() as s:
+        s.add(PlatformSetting(key=PREFIX + "black_score_below", value="79.00"))
+        s.add(PlatformSetting(key=PREFIX + "black_min_ratings", value="1"))
+        await s.commit()
+    await asyncio.gather(*(queue.run_now("recompute_all_credit") for _ in range(3)))
+    after = await snapshot(sessionmaker)
+    blacks = [c for c in after[0] if c[4]]
+    assert len(blacks) > len([c for c in before[0] if c[4]])  # the stricter threshold black-listed more
+    async with sessionmaker() as s:
+        rows = (await s.exec(select(ListEntry.agency_id, func.count()).where(ListEntry.kind == "black")
+                             .group_by(ListEntry.agency_id))).all()
+    assert rows and all(n == 1 for _a, n in rows)
+    await queue.run_now("recompute_all_credit")
+    assert (await snapshot(sessionmaker))[1:] == after[1:]
+    await queue.stop()

@@ -227,29 +227,70 @@ async def check_csrf(request: Request) -> None:
 
 
 class LoginLimiter:
-    """Counts failed logins per account and per IP in the session store."""
+    """Counts login attempts per account and per IP; atomic, so parallel guesses cannot slip past.
 
-    def __init__(self, store: Store, max_account: int, max_ip: int, window: int):
-        self.store, self.max_account, self.max_ip, self.window = store, max_account, max_ip, window
+    An attempt is counted *before* the password is checked (`attempt`), and the
+    counts come from one atomic increment each: of 100 guesses sent at once, only
+    the first `max_account` are checked at all. A success gives the IP's attempt
+    back and clears the account's count; a failure leaves both. Counters live in
+    Redis when it is configured (shared by every app process), else in this
+    process (the embedded default runs one).
+    """
 
-    async def _count(self, key: str) -> int:
-        raw = await self.store.get(key)
-        return int(raw) if raw else 0
+    def __init__(self, max_account: int, max_ip: int, window: int, redis: Any = None):
+        self.max_account, self.max_ip, self.window = max_account, max_ip, window
+        self.redis = redis
+        self._local: dict[str, tuple[int, float]] = {}
+
+    def _key(self, kind: str, value: str) -> str:
+        return f"market:login:{kind}:{value.lower() if kind == 'acct' else value}"
+
+    async def _get(self, key: str) -> int:
+        if self.redis is not None:
+            raw = await self.redis.get(key)
+            return int(raw) if raw else 0
+        count, expires = self._local.get(key, (0, 0.0))
+        return count if expires > time.monotonic() else 0
+
+    async def _add(self, key: str, delta: int) -> int:
+        """Add `delta` atomically and restart the window; the new count."""
+        if self.redis is not None:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                count, _ok = await pipe.incrby(key, delta).expire(key, self.window).execute()
+            return int(count)
+        # No await between read and write: atomic within the event loop.
+        count = max(0, (await self._get(key)) + delta)
+        self._local[key] = (count, time.monotonic() + self.window)
+        return count
+
+    async def _clear(self, key: str) -> None:
+        if self.redis is not None:
+            await self.redis.delete(key)
+        else:
+            self._local.pop(key, None)
 
     async def check(self, username: str, ip: str) -> None:
-        if await self._count(f"fail:ip:{ip}") >= self.max_ip:
+        """Refuse at once when the IP or the account is already over its limit."""
+        if await self._get(self._key("ip", ip)) >= self.max_ip:
             raise TooManyRequests(_("Too many failed logins from your address. Try again later."))
-        if await self._count(f"fail:acct:{username.lower()}") >= self.max_account:
+        if await self._get(self._key("acct", username)) >= self.max_account:
             raise TooManyRequests(_("This account is temporarily locked after repeated failed "
                                     "logins. Try again later."))
 
-    async def fail(self, username: str, ip: str) -> bool:
-        """Record a failure; True when this failure locks the account."""
-        acct = await self._count(f"fail:acct:{username.lower()}") + 1
-        await self.store.set(f"fail:acct:{username.lower()}", str(acct), expires_in=self.window)
-        ipc = await self._count(f"fail:ip:{ip}") + 1
-        await self.store.set(f"fail:ip:{ip}", str(ipc), expires_in=self.window)
-        return acct == self.max_account
+    async def attempt(self, username: str, ip: str) -> int:
+        """Count this attempt before the password is checked; 429 when it is over a limit.
 
-    async def succeed(self, username: str) -> None:
-        await self.store.delete(f"fail:acct:{username.lower()}")
+        Returns the attempt's number for the account: if the password turns out wrong
+        and the number is `max_account`, this failure is the one that locks the account."""
+        ip_count = await self._add(self._key("ip", ip), 1)
+        acct_count = await self._add(self._key("acct", username), 1)
+        if ip_count > self.max_ip:
+            raise TooManyRequests(_("Too many failed logins from your address. Try again later."))
+        if acct_count > self.max_account:
+            raise TooManyRequests(_("This account is temporarily locked after repeated failed "
+                                    "logins. Try again later."))
+        return acct_count
+
+    async def succeed(self, username: str, ip: str) -> None:
+        await self._clear(self._key("acct", username))
+        await self._add(self._key("ip", ip), -1)

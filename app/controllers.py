@@ -46,15 +46,16 @@ async def login_user(request: Request, db: AsyncSession, data: dict[str, Any]) -
     limiter = request.app.state.login_limiter
     ip = _client_ip(request)
     await limiter.check(creds.username, ip)
+    number = await limiter.attempt(creds.username, ip)
     user = await authenticate(db, creds.username, creds.password)
     if user is None:
-        if await limiter.fail(creds.username, ip):
+        if number == limiter.max_account:
             await append_event(db, actor="system", kind="security.account_locked",
                                subject=f"user:{creds.username}", data={"ip": ip})
             await db.commit()
         msg = _("Wrong user name or password.")
         raise InputError(msg, fields={"password": msg})
-    await limiter.succeed(creds.username)
+    await limiter.succeed(creds.username, ip)
     sessions = request.app.state.sessions
     old = request.scope.get("session_id")
     if old:

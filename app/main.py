@@ -164,7 +164,8 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
     app.state.store = store
     app.state.ranking_cache = RankingCache(CreditVersion(settings.database_url))
     app.state.sessions = Sessions(store, settings.session_idle_seconds, settings.session_absolute_seconds)
-    app.state.login_limiter = LoginLimiter(store, settings.login_max_failures_account,
-                                           settings.login_max_failures_ip, settings.login_failure_window_seconds)
+    app.state.login_limiter = LoginLimiter(settings.login_max_failures_account,
+                                           settings.login_max_failures_ip, settings.login_failure_window_seconds,
+                                           redis=store._redis if settings.redis_url else None)
     logging.getLogger("market").setLevel(logging.INFO)
     return app

@@ -178,3 +178,44 @@ async def test_anonymous_language_switch_by_form(client):
     assert r.status_code == 303 and r.headers["location"] == "/signup"
     assert "Register an agency" in (await client.get("/signup")).text
     assert "lang=en" in r.headers["set-cookie"]
+
+
+async def test_parallel_guesses_cannot_pass_the_account_limit(client, app, sessionmaker, monkeypatch):
+    """Twenty wrong passwords sent at once: only the first five are even checked; the account locks
+    once, and afterwards even the right password is refused."""
+    import asyncio
+
+    import app.controllers as controllers
+    await make_user(sessionmaker, "owner1", "owner")
+    checked = []
+    real = controllers.authenticate
+
+    async def slow_authenticate(db, username, password):
+        checked.append(password)
+        await asyncio.sleep(0.05)  # every guess is in flight before any has failed
+        return await real(db, username, password)
+
+    monkeypatch.setattr(controllers, "authenticate", slow_authenticate)
+    token = await csrf(client)
+    replies = await asyncio.gather(*(
+        client.post("/api/auth/login", json={"username": "owner1", "password": f"bad-password-{i}"},
+                    headers={"x-csrf-token": token}) for i in range(20)))
+    codes = sorted(r.status_code for r in replies)
+    assert codes == [400] * 5 + [429] * 15 and len(checked) == 5
+    r = await client.post("/api/auth/login", json={"username": "owner1", "password": PASSWORD},
+                          headers={"x-csrf-token": token})
+    assert r.status_code == 429
+    async with sessionmaker() as s:
+        kinds = (await s.exec(select(AuditEvent.kind).where(AuditEvent.subject == "user:owner1"))).all()
+    assert kinds == ["security.account_locked"]
+
+
+async def test_successful_logins_do_not_use_up_the_address_limit(client, app, sessionmaker):
+    app.state.login_limiter.max_ip = 3
+    await make_user(sessionmaker, "owner1", "owner")
+    for _ in range(6):
+        client.cookies.clear()
+        token = await csrf(client)
+        r = await client.post("/api/auth/login", json={"username": "owner1", "password": PASSWORD},
+                              headers={"x-csrf-token": token})
+        assert r.status_code == 200

@@ -93,10 +93,11 @@ class CreditVersion:
         return self.live
 
     async def run(self) -> None:
-        """Keep one LISTEN connection; reconnect after a failure (1 s pause)."""
+        """Keep one LISTEN connection; reconnect after a failure (1 s pause, doubling up to 30 s)."""
         import asyncpg
 
         dsn = make_url(self.database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+        pause = 1.0
         while True:
             conn = None
             try:
@@ -106,6 +107,7 @@ class CreditVersion:
                 await conn.add_listener(CHANNEL, self._bump)
                 self._bump()  # whatever happened while not listening makes cached pages stale
                 self.live = True
+                pause = 1.0
                 while not closed.is_set():
                     try:
                         await asyncio.wait_for(closed.wait(), timeout=self.health_interval)
@@ -123,7 +125,8 @@ class CreditVersion:
                         await asyncio.wait_for(conn.close(), timeout=2)
                     except Exception:
                         conn.terminate()
-            await asyncio.sleep(1)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 30.0)
 
 
 class RankingCache:

@@ -250,6 +250,7 @@ async def rankings_page(request: Request, db: DB, page: Page = 1, q: FromQuery[s
     key = (get_locale(), str(request.url.query), await cache.version.current(db))
     html = cache.get(key)
     if html is None:
+        await db.rollback()  # hold no connection while waiting for another visitor's render
         async with cache.flight(key):
             html = cache.get(key)
             if html is None:

@@ -69,10 +69,8 @@ def email_text(kind: str, data: Mapping[str, Any], org_name: str) -> tuple[str, 
         title = notice_text(kind)
         detail = notice_detail(kind, data)
         subject = _("[Intermediary-service supermarket] {title}", title=title)
-        body = "\n".join(line for line in (
-            _("Dear {name},", name=org_name), "", title, detail, "",
-            _("Details are in your account's notifications and on your agency's public profile."),
-        ) if line is not None)
+        body = "\n".join((_("Dear {name},", name=org_name), "", title, detail, "",
+                          _("Details are in your account's notifications and on your agency's public profile.")))
         return subject, body
     finally:
         set_locale(previous)

@@ -48,11 +48,10 @@ async def current(db: AsyncSession) -> dict[str, Any]:
 async def save(request: Request, db: AsyncSession, raw: Any) -> dict[str, Any]:
     """Validate everything first, then write every change in one transaction (nothing partial)."""
     data = parse(AllParametersIn, raw)
-    platform_fields = set(ParametersIn.model_fields)
     now = await current(db)
-    platform = changes_of(ParametersIn(**data.model_dump(include=platform_fields, exclude_none=True)), now["platform"])
-    credit = credit_settings.changes_of(
-        credit_settings.CreditParamsIn(**data.model_dump(exclude=platform_fields, exclude_none=True)), now["credit"])
+    changed = changes_of(data, {**now["platform"], **now["credit"]})
+    platform = {k: v for k, v in changed.items() if k in ParametersIn.model_fields}
+    credit = {k: v for k, v in changed.items() if k not in platform}
     errors = credit_settings.consistency_errors({**now["credit"], **credit}, set(credit))
     if errors:
         raise InputError(_("Please correct the marked fields."), fields=errors)

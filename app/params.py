@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -45,10 +45,14 @@ async def all_params(session: AsyncSession) -> dict[str, str]:
     return {key: await get_param(session, key) for key in DEFAULTS}
 
 
-def changes_of(data: ParametersIn, current: dict[str, str]) -> dict[str, str]:
+def as_text(value: Any) -> str:
+    """A parameter's stored form: decimals with 2 places, counts as integers."""
+    return f"{value:.2f}" if isinstance(value, Decimal) else str(value)
+
+
+def changes_of(data: BaseModel, current: dict[str, str]) -> dict[str, str]:
     """The given parameters that differ from `current`, as stored text."""
-    given = {k: (f"{v:.2f}" if isinstance(v, Decimal) else str(v))
-             for k, v in data.model_dump(exclude_none=True).items()}
+    given = {k: as_text(v) for k, v in data.model_dump(exclude_none=True).items()}
     return {k: v for k, v in given.items() if v != current[k]}
 
 

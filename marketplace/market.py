@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -29,11 +29,13 @@ from marketplace.beacons import SOURCES
 from marketplace.draw import seed_commitment
 from marketplace.models import (
     APPROVED, CANCELLED, DRAFT, FAILED, LIVE, PUBLISHED, REPLACED, SUSPENDED, WITHDRAWN, Agency, Job,
-    JobExclusion, Owner, Qualification, Quote, ServiceCategory, utcnow,
+    Decided, JobExclusion, Owner, Qualification, Quote, ServiceCategory, utcnow,
 )
 from marketplace.registry import Listing
 from marketplace.schemas import SHANGHAI, JobIn, QuoteIn
 from ratings.eligibility import black_listed
+
+D = TypeVar("D", bound=Decided)
 
 # ---- helpers -------------------------------------------------------------------------
 
@@ -44,6 +46,25 @@ def money(value: Decimal) -> str:
 
 def actor(user: CurrentUser | None) -> str:
     return f"user:{user.username}" if user else "system"
+
+
+async def decide_once(session: AsyncSession, model: type[D], row_id: int, uphold: bool, reason: str, by: str, *,
+                      missing: str, decided: str) -> tuple[D, str, datetime]:
+    """Uphold or dismiss an open objection or appeal: exactly one decision, however many arrive at once.
+
+    A conditional UPDATE claims the row (404 with `missing`, 409 with `decided`);
+    returns the row, its new status and the decision time. The caller adds the
+    consequences and the audit event in the same transaction.
+    """
+    row = await session.get(model, row_id)
+    if row is None:
+        raise NotFound(missing)
+    status, now = ("upheld" if uphold else "dismissed"), utcnow()
+    res = await session.exec(update(model).where(model.id == row_id, model.status == "open").values(
+        status=status, decision_reason=reason, decided_by=by, decided_at=now))
+    if res.rowcount != 1:
+        raise Conflict(decided)
+    return row, status, now
 
 
 def ensure_aware(dt: datetime | None) -> datetime | None:

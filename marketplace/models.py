@@ -223,19 +223,25 @@ class Selection(SQLModel, table=True):
     abnormal_justification: str = Field(default="", max_length=5000)
 
 
-class Objection(SQLModel, table=True):
-    __tablename__ = "objection"
+class Decided(SQLModel):
+    """Columns of a request a regulator upholds or dismisses once (objections, rating appeals);
+    see `marketplace.market.decide_once`."""
 
-    id: int | None = Field(default=None, primary_key=True)
-    job_id: int = Field(foreign_key="job.id", index=True)
-    agency_id: int = Field(foreign_key="agency.id", index=True)
-    against_quote_id: str = Field(max_length=32)
     reason: str = Field(max_length=5000)
     status: str = Field(default="open", max_length=12, index=True)  # open | upheld | dismissed
     decision_reason: str = Field(default="", max_length=2000)
     decided_by: str = Field(default="", max_length=100)
     created_at: datetime = Field(default_factory=utcnow)
     decided_at: datetime | None = Field(default=None)
+
+
+class Objection(Decided, table=True):
+    __tablename__ = "objection"
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key="job.id", index=True)
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    against_quote_id: str = Field(max_length=32)
 
 
 class Contract(SQLModel, table=True):

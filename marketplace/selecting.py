@@ -22,14 +22,14 @@ from app.audit import append_event
 from app.audit_chain import format_time
 from app.auth import CurrentUser
 from app.db import SessionMaker
-from app.errors import Conflict, Forbidden, InputError, NotFound
+from app.errors import Conflict, Forbidden, InputError
 from app.i18n import gettext as _
 from app.params import int_param
 from marketplace import selection as methods
 from marketplace.beacons import source_of
 from marketplace.draw import Candidate
 from marketplace.market import (
-    actor, add_working_days, eligibility_reasons, ensure_aware, get_job, money, own_job, public_job,
+    actor, add_working_days, decide_once, eligibility_reasons, ensure_aware, get_job, money, own_job, public_job,
     receipt_body,
 )
 from marketplace.models import (
@@ -322,16 +322,11 @@ async def file_objection(session: AsyncSession, user: CurrentUser, job_no: str, 
 
 
 async def decide_objection(session: AsyncSession, user: CurrentUser, objection_id: int, decision: str, reason: str) -> Objection:
-    obj = await session.get(Objection, objection_id)
-    if obj is None:
-        raise NotFound(_("No such objection."))
-    res = await session.exec(update(Objection).where(Objection.id == objection_id, Objection.status == "open")
-                             .values(status="upheld" if decision == "uphold" else "dismissed", decision_reason=reason,
-                                     decided_by=actor(user), decided_at=utcnow()))
-    if res.rowcount != 1:
-        raise Conflict(_("This objection has already been decided."))
+    obj, status, _now = await decide_once(session, Objection, objection_id, decision == "uphold", reason, actor(user),
+                                          missing=_("No such objection."),
+                                          decided=_("This objection has already been decided."))
     job = await session.get(Job, obj.job_id)
-    await append_event(session, actor=actor(user), kind=f"objection.{'upheld' if decision == 'uphold' else 'dismissed'}",
+    await append_event(session, actor=actor(user), kind=f"objection.{status}",
                        subject=f"job:{job.job_no}", data={"objection_id": obj.id, "reason": reason})
     if decision == "uphold":
         sel = await selection_of(session, job)

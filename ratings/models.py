@@ -13,7 +13,7 @@ from decimal import Decimal
 from sqlalchemy import Column, Numeric
 from sqlmodel import Field, SQLModel
 
-from marketplace.models import utcnow
+from marketplace.models import Decided, utcnow
 
 SEVERITIES = ("minor", "major", "severe")
 
@@ -68,18 +68,12 @@ class Rating(SQLModel, table=True):
     void_reason: str = Field(default="", max_length=2000)
 
 
-class Appeal(SQLModel, table=True):
+class Appeal(Decided, table=True):
     __tablename__ = "rating_appeal"
 
     id: int | None = Field(default=None, primary_key=True)
     rating_id: int = Field(foreign_key="rating.id", unique=True)
     agency_id: int = Field(foreign_key="agency.id", index=True)
-    reason: str = Field(max_length=5000)
-    status: str = Field(default="open", max_length=12, index=True)  # open | upheld | dismissed
-    decision_reason: str = Field(default="", max_length=2000)
-    decided_by: str = Field(default="", max_length=100)
-    created_at: datetime = Field(default_factory=utcnow)
-    decided_at: datetime | None = Field(default=None)
 
 
 class AgencyCredit(SQLModel, table=True):

@@ -23,7 +23,7 @@ from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth import PUBLIC, CurrentUser, roles
-from app.errors import Conflict, DomainError, InputError, NotFound
+from app.errors import DomainError, InputError, NotFound
 from app.forms import parse
 from app.i18n import gettext as _, get_locale
 from app.web import flash, read_input, redirect, render
@@ -336,7 +336,7 @@ async def _credit_view(db: AsyncSession, agency: Agency) -> dict[str, Any]:
     entries = (await db.exec(select(ListEntry).where(ListEntry.agency_id == agency.id)
                              .order_by(col(ListEntry.starts_at).desc(), col(ListEntry.id).desc()))).all()
     return {
-        "agency": agency, "credit": credit, "now": now,
+        "agency": agency, "credit": credit, "now": now, "params": p,
         "provisional": (credit.rating_count if credit else 0) < PROVISIONAL_BELOW,
         "violations": [{"v": v, "deduction": p.deduction(v.severity),
                         "active": now - window < ensure_aware(v.occurred_at) <= now} for v in violations],
@@ -667,12 +667,7 @@ async def violation_submit(request: Request, db: DB) -> Response | Template:
 async def lift_submit(request: Request, db: DB, entry_id: FromPath[int]) -> Response | Template:
     data = await read_input(request)
     try:
-        reason = parse(LiftIn, data).reason
-        current = await db.get(ListEntry, entry_id)
-        if current is not None and current.kind == "red":
-            # The recompute would put a still-eligible agency straight back on the red list.
-            raise Conflict(_("A red-list entry cannot be lifted; it ends when the agency no longer qualifies."))
-        entry = await service.lift_entry(db, _user(request), entry_id, reason)
+        entry = await service.lift_entry(db, _user(request), entry_id, parse(LiftIn, data).reason)
     except DomainError as exc:
         await db.rollback()
         if exc.status_code == 404:

@@ -23,7 +23,7 @@ from app.errors import Conflict, InputError, NotFound
 from app.models import PlatformSetting
 from app.i18n import gettext as _
 from app.notices import email_text
-from marketplace.market import actor, ensure_aware, own_job
+from marketplace.market import actor, decide_once, ensure_aware, own_job
 from marketplace.models import COMPLETED, RATED, Agency, Contract, Job, utcnow
 from marketplace.registry import notify
 from marketplace.schemas import check_credit_code
@@ -100,22 +100,15 @@ async def appeal_rating(session: AsyncSession, user: CurrentUser, rating_id: int
 
 
 async def decide_appeal(session: AsyncSession, user: CurrentUser, appeal_id: int, uphold: bool, reason: str) -> Appeal:
-    appeal = await session.get(Appeal, appeal_id)
-    if appeal is None:
-        raise NotFound(_("No such appeal."))
-    now = utcnow()
-    res = await session.exec(update(Appeal).where(Appeal.id == appeal_id, Appeal.status == "open").values(
-        status="upheld" if uphold else "dismissed", decision_reason=reason, decided_by=actor(user), decided_at=now))
-    if res.rowcount != 1:
-        raise Conflict(_("This appeal has already been decided."))
+    appeal, status, now = await decide_once(session, Appeal, appeal_id, uphold, reason, actor(user),
+                                            missing=_("No such appeal."),
+                                            decided=_("This appeal has already been decided."))
     agency = await session.get(Agency, appeal.agency_id)
     if uphold:
         await session.exec(update(Rating).where(Rating.id == appeal.rating_id).values(voided_at=now, void_reason=reason))
-    await append_event(session, actor=actor(user), kind=f"appeal.{'upheld' if uphold else 'dismissed'}",
-                       subject=f"agency:{agency.credit_code}",
+    await append_event(session, actor=actor(user), kind=f"appeal.{status}", subject=f"agency:{agency.credit_code}",
                        data={"appeal_id": appeal.id, "rating_id": appeal.rating_id, "reason": reason})
-    await notify(session, agency_id=agency.id, kind=f"appeal.{'upheld' if uphold else 'dismissed'}",
-                 data={"reason": reason})
+    await notify(session, agency_id=agency.id, kind=f"appeal.{status}", data={"reason": reason})
     await session.commit()
     await session.refresh(appeal)
     return appeal
@@ -297,7 +290,7 @@ async def lift_entry(session: AsyncSession, user: CurrentUser, entry_id: int, re
         raise NotFound(_("No such list entry."))
     if entry.kind != "black":
         # A red-list entry follows the score; lifting it early would be undone at once.
-        raise Conflict(_("Only a black-list entry can be lifted early."))
+        raise Conflict(_("A red-list entry cannot be lifted; it ends when the agency no longer qualifies."))
     now = utcnow()
     res = await session.exec(update(ListEntry).where(ListEntry.id == entry_id, col(ListEntry.lifted_at).is_(None),
                                                      or_(col(ListEntry.ends_at).is_(None), col(ListEntry.ends_at) > now))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import fields
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import col, select
@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.i18n import gettext as _
 from app.models import PlatformSetting
+from app.params import as_text
 from ratings.credit import DEFAULT_PARAMS, CreditParams
 
 PREFIX = "credit."
@@ -54,11 +55,6 @@ class CreditParamsIn(BaseModel):
     black_min_ratings: Count | None = None
     black_months: Months | None = None
     black_severe_months: Months | None = None
-
-
-def as_text(value: Any) -> str:
-    """A parameter's stored form: decimals with 2 places, counts as integers."""
-    return f"{value:.2f}" if isinstance(value, Decimal) else str(value)
 
 
 def defaults() -> dict[str, str]:
@@ -105,9 +101,3 @@ def consistency_errors(merged: dict[str, str], changed: set[str] | frozenset[str
         field = lower if lower in changed and upper not in changed else upper
         errors.setdefault(field, message)
     return errors
-
-
-def changes_of(data: CreditParamsIn, current: dict[str, str]) -> dict[str, str]:
-    """The given parameters that differ from `current`, as stored text."""
-    given = {k: as_text(v) for k, v in data.model_dump(exclude_none=True).items()}
-    return {k: v for k, v in given.items() if v != current[k]}

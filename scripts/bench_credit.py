@@ -40,6 +40,23 @@ async def admin(sql: str) -> None:
     await engine.dispose()
 
 
+async def insert_agencies_and_ratings(conn, n_agencies: int, n_ratings: int, name: str = "agency") -> None:
+    """Approved agencies `<name> 1..n` and random ratings of the last 900 days (5% below 60), in SQL."""
+    await conn.execute(text("SET session_replication_role = replica"))
+    await conn.execute(text("""
+        INSERT INTO agency (credit_code, name, legal_rep, contact_name, phone, email, address, district, status,
+                            status_reason, created_at)
+        SELECT lpad(g::text, 18, '0'), :name || ' ' || g, 'x', 'x', '0', '', 'x', '', 'approved', '', now()
+        FROM generate_series(1, :n) g"""), {"n": n_agencies, "name": name})
+    await conn.execute(text("""
+        INSERT INTO rating (contract_id, job_id, agency_id, owner_id, quality, timeliness, fee_compliance, attitude,
+                            score, comment, rated_at, void_reason)
+        SELECT g, 1, 1 + (g % :a), 1, 3, 3, 3, 3,
+               round((CASE WHEN random() < 0.05 THEN random() * 60 ELSE 60 + random() * 40 END)::numeric, 2),
+               '', now() - (random() * 900) * interval '1 day', ''
+        FROM generate_series(1, :n) g"""), {"a": n_agencies, "n": n_ratings})
+
+
 async def fill_and_run(n_agencies: int, n_ratings: int) -> None:
     from app.db import make_engine, make_sessionmaker
     from app.settings import normalise_database_url
@@ -49,18 +66,7 @@ async def fill_and_run(n_agencies: int, n_ratings: int) -> None:
     engine = make_engine(normalise_database_url(f"{BASE}/{DB}"))
     t0 = time.perf_counter()
     async with engine.begin() as conn:
-        await conn.execute(text("SET session_replication_role = replica"))
-        await conn.execute(text("""
-            INSERT INTO agency (credit_code, name, legal_rep, contact_name, phone, email, address, district, status,
-                                status_reason, created_at)
-            SELECT lpad(g::text, 18, '0'), 'agency ' || g, 'x', 'x', '0', '', 'x', '', 'approved', '', now()
-            FROM generate_series(1, :n) g"""), {"n": n_agencies})
-        await conn.execute(text("""
-            INSERT INTO rating (contract_id, job_id, agency_id, owner_id, quality, timeliness, fee_compliance, attitude,
-                                score, comment, rated_at, void_reason)
-            SELECT g, 1, 1 + (g % :a), 1, 3, 3, 3, 3,
-                   round((CASE WHEN random() < 0.05 THEN random() * 60 ELSE 60 + random() * 40 END)::numeric, 2), '', now() - (random() * 900) * interval '1 day', ''
-            FROM generate_series(1, :n) g"""), {"a": n_agencies, "n": n_ratings})
+        await insert_agencies_and_ratings(conn, n_agencies, n_ratings)
         await conn.execute(text("""
             INSERT INTO violation (agency_id, severity, kind, description, evidence, recorded_by, occurred_at)
             SELECT 1 + (g * 7 % :a), (ARRAY['minor','major','severe'])[1 + g % 3], 'bench', '', '', 'bench',

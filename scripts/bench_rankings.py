@@ -28,7 +28,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from scripts.bench_credit import BASE, admin  # noqa: E402
+from scripts.bench_credit import BASE, admin, insert_agencies_and_ratings  # noqa: E402
 
 DB = "market_bench_rank"
 REDIS = "redis://127.0.0.1:6379/13"
@@ -43,19 +43,7 @@ async def fill(n_agencies: int, n_ratings: int) -> None:
 
     engine = make_engine(normalise_database_url(f"{BASE}/{DB}"))
     async with engine.begin() as conn:
-        await conn.execute(text("SET session_replication_role = replica"))
-        await conn.execute(text("""
-            INSERT INTO agency (credit_code, name, legal_rep, contact_name, phone, email, address, district, status,
-                                status_reason, created_at)
-            SELECT lpad(g::text, 18, '0'), '中介机构 ' || g, 'x', 'x', '0', '', 'x', '', 'approved', '', now()
-            FROM generate_series(1, :n) g"""), {"n": n_agencies})
-        await conn.execute(text("""
-            INSERT INTO rating (contract_id, job_id, agency_id, owner_id, quality, timeliness, fee_compliance, attitude,
-                                score, comment, rated_at, void_reason)
-            SELECT g, 1, 1 + (g % :a), 1, 3, 3, 3, 3,
-                   round((CASE WHEN random() < 0.05 THEN random() * 60 ELSE 60 + random() * 40 END)::numeric, 2),
-                   '', now() - (random() * 900) * interval '1 day', ''
-            FROM generate_series(1, :n) g"""), {"a": n_agencies, "n": n_ratings})
+        await insert_agencies_and_ratings(conn, n_agencies, n_ratings, name="中介机构")
         await conn.execute(text("ANALYZE"))
     async with make_sessionmaker(engine)() as session:
         await nightly_recompute(session)

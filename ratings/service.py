@@ -144,9 +144,13 @@ async def inputs_of(session: AsyncSession, agency_id: int):
     return list(ratings), list(violations)
 
 
-async def active_entry(session: AsyncSession, agency_id: int, kind: str, at: datetime) -> ListEntry | None:
+async def active_entry(session: AsyncSession, agency_id: int, kind: str, at: datetime,
+                       not_started_too: bool = False) -> ListEntry | None:
+    """The entry in force at `at`; with `not_started_too`, also one that starts later (so a
+    recompute dated before another's entry does not add its twin)."""
+    started = [] if not_started_too else [ListEntry.starts_at <= at]
     return (await session.exec(select(ListEntry).where(
-        ListEntry.agency_id == agency_id, ListEntry.kind == kind, ListEntry.starts_at <= at,
+        ListEntry.agency_id == agency_id, ListEntry.kind == kind, *started,
         or_(col(ListEntry.ends_at).is_(None), col(ListEntry.ends_at) > at),
         col(ListEntry.lifted_at).is_(None)))).first()
 
@@ -179,8 +183,10 @@ async def _lifted_since_trigger(session: AsyncSession, agency_id: int, reason: s
 
 async def recompute_agency(session: AsyncSession, agency_id: int, now: datetime | None = None) -> AgencyCredit:
     """Recompute one agency's score (the nightly statement, for one row) and its list entries; idempotent."""
-    now = now or utcnow()
     await _credit_lock(session)
+    # The clock is read after the lock: a run that waited must not date its entries before the
+    # entries the run it waited for wrote (they would not count as active yet, and be added again).
+    now = now or utcnow()
     agency = await session.get(Agency, agency_id)
     p = await params_in_force(session)
     await recompute_scores(session, now, agency_id, p)
@@ -189,7 +195,7 @@ async def recompute_agency(session: AsyncSession, agency_id: int, now: datetime 
     _ratings, violations = await inputs_of(session, agency_id)
     viol = [(v.severity, ensure_aware(v.occurred_at)) for v in violations]
     black_reason = black_list_reason(Decimal(credit.score), credit.rating_count, viol, now, p)
-    black = await active_entry(session, agency_id, "black", now)
+    black = await active_entry(session, agency_id, "black", now, not_started_too=True)
     if black_reason and black is None and not await _lifted_since_trigger(session, agency_id, black_reason, viol, _ratings):
         severe_at = max((at for sev, at in viol if sev == "severe"), default=None)
         start = severe_at if black_reason == "severe_violation" and severe_at else now
@@ -198,13 +204,13 @@ async def recompute_agency(session: AsyncSession, agency_id: int, now: datetime 
             black = ListEntry(agency_id=agency_id, kind="black", reason=black_reason, starts_at=start, ends_at=end)
             session.add(black)
             await _list_change(session, agency, "black", "added", {"reason": black_reason, "ends_at": end.isoformat()})
-    red = await active_entry(session, agency_id, "red", now)
+    red = await active_entry(session, agency_id, "red", now, not_started_too=True)
     red_ok = bool(credit.red) and black is None
     if red_ok and red is None:
         session.add(ListEntry(agency_id=agency_id, kind="red", reason="score_and_record", starts_at=now))
         await _list_change(session, agency, "red", "added", {"reason": "score_and_record", "score": f"{credit.score:.2f}"})
     elif red is not None and not red_ok:
-        red.ends_at = now
+        red.ends_at = max(now, ensure_aware(red.starts_at))
         session.add(red)
         await _list_change(session, agency, "red", "ended", {"reason": "no_longer_eligible", "score": f"{credit.score:.2f}"})
     credit.red, credit.black = red_ok, black is not None
@@ -219,19 +225,22 @@ async def nightly_recompute(session: AsyncSession, now: datetime | None = None) 
     Python touches only the agencies whose list status changed (audit event and
     notification each).
     """
-    now = now or utcnow()
     await _credit_lock(session)
+    now = now or utcnow()  # after the lock, as in recompute_agency
     params = await params_in_force(session)
     await recompute_scores(session, now, None, params)
     dialect = session.get_bind().dialect.name
     p = credit_params(dialect, now, params)
     end = black_list_end(now, False, params)
-    active = ("e.starts_at <= :now AND (e.ends_at IS NULL OR e.ends_at > :now) AND e.lifted_at IS NULL")
+    # "Not over yet" (started or not) guards the inserts, so an entry never gets a twin even when
+    # an explicit `now` is earlier than an entry another run wrote.
+    not_over = "(e.ends_at IS NULL OR e.ends_at > :now) AND e.lifted_at IS NULL"
+    active = f"e.starts_at <= :now AND {not_over}"
     new_black = (await session.exec(text(f"""
         INSERT INTO list_entry (agency_id, kind, reason, starts_at, ends_at, lift_reason)
         SELECT c.agency_id, 'black', 'low_score', :now, :end, '' FROM agency_credit c
         WHERE c.score < :black_below AND c.rating_count >= :black_n
-          AND NOT EXISTS (SELECT 1 FROM list_entry e WHERE e.agency_id = c.agency_id AND e.kind = 'black' AND {active})
+          AND NOT EXISTS (SELECT 1 FROM list_entry e WHERE e.agency_id = c.agency_id AND e.kind = 'black' AND {not_over})
           AND NOT EXISTS (SELECT 1 FROM list_entry e WHERE e.agency_id = c.agency_id AND e.kind = 'black'
                           AND e.lifted_at IS NOT NULL AND e.lifted_at >= (
                               SELECT MAX(r.rated_at) FROM rating r WHERE r.agency_id = c.agency_id))
@@ -249,7 +258,7 @@ async def nightly_recompute(session: AsyncSession, now: datetime | None = None) 
         INSERT INTO list_entry (agency_id, kind, reason, starts_at, ends_at, lift_reason)
         SELECT c.agency_id, 'red', 'score_and_record', :now, NULL, '' FROM agency_credit c
         WHERE c.red AND NOT c.black
-          AND NOT EXISTS (SELECT 1 FROM list_entry e WHERE e.agency_id = c.agency_id AND e.kind = 'red' AND {active})
+          AND NOT EXISTS (SELECT 1 FROM list_entry e WHERE e.agency_id = c.agency_id AND e.kind = 'red' AND {not_over})
         RETURNING agency_id""").bindparams(now=p["now"]))).all()
     changes = [(r[0], "black", "added", "low_score") for r in new_black] + \
               [(r[0], "red", "ended", "no_longer_eligible") for r in ended_red] + \
@@ -278,7 +287,7 @@ async def _record_expiries(session: AsyncSession, now: datetime) -> int:
                            {"reason": entry.reason, "entry_id": entry.id, "ended_at": entry.ends_at.isoformat()})
     if last is None:
         session.add(PlatformSetting(key=LAST_RUN_KEY, value=now.isoformat()))
-    else:
+    elif now > since:
         last.value = now.isoformat()
         session.add(last)
     return len(rows)

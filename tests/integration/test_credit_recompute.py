@@ -4,13 +4,17 @@ import random
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
+from sqlalchemy import text
 from sqlmodel import select
 
 from app.models import AuditEvent
+from marketplace.market import ensure_aware
 from marketplace.models import Job, Contract, utcnow
 from ratings.credit import DEFAULT_PARAMS, credit_grade, credit_score
 from ratings.models import AgencyCredit, ListEntry, Rating, Violation
 from ratings.service import nightly_recompute, recompute_agency
+from tests.conftest import ON_POSTGRES
 from tests.helpers import count_rows, make_agency, make_owner
 
 
@@ -202,3 +206,57 @@ async def test_changed_parameters_reach_sql_python_and_deadline_scores(sessionma
         red_flags = [(await s.get(AgencyCredit, a.id)).red for a in good]
         assert red_flags == [True, False]  # 300 days ago: no deduction (200) but not clean (400)
         assert (await s.get(AgencyCredit, good[0].id)).score == (await s.get(AgencyCredit, good[1].id)).score
+
+
+async def test_a_run_dated_before_the_last_adds_no_twin_entries(sessionmaker):
+    """Two runs racing: the one whose clock was read earlier may get the lock later. Its entries
+    must not duplicate those of the run it waited for (which start after its `now`)."""
+    agencies, now = await seed_history(sessionmaker, n_agencies=10, seed=11)
+    async with sessionmaker() as s:
+        first = await nightly_recompute(s, now)
+        assert first["black_added"] + first["red_added"] > 0  # the seed puts someone on a list
+        entries = await count_rows(sessionmaker, ListEntry)
+        events = await count_rows(sessionmaker, AuditEvent)
+        late = await nightly_recompute(s, now - timedelta(seconds=1))
+    assert late == {"black_added": 0, "red_ended": 0, "red_added": 0, "expired": 0}
+    assert await count_rows(sessionmaker, ListEntry) == entries
+    assert await count_rows(sessionmaker, AuditEvent) == events
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="the credit lock is a PostgreSQL advisory lock")
+async def test_a_run_reads_its_clock_after_waiting_for_the_lock(sessionmaker):
+    import asyncio
+
+    from ratings.service import _PG_CREDIT_LOCK
+    agencies, _now = await seed_history(sessionmaker, n_agencies=10, seed=11)
+    async with sessionmaker() as holder:
+        await holder.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=_PG_CREDIT_LOCK))
+
+        async def run():
+            async with sessionmaker() as s:
+                return await nightly_recompute(s)
+
+        task = asyncio.create_task(run())
+        await asyncio.sleep(0.5)
+        assert not task.done()  # waiting for the lock
+        released = utcnow()
+        await holder.commit()
+    result = await task
+    assert result["black_added"] + result["red_added"] > 0
+    async with sessionmaker() as s:
+        starts = [e.starts_at for e in (await s.exec(select(ListEntry).where(ListEntry.reason != "severe_violation"))).all()]
+    assert starts and all(ensure_aware(t) >= released for t in starts)
+
+
+async def test_a_per_agency_run_dated_before_the_last_adds_no_twin_entries(sessionmaker):
+    agencies, now = await seed_history(sessionmaker, n_agencies=10, seed=11)
+    async with sessionmaker() as s:
+        for a in agencies:
+            await recompute_agency(s, a.id, now)
+        entries = await count_rows(sessionmaker, ListEntry)
+        events = await count_rows(sessionmaker, AuditEvent)
+        assert entries > 0
+        for a in agencies:
+            await recompute_agency(s, a.id, now - timedelta(seconds=1))
+    assert await count_rows(sessionmaker, ListEntry) == entries
+    assert await count_rows(sessionmaker, AuditEvent) == events

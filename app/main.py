@@ -28,7 +28,7 @@ from app.jobs import ArqQueue, InProcessQueue, load_job_modules
 from app.settings import ROOT, Settings, get_settings
 from app.web import handle_domain_error, handle_http_exception, handle_unexpected
 from marketplace import controllers as registry_controllers
-from marketplace import market_api, pages as market_pages
+from marketplace import market_api, open_data, pages as market_pages, signals
 from ratings import api as ratings_api
 from ratings import pages as ratings_pages
 from ratings.cache import CreditVersion, RankingCache
@@ -124,7 +124,8 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
         route_handlers=[
             *_document_api_only([*app_controllers.route_handlers, *parameters_controller.route_handlers, *registry_controllers.route_handlers,
                                  *market_api.route_handlers, *market_pages.route_handlers,
-                                 *ratings_api.route_handlers, *ratings_pages.route_handlers]),
+                                 *ratings_api.route_handlers, *ratings_pages.route_handlers,
+                                 *open_data.route_handlers, *signals.route_handlers]),
             create_static_files_router(path="/static", directories=[ROOT / "app" / "static"], opt={"roles": "public"},
                                        include_in_schema=False),
         ],

@@ -143,12 +143,21 @@ async def agency_profile_page(request: Request, db: DB) -> Template:
                         form=agency.model_dump())
 
 
+async def _save_profile(request: Request, db: AsyncSession, user: CurrentUser, data: AgencyProfileIn) -> Agency:
+    """Save the agency's own profile; a new name or district shows on the cached ranking page at once."""
+    before = (await registry.get_agency(db, user.agency_id)).model_dump(include={"name", "district"})
+    agency = await registry.update_agency_profile(db, actor_of(user), user.agency_id, data)
+    if agency.model_dump(include={"name", "district"}) != before:
+        await _rerank(request, agency.id)
+    return agency
+
+
 @post("/agency/profile", opt=roles("agency"))
 async def agency_profile_submit(request: Request, db: DB) -> Response | Template:
     user = _user(request)
     data = await read_input(request)
     try:
-        await registry.update_agency_profile(db, actor_of(user), user.agency_id, parse(AgencyProfileIn, data))
+        await _save_profile(request, db, user, parse(AgencyProfileIn, data))
     except DomainError as exc:
         agency = await registry.get_agency(db, user.agency_id)
         quals = (await registry.qualifications_of(db, [agency.id]))[agency.id]
@@ -184,8 +193,7 @@ async def api_agency_profile(request: Request, db: DB) -> AgencyOut:
 async def api_agency_profile_update(request: Request, db: DB) -> AgencyOut:
     """Body: AgencyProfileIn — name, legal_rep, contact_name, phone, email, address, district."""
     user = _user(request)
-    agency = await registry.update_agency_profile(db, actor_of(user), user.agency_id,
-                                                  parse(AgencyProfileIn, await read_input(request)))
+    agency = await _save_profile(request, db, user, parse(AgencyProfileIn, await read_input(request)))
     return await _agency_out(db, agency, public=False)
 
 

@@ -15,8 +15,9 @@ in its own transaction.
 
 A page is rendered only after its version was taken, so a page rendered while
 scores change is filed under the old version and never served as the new one.
-Entries also expire after `ttl` seconds, bounding what the version does not
-cover (an agency renamed).
+Changes of what the page shows besides scores (an approval, a suspension, a
+new name) queue a recompute of that agency, which moves the version. Entries
+also expire after `ttl` seconds, bounding anything else.
 """
 
 from __future__ import annotations

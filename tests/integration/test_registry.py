@@ -331,11 +331,33 @@ async def test_approved_agency_is_ranked_at_once(client, app, sessionmaker):
     h = {"x-csrf-token": await login(client, "admin1")}
     r = await client.post(f"/api/admin/agencies/{a.id}/decision", json={"decision": "approve"}, headers=h)
     assert r.status_code == 200
+    await _recompute_queued(app, sessionmaker, a.id)
+    ranking = (await client.get(f"/api/rankings?q={a.credit_code}")).json()
+    assert ranking["total"] == 1 and ranking["items"][0]["score"] == "80.00"
+
+
+async def _recompute_queued(app, sessionmaker, agency_id: int) -> None:
     queue = app.state.queue
     if hasattr(queue, "drain"):
         await queue.drain()
     else:  # arq: run what a worker would
         from app.jobs import REGISTRY
-        await REGISTRY["recompute_credit"]({"sessionmaker": sessionmaker}, a.id)
-    ranking = (await client.get(f"/api/rankings?q={a.credit_code}")).json()
-    assert ranking["total"] == 1 and ranking["items"][0]["score"] == "80.00"
+        await REGISTRY["recompute_credit"]({"sessionmaker": sessionmaker}, agency_id)
+
+
+async def test_renamed_agency_shows_on_the_cached_ranking_page_at_once(client, app, sessionmaker):
+    a = await make_agency(sessionmaker, "ag1")
+    from ratings.service import recompute_agency
+    async with sessionmaker() as s:
+        await recompute_agency(s, a.id)
+    first = await client.get("/rankings")  # anonymous: rendered once, then served from the cache
+    assert first.status_code == 200 and a.name in first.text
+    h = {"x-csrf-token": await login(client, "ag1")}
+    r = await client.put("/api/agency/profile", json={"name": "更名后咨询有限公司", "legal_rep": "赵六",
+                                                      "contact_name": "钱七", "phone": "0574-1234567",
+                                                      "address": "宁波"}, headers=h)
+    assert r.status_code == 200
+    await _recompute_queued(app, sessionmaker, a.id)
+    client.cookies.clear()
+    page = (await client.get("/rankings")).text
+    assert "更名后咨询有限公司" in page and a.name not in page

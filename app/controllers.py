@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.api_docs import body
 from app.accounts import as_current, authenticate, set_locale
 from app.audit import append_event, chain_head, verify_stored_chain
 from app.auth import ANY_USER, LANG_COOKIE, PUBLIC, SESSION_COOKIE, CurrentUser, roles
@@ -156,7 +157,8 @@ async def api_csrf(request: Request) -> dict[str, str]:
     return {"csrf_token": csrf_token(request)}
 
 
-@post("/api/auth/login", opt=roles(PUBLIC), status_code=200)
+@post("/api/auth/login", opt=roles(PUBLIC), status_code=200,
+      operation_class=body(Credentials))
 async def api_login(request: Request, db: DB) -> Response:
     """Body: `{"username", "password"}`. Sets the session cookie; returns the new CSRF token."""
     user, sid = await login_user(request, db, await read_input(request))
@@ -179,7 +181,8 @@ async def api_me(request: Request) -> UserOut:
     return UserOut(**request.scope["user"].__dict__)
 
 
-@post("/api/me/locale", opt=roles(*ANY_USER), status_code=200)
+@post("/api/me/locale", opt=roles(*ANY_USER), status_code=200,
+      operation_class=body(LocaleIn))
 async def api_set_locale(request: Request, db: DB) -> UserOut:
     """Body: `{"locale": "zh_CN" | "en"}`; remembered for the user."""
     data = parse(LocaleIn, await read_input(request))

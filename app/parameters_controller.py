@@ -15,6 +15,7 @@ from litestar.response import Template
 from pydantic import ConfigDict
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.api_docs import body
 from app.accounts import actor_of
 from app.auth import PUBLIC, roles
 from app.errors import DomainError, InputError
@@ -71,7 +72,8 @@ async def api_parameters(db: DB) -> dict[str, Any]:
             "credit": credit_settings.from_texts(values["credit"]).to_json()}
 
 
-@put("/api/admin/parameters", opt=roles("admin"))
+@put("/api/admin/parameters", opt=roles("admin"),
+      operation_class=body(AllParametersIn))
 async def api_save_parameters(request: Request, db: DB) -> dict[str, Any]:
     """Body: any of direct_threshold, publicity_days, contract_days, justification_working_days and the
     credit formula's parameters (names as in `GET /api/parameters` → `credit`). A credit change queues

@@ -10,6 +10,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.api_docs import body
 from app.accounts import actor_of, new_user
 from app.audit import append_event
 from app.auth import PUBLIC, CurrentUser, roles
@@ -117,7 +118,8 @@ async def signup_owner_submit(request: Request, db: DB) -> Response | Template:
     return redirect("/login")
 
 
-@post("/api/signup/agency", opt=roles(PUBLIC), status_code=201)
+@post("/api/signup/agency", opt=roles(PUBLIC), status_code=201,
+      operation_class=body(AgencySignup))
 async def api_signup_agency(request: Request, db: DB) -> AgencyOut:
     """Body: AgencySignup — username, password, credit_code, name, legal_rep, contact_name,
     phone, email, address, district, qualifications [{category_code, level, certificate_no, valid_until}]."""
@@ -125,7 +127,8 @@ async def api_signup_agency(request: Request, db: DB) -> AgencyOut:
     return await _agency_out(db, agency, public=False)
 
 
-@post("/api/signup/owner", opt=roles(PUBLIC), status_code=201)
+@post("/api/signup/owner", opt=roles(PUBLIC), status_code=201,
+      operation_class=body(OwnerSignup))
 async def api_signup_owner(request: Request, db: DB) -> OwnerOut:
     """Body: OwnerSignup — username, password, credit_code, name, contact_name, phone, email, address, district."""
     owner = await registry.register_owner(db, parse(OwnerSignup, await read_input(request)))
@@ -189,7 +192,8 @@ async def api_agency_profile(request: Request, db: DB) -> AgencyOut:
     return await _agency_out(db, await registry.get_agency(db, _user(request).agency_id), public=False)
 
 
-@put("/api/agency/profile", opt=roles("agency"))
+@put("/api/agency/profile", opt=roles("agency"),
+      operation_class=body(AgencyProfileIn))
 async def api_agency_profile_update(request: Request, db: DB) -> AgencyOut:
     """Body: AgencyProfileIn — name, legal_rep, contact_name, phone, email, address, district."""
     user = _user(request)
@@ -197,7 +201,8 @@ async def api_agency_profile_update(request: Request, db: DB) -> AgencyOut:
     return await _agency_out(db, agency, public=False)
 
 
-@post("/api/agency/qualifications", opt=roles("agency"), status_code=201)
+@post("/api/agency/qualifications", opt=roles("agency"), status_code=201,
+      operation_class=body(QualificationIn))
 async def api_agency_qualification(request: Request, db: DB) -> AgencyOut:
     """Body: QualificationIn — category_code, level (1–3), certificate_no, valid_until. Goes back to review."""
     user = _user(request)
@@ -325,7 +330,8 @@ async def admin_qualifications_page(request: Request, db: DB, page: Page = 1) ->
                         listing=await registry.pending_qualifications(db, page=page))
 
 
-@post("/api/admin/agencies/{agency_id:int}/decision", opt=roles("admin"), status_code=200)
+@post("/api/admin/agencies/{agency_id:int}/decision", opt=roles("admin"), status_code=200,
+      operation_class=body(Decision))
 async def api_agency_decision(request: Request, db: DB, agency_id: FromPath[int]) -> AgencyOut:
     """Body: `{"decision": "approve"|"reject", "reason": str}` (reason required to reject)."""
     d = parse(Decision, await read_input(request))
@@ -334,7 +340,8 @@ async def api_agency_decision(request: Request, db: DB, agency_id: FromPath[int]
     return await _agency_out(db, agency, public=False)
 
 
-@post("/api/admin/agencies/{agency_id:int}/status", opt=roles("admin"), status_code=200)
+@post("/api/admin/agencies/{agency_id:int}/status", opt=roles("admin"), status_code=200,
+      operation_class=body(StatusChange))
 async def api_agency_status(request: Request, db: DB, agency_id: FromPath[int]) -> AgencyOut:
     """Body: `{"action": "suspend"|"reinstate", "reason": str}`."""
     d = parse(StatusChange, await read_input(request))
@@ -343,13 +350,15 @@ async def api_agency_status(request: Request, db: DB, agency_id: FromPath[int]) 
     return await _agency_out(db, agency, public=False)
 
 
-@post("/api/admin/owners/{owner_id:int}/decision", opt=roles("admin"), status_code=200)
+@post("/api/admin/owners/{owner_id:int}/decision", opt=roles("admin"), status_code=200,
+      operation_class=body(Decision))
 async def api_owner_decision(request: Request, db: DB, owner_id: FromPath[int]) -> OwnerOut:
     d = parse(Decision, await read_input(request))
     return _owner_out(await registry.decide_owner(db, actor_of(_user(request)), owner_id, d.decision, d.reason))
 
 
-@post("/api/admin/qualifications/{qualification_id:int}/decision", opt=roles("admin"), status_code=200)
+@post("/api/admin/qualifications/{qualification_id:int}/decision", opt=roles("admin"), status_code=200,
+      operation_class=body(Decision))
 async def api_qualification_decision(request: Request, db: DB, qualification_id: FromPath[int]) -> dict[str, Any]:
     d = parse(Decision, await read_input(request))
     q = await registry.decide_qualification(db, actor_of(_user(request)), qualification_id, d.decision, d.reason)
@@ -368,13 +377,15 @@ async def api_categories(db: DB) -> list[CategoryOut]:
     return [_cat_out(c) for c in await registry.list_categories(db)]
 
 
-@post("/api/admin/categories", opt=roles("admin"), status_code=201)
+@post("/api/admin/categories", opt=roles("admin"), status_code=201,
+      operation_class=body(CategoryIn))
 async def api_category_create(request: Request, db: DB) -> CategoryOut:
     """Body: CategoryIn — code, name_zh, name_en, active, sort_order."""
     return _cat_out(await registry.save_category(db, actor_of(_user(request)), parse(CategoryIn, await read_input(request))))
 
 
-@put("/api/admin/categories/{category_id:int}", opt=roles("admin"))
+@put("/api/admin/categories/{category_id:int}", opt=roles("admin"),
+      operation_class=body(CategoryIn))
 async def api_category_update(request: Request, db: DB, category_id: FromPath[int]) -> CategoryOut:
     return _cat_out(await registry.save_category(db, actor_of(_user(request)),
                                                  parse(CategoryIn, await read_input(request)), category_id))
@@ -429,7 +440,8 @@ async def regulators_create(request: Request, db: DB) -> Response:
     return await _form_action(request, "/admin/regulators", act)
 
 
-@post("/api/admin/regulators", opt=roles("admin"), status_code=201)
+@post("/api/admin/regulators", opt=roles("admin"), status_code=201,
+      operation_class=body(RegulatorIn))
 async def api_regulator_create(request: Request, db: DB) -> dict[str, Any]:
     """Body: RegulatorIn — username, password, display_name."""
     user = await _create_regulator(db, actor_of(_user(request)), parse(RegulatorIn, await read_input(request)))

@@ -13,6 +13,7 @@ from litestar.response import Stream
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.api_docs import body, upload
 from app.audit_chain import format_time
 from app.auth import PUBLIC, CurrentUser, roles
 from app.errors import InputError, NotFound
@@ -188,7 +189,8 @@ def _quote_out(job: Job, quote, agency_code: str) -> dict[str, Any]:
     return {**body, "receipt": quote.receipt, "status": quote.status, "note": quote.note}
 
 
-@post("/api/jobs/{job_no:str}/quote", opt=roles("agency"), status_code=201)
+@post("/api/jobs/{job_no:str}/quote", opt=roles("agency"), status_code=201,
+      operation_class=body(QuoteIn))
 async def api_submit_quote(request: Request, db: DB, job_no: FromPath[str]) -> dict[str, Any]:
     """Body: `{"price": "1234.50", "service_days": 30, "note": ""}`. Replaces a live quote. Returns the receipt."""
     data = parse(QuoteIn, await read_input(request))
@@ -217,14 +219,16 @@ async def api_my_quote(request: Request, db: DB, job_no: FromPath[str]) -> dict[
     return _quote_out(job, quote, agency.credit_code)
 
 
-@post("/api/jobs/{job_no:str}/objections", opt=roles("agency"), status_code=201)
+@post("/api/jobs/{job_no:str}/objections", opt=roles("agency"), status_code=201,
+      operation_class=body(ReasonIn))
 async def api_objection(request: Request, db: DB, job_no: FromPath[str]) -> dict[str, Any]:
     """Body: `{"reason": str}`; only bidders, only during the publicity period."""
     obj = await selecting.file_objection(db, _user(request), job_no, parse(ReasonIn, await read_input(request)).reason)
     return {"id": obj.id, "status": obj.status}
 
 
-@post("/api/jobs/{job_no:str}/justification", opt=roles("agency"), status_code=200)
+@post("/api/jobs/{job_no:str}/justification", opt=roles("agency"), status_code=200,
+      operation_class=body(ReasonIn))
 async def api_justification(request: Request, db: DB, job_no: FromPath[str]) -> dict[str, Any]:
     """Body: `{"reason": str}`: the flagged winner's justification of its price."""
     sel = await selecting.submit_justification(db, _user(request), job_no,
@@ -241,7 +245,8 @@ async def api_owner_jobs(request: Request, db: DB, page: Page = 1, per_page: Per
                           drafts=True)
 
 
-@post("/api/owner/jobs", opt=roles("owner"), status_code=201)
+@post("/api/owner/jobs", opt=roles("owner"), status_code=201,
+      operation_class=body(JobIn))
 async def api_create_job(request: Request, db: DB) -> dict[str, Any]:
     """Body: JobIn (title, project_name, project_code, category_code, min_level, budget_cap, method,
     price_weight, credit_weight, state_funded, quote_deadline, service_days, description, beacon_source,
@@ -256,7 +261,8 @@ async def api_owner_job(request: Request, db: DB, job_no: FromPath[str]) -> dict
     return await job_out(db, await market.own_job(db, _user(request), job_no), owner_view=True)
 
 
-@put("/api/owner/jobs/{job_no:str}", opt=roles("owner"))
+@put("/api/owner/jobs/{job_no:str}", opt=roles("owner"),
+      operation_class=body(JobIn))
 async def api_update_job(request: Request, db: DB, job_no: FromPath[str]) -> dict[str, Any]:
     job = await market.update_job(db, _user(request), job_no, parse(JobIn, await read_input(request)))
     return await job_out(db, job, owner_view=True)
@@ -270,7 +276,8 @@ async def api_publish_job(request: Request, db: DB, job_no: FromPath[str]) -> di
     return await job_out(db, job, owner_view=True)
 
 
-@post("/api/owner/jobs/{job_no:str}/cancel", opt=roles("owner"), status_code=200)
+@post("/api/owner/jobs/{job_no:str}/cancel", opt=roles("owner"), status_code=200,
+      operation_class=body(ReasonIn))
 async def api_cancel_job(request: Request, db: DB, job_no: FromPath[str]) -> dict[str, Any]:
     """Body: `{"reason": str}`; before the deadline only."""
     job = await market.cancel_job(db, _user(request), job_no, parse(ReasonIn, await read_input(request)).reason)
@@ -283,7 +290,8 @@ async def api_copy_job(request: Request, db: DB, job_no: FromPath[str]) -> dict[
     return await job_out(db, await market.republish_copy(db, _user(request), job_no), owner_view=True)
 
 
-@post("/api/owner/jobs/{job_no:str}/direct", opt=roles("owner"), status_code=200)
+@post("/api/owner/jobs/{job_no:str}/direct", opt=roles("owner"), status_code=200,
+      operation_class=body(DirectChoiceIn))
 async def api_direct_choice(request: Request, job_no: FromPath[str]) -> dict[str, Any]:
     """Body: `{"quote_id", "reason"}` for a closed `direct` job."""
     data = parse(DirectChoiceIn, await read_input(request))
@@ -291,7 +299,8 @@ async def api_direct_choice(request: Request, job_no: FromPath[str]) -> dict[str
     return {"winner_quote_id": sel.winner_quote_id}
 
 
-@post("/api/owner/jobs/{job_no:str}/justification-decision", opt=roles("owner"), status_code=200)
+@post("/api/owner/jobs/{job_no:str}/justification-decision", opt=roles("owner"), status_code=200,
+      operation_class=body(JustificationDecisionIn))
 async def api_justification_decision(request: Request, db: DB, job_no: FromPath[str]) -> dict[str, Any]:
     """Body: `{"decision": "accept"|"reject", "reason"}`."""
     data = parse(JustificationDecisionIn, await read_input(request))
@@ -307,7 +316,8 @@ async def api_confirm_contract(request: Request, db: DB, job_no: FromPath[str]) 
             "confirmed_at": _iso(contract.confirmed_at)}
 
 
-@post("/api/owner/jobs/{job_no:str}/refusal", opt=roles("owner"), status_code=200)
+@post("/api/owner/jobs/{job_no:str}/refusal", opt=roles("owner"), status_code=200,
+      operation_class=body(ReasonIn))
 async def api_refusal(request: Request, db: DB, job_no: FromPath[str]) -> dict[str, Any]:
     """Body: `{"reason"}`: the winner refused to sign; the next candidate is offered the job."""
     job = await selecting.record_refusal(db, _user(request), job_no, parse(ReasonIn, await read_input(request)).reason)
@@ -319,7 +329,8 @@ async def api_complete(request: Request, db: DB, job_no: FromPath[str]) -> dict[
     return await job_out(db, await selecting.complete_job(db, _user(request), job_no), owner_view=True)
 
 
-@post("/api/owner/jobs/{job_no:str}/attachments", opt=roles("owner"), status_code=201)
+@post("/api/owner/jobs/{job_no:str}/attachments", opt=roles("owner"), status_code=201,
+      operation_class=upload("file", "PDF, Word, Excel, ZIP, PNG or JPEG; at most 10 MB"))
 async def api_add_attachment(request: Request, db: DB, job_no: FromPath[str]) -> dict[str, Any]:
     """Multipart form with one `file` (PDF, Word, Excel, ZIP, PNG, JPEG; at most 10 MB)."""
     form = await request.form()
@@ -362,7 +373,8 @@ async def api_select_now(request: Request, db: DB, job_no: FromPath[str]) -> dic
     return {"outcome": outcome, "status": job.status}
 
 
-@post("/api/regulator/jobs/{job_no:str}/beacon", opt=roles("regulator"), status_code=200)
+@post("/api/regulator/jobs/{job_no:str}/beacon", opt=roles("regulator"), status_code=200,
+      operation_class=body(BeaconIn))
 async def api_beacon(request: Request, job_no: FromPath[str]) -> dict[str, Any]:
     """Body: `{"value": str}`: the public randomness named on the notice."""
     data = parse(BeaconIn, await read_input(request))
@@ -382,7 +394,8 @@ async def api_objections(db: DB, status: FromQuery[str | None] = "open") -> list
             for o, j in (await db.exec(stmt)).all()]
 
 
-@post("/api/regulator/objections/{objection_id:int}/decision", opt=roles("regulator"), status_code=200)
+@post("/api/regulator/objections/{objection_id:int}/decision", opt=roles("regulator"), status_code=200,
+      operation_class=body(ObjectionDecisionIn))
 async def api_objection_decision(request: Request, db: DB, objection_id: FromPath[int]) -> dict[str, Any]:
     """Body: `{"decision": "uphold"|"dismiss", "reason"}`; upheld → the winner is excluded (step 10)."""
     data = parse(ObjectionDecisionIn, await read_input(request))

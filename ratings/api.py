@@ -11,6 +11,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.api_docs import body
 from app.audit_chain import format_time
 from app.auth import PUBLIC, CurrentUser, roles
 from app.errors import InputError, NotFound
@@ -43,7 +44,8 @@ async def _recompute_later(request: Request, agency_id: int) -> None:
     await request.app.state.queue.enqueue("recompute_credit", agency_id)
 
 
-@post("/api/owner/jobs/{job_no:str}/rating", opt=roles("owner"), status_code=201)
+@post("/api/owner/jobs/{job_no:str}/rating", opt=roles("owner"), status_code=201,
+      operation_class=body(RatingIn))
 async def api_rate(request: Request, db: DB, job_no: FromPath[str]) -> dict[str, Any]:
     """Body: `{"quality", "timeliness", "fee_compliance", "attitude"}` (1–5 each) and `"comment"`."""
     rating = await service.rate_job(db, _user(request), job_no, parse(RatingIn, await read_input(request)))
@@ -60,7 +62,8 @@ async def api_my_ratings(request: Request, db: DB) -> list[dict[str, Any]]:
              "comment": r.comment, "rated_at": _iso(r.rated_at), "voided": r.voided_at is not None} for r, j in rows]
 
 
-@post("/api/agency/ratings/{rating_id:int}/appeal", opt=roles("agency"), status_code=201)
+@post("/api/agency/ratings/{rating_id:int}/appeal", opt=roles("agency"), status_code=201,
+      operation_class=body(AppealIn))
 async def api_appeal(request: Request, db: DB, rating_id: FromPath[int]) -> dict[str, Any]:
     """Body: `{"reason"}`; within 15 days of the rating, once."""
     appeal = await service.appeal_rating(db, _user(request), rating_id, parse(AppealIn, await read_input(request)).reason)
@@ -76,7 +79,8 @@ async def api_appeals(db: DB, status: FromQuery[str] = "open") -> list[dict[str,
              "created_at": _iso(a.created_at)} for a in rows]
 
 
-@post("/api/regulator/appeals/{appeal_id:int}/decision", opt=roles("regulator"), status_code=200)
+@post("/api/regulator/appeals/{appeal_id:int}/decision", opt=roles("regulator"), status_code=200,
+      operation_class=body(AppealDecisionIn))
 async def api_appeal_decision(request: Request, db: DB, appeal_id: FromPath[int]) -> dict[str, Any]:
     """Body: `{"decision": "uphold"|"dismiss", "reason"}`; upheld voids the rating."""
     data = parse(AppealDecisionIn, await read_input(request))
@@ -85,7 +89,8 @@ async def api_appeal_decision(request: Request, db: DB, appeal_id: FromPath[int]
     return {"id": appeal.id, "status": appeal.status}
 
 
-@post("/api/regulator/violations", opt=roles("regulator"), status_code=201)
+@post("/api/regulator/violations", opt=roles("regulator"), status_code=201,
+      operation_class=body(ViolationIn))
 async def api_violation(request: Request, db: DB) -> dict[str, Any]:
     """Body: `{"agency_code", "severity": minor|major|severe, "kind", "description", "evidence"}`."""
     v = await service.record_violation(db, _user(request), parse(ViolationIn, await read_input(request)))
@@ -93,7 +98,8 @@ async def api_violation(request: Request, db: DB) -> dict[str, Any]:
     return {"id": v.id, "severity": v.severity}
 
 
-@post("/api/regulator/list-entries/{entry_id:int}/lift", opt=roles("regulator"), status_code=200)
+@post("/api/regulator/list-entries/{entry_id:int}/lift", opt=roles("regulator"), status_code=200,
+      operation_class=body(LiftIn))
 async def api_lift(request: Request, db: DB, entry_id: FromPath[int]) -> dict[str, Any]:
     """Body: `{"reason"}`: end a list entry early (credit repair)."""
     entry = await service.lift_entry(db, _user(request), entry_id, parse(LiftIn, await read_input(request)).reason)

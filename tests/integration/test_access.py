@@ -144,6 +144,40 @@ async def test_openapi_document_describes_the_json_api(client):
     assert not any(p.startswith(("/admin", "/agency/", "/login")) for p in doc["paths"])
 
 
+async def test_openapi_documents_the_body_each_api_handler_validates(client, app):
+    """Every JSON-API handler that reads a body documents it, as the schema it parses the body with."""
+    import inspect
+
+    doc = (await client.get("/schema/openapi.json")).json()
+    checked = 0
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            if not route.path.startswith("/api/") or not isinstance(handler, HTTPRouteHandler):
+                continue
+            source = inspect.getsource(handler.fn)
+            if "read_input" not in source and "request.form" not in source:
+                continue
+            path = re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path)
+            for method in handler.http_methods:
+                body = doc["paths"][path][method.lower()].get("requestBody")
+                assert body and body["required"], (method, path)
+                schema = next(iter(body["content"].values()))["schema"]
+                parsed = re.findall(r"parse\((\w+)", source)
+                if parsed:
+                    assert schema["title"] == parsed[0], (method, path, schema.get("title"), parsed)
+                    assert set(body["content"]) == {"application/json", "application/x-www-form-urlencoded"}
+                else:  # login (Credentials, read by login_user), parameters (parsed by save), upload
+                    assert schema["properties"], (method, path)
+                checked += 1
+    assert checked >= 30
+    quote = doc["paths"]["/api/jobs/{job_no}/quote"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert quote["required"] == ["price", "service_days"] and quote["properties"]["service_days"]["maximum"] == 3650
+    params = doc["paths"]["/api/admin/parameters"]["put"]["requestBody"]["content"]["application/json"]["schema"]
+    assert {"publicity_days", "prior_mean", "grade_a_min"} <= set(params["properties"])
+    upload = doc["paths"]["/api/owner/jobs/{job_no}/attachments"]["post"]["requestBody"]["content"]
+    assert upload["multipart/form-data"]["schema"]["properties"]["file"]["format"] == "binary"
+
+
 async def test_api_documentation_page_loads_nothing_from_other_hosts(client):
     page = await client.get("/schema/swagger")
     assert page.status_code == 200

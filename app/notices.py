@@ -34,7 +34,20 @@ def notice_text(kind: str) -> str:
         "list.black_added": _("Your agency was put on the black list and may not quote until the entry ends."),
         "list.black_expired": _("Your agency's black-list entry has ended; it may quote again."),
         "list.black_lifted": _("The regulator lifted your agency's black-list entry early."),
+        "contract.window_extended": _("The regulator gave you more time to confirm the contract."),
     }.get(kind, kind)
+
+
+def _local(iso: str) -> str:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from app.settings import get_settings
+    try:
+        at = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return iso
+    return at.astimezone(ZoneInfo(get_settings().display_timezone)).strftime("%Y-%m-%d %H:%M")
 
 
 def _reason_code_text(code: str) -> str:
@@ -56,6 +69,8 @@ def notice_detail(kind: str, data: Mapping[str, Any]) -> str:
         parts.append(_("Reason: {reason}", reason=_reason_code_text(reason) if coded else reason))
     if data.get("job"):
         parts.append(_("Job {job}", job=data["job"]))
+    if data.get("due"):
+        parts.append(_("Confirm by {due}", due=_local(str(data["due"]))))
     if data.get("category"):
         parts.append(_("Category {category}", category=data["category"]))
     return "; ".join(parts)

@@ -28,7 +28,7 @@ from app.params import direct_threshold, int_param
 from marketplace.beacons import SOURCES
 from marketplace.draw import seed_commitment
 from marketplace.models import (
-    APPROVED, CANCELLED, DRAFT, FAILED, LIVE, PUBLISHED, REPLACED, SUSPENDED, WITHDRAWN, Agency, Job,
+    APPROVED, AWARDED, CANCELLED, DRAFT, FAILED, LIVE, PUBLISHED, REPLACED, SUSPENDED, WITHDRAWN, Agency, Job,
     Decided, JobExclusion, Owner, Qualification, Quote, ServiceCategory, utcnow,
 )
 from marketplace.registry import Listing
@@ -268,6 +268,8 @@ class JobFilters:
     district: str | None = None
     status: str | None = None
     owner_id: int | None = None
+    # Awarded jobs whose contract window closed before this time (the owner did not confirm).
+    contract_overdue_at: datetime | None = None
 
 
 async def list_jobs(session: AsyncSession, f: JobFilters, page: int = 1, per_page: int = 20,
@@ -289,6 +291,8 @@ async def list_jobs(session: AsyncSession, f: JobFilters, page: int = 1, per_pag
         conds.append(Job.status == f.status)
     if f.owner_id:
         conds.append(Job.owner_id == f.owner_id)
+    if f.contract_overdue_at:
+        conds += [Job.status == AWARDED, col(Job.contract_due_at) < f.contract_overdue_at]
     for c in conds:
         stmt = stmt.where(c)
     total = (await session.exec(select(func.count()).select_from(stmt.subquery()))).one()

@@ -25,7 +25,8 @@ from marketplace.models import (
     JOB_STATUSES, LIVE, Agency, Attachment, Job, Objection, Quote, Selection, ServiceCategory,
 )
 from marketplace.schemas import (
-    METHOD_CODES, BeaconIn, DirectChoiceIn, JobIn, JustificationDecisionIn, ObjectionDecisionIn, QuoteIn, ReasonIn,
+    METHOD_CODES, BeaconIn, ContractWindowIn, DirectChoiceIn, JobIn, JustificationDecisionIn, ObjectionDecisionIn,
+    QuoteIn, ReasonIn,
 )
 
 DB = NamedDependency[AsyncSession]
@@ -382,6 +383,16 @@ async def api_beacon(request: Request, job_no: FromPath[str]) -> dict[str, Any]:
     return {"winner_quote_id": sel.winner_quote_id}
 
 
+@post("/api/regulator/jobs/{job_no:str}/contract-window", opt=roles("regulator"), status_code=200,
+      operation_class=body(ContractWindowIn))
+async def api_contract_window(request: Request, db: DB, job_no: FromPath[str]) -> dict[str, Any]:
+    """Body: `{"days": 1–30, "reason": str}`. Gives the owner of an awarded job `days` from now to confirm the
+    contract (DESIGN's 10 days passed or are about to); an audit event and a notice to the owner."""
+    data = parse(ContractWindowIn, await read_input(request))
+    job = await selecting.extend_contract_window(db, _user(request), job_no, data.days, data.reason)
+    return {"job_no": job.job_no, "status": job.status, "contract_due_at": _iso(job.contract_due_at)}
+
+
 @get("/api/regulator/objections", opt=roles("regulator"))
 async def api_objections(db: DB, status: FromQuery[str | None] = "open") -> list[dict[str, Any]]:
     if status not in (None, "", "open", "upheld", "dismissed"):
@@ -407,6 +418,6 @@ route_handlers = [
     api_jobs, api_job, api_draw, api_draws, api_agency_jobs, api_submit_quote, api_withdraw_quote, api_my_quote,
     api_objection, api_justification, api_owner_jobs, api_create_job, api_owner_job, api_update_job,
     api_publish_job, api_cancel_job, api_copy_job, api_direct_choice, api_justification_decision,
-    api_confirm_contract, api_refusal, api_complete, api_select_now, api_beacon, api_objections,
+    api_confirm_contract, api_refusal, api_complete, api_select_now, api_beacon, api_contract_window, api_objections,
     api_objection_decision, api_add_attachment, download_attachment,
 ]

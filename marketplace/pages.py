@@ -37,8 +37,8 @@ from marketplace.models import (
     Job, JobExclusion, Objection, Owner, Quote, ServiceCategory, utcnow,
 )
 from marketplace.schemas import (
-    METHOD_CODES, SHANGHAI, BeaconIn, DirectChoiceIn, JobIn, JustificationDecisionIn, ObjectionDecisionIn, QuoteIn,
-    ReasonIn,
+    METHOD_CODES, SHANGHAI, BeaconIn, ContractWindowIn, DirectChoiceIn, JobIn, JustificationDecisionIn,
+    ObjectionDecisionIn, QuoteIn, ReasonIn,
 )
 
 DB = NamedDependency[AsyncSession]
@@ -109,6 +109,14 @@ async def _render(request: Request, template: str, status_code: int = 200, **con
 
 def _iso(dt: datetime | None) -> str:
     return ensure_aware(dt).isoformat() if dt else ""
+
+
+# A filter of the regulator's selections page: awarded jobs whose contract window has passed.
+CONTRACT_OVERDUE = "contract_overdue"
+
+
+def _local_time(at) -> str:
+    return ensure_aware(at).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 def _domain_message(exc: DomainError) -> str:
@@ -538,6 +546,7 @@ async def _manage_page(request: Request, db: AsyncSession, job_no: str, status_c
             sel.abnormal_status == "submitted" or (sel.abnormal_status == "awaiting" and due and now > due))),
         can_accept_justification=bool(sel and sel.abnormal_status == "submitted"),
         can_confirm=job.status == AWARDED and bool(sel and sel.winner_quote_id) and view["publicity_over"],
+        contract_overdue=job.status == AWARDED and bool(job.contract_due_at) and now > ensure_aware(job.contract_due_at),
         can_refuse=job.status == AWARDED and bool(sel and sel.winner_quote_id),
         can_complete=job.status == CONTRACTED,
         copied_from=(await db.get(Job, job.copied_from_id)) if job.copied_from_id else None,
@@ -652,13 +661,17 @@ async def _selections_page(request: Request, db: AsyncSession, *, page: int = 1,
                            method: str | None = None, status: str | None = None, status_code: int = 200,
                            **extra: Any) -> Template:
     public_statuses = tuple(s for s in JOB_STATUSES if s != DRAFT)
-    f = await _job_filters(db, q=q, method=method, status=status, statuses=public_statuses)
-    listing = await market.list_jobs(db, f, page=page, per_page=PER_PAGE)
     now = utcnow()
+    f = await _job_filters(db, q=q, method=method, status=status, statuses=(*public_statuses, CONTRACT_OVERDUE))
+    if f.status == CONTRACT_OVERDUE:
+        f.status, f.contract_overdue_at = None, now
+    listing = await market.list_jobs(db, f, page=page, per_page=PER_PAGE)
     due = {j.id for j, _c in listing.items if j.status == PUBLISHED and ensure_aware(j.quote_deadline) <= now}
-    params = {"q": f.q, "method": f.method, "status": f.status}
+    overdue = {j.id for j, _c in listing.items
+               if j.status == AWARDED and j.contract_due_at and ensure_aware(j.contract_due_at) < now}
+    params = {"q": f.q, "method": f.method, "status": CONTRACT_OVERDUE if f.contract_overdue_at else f.status}
     return await _render(request, "market/selections.html", status_code=status_code, listing=listing,
-                         filters=params, statuses=public_statuses, due=due,
+                         filters=params, statuses=public_statuses, due=due, overdue=overdue,
                          pager_base=_pager_base("/regulator/selections", params),
                          back=_pager_base("/regulator/selections", {**params, "page": page if page > 1 else None})[:-1],
                          **extra)
@@ -710,6 +723,22 @@ async def regulator_beacon(request: Request, db: DB, job_no: FromPath[str]) -> R
     return redirect(back)
 
 
+@post("/regulator/jobs/{job_no:str}/contract-window", opt=roles("regulator"))
+async def regulator_contract_window(request: Request, db: DB, job_no: FromPath[str]) -> Response | Template:
+    data = await read_input(request)
+    back = _safe_back(data.get("back"), "/regulator/selections?status=" + CONTRACT_OVERDUE)
+    try:
+        form = parse(ContractWindowIn, data)
+        job = await selecting.extend_contract_window(db, _user(request), job_no, form.days, form.reason)
+    except DomainError as exc:
+        await db.rollback()
+        return await _selections_page(request, db, status=CONTRACT_OVERDUE, status_code=exc.status_code,
+                                      error=_domain_message(exc), window_form={**data, "job_no": job_no})
+    await flash(request, _("Job {job}: the owner now has until {due} to confirm the contract.",
+                           job=job.job_no, due=_local_time(job.contract_due_at)))
+    return redirect(back)
+
+
 async def _objections_page(request: Request, db: AsyncSession, *, page: int = 1, status: str | None = None,
                            status_code: int = 200, **extra: Any) -> Template:
     if status and status not in OBJECTION_STATUSES:
@@ -758,5 +787,6 @@ route_handlers = [
     owner_jobs_page, job_new_page, job_new_submit, job_edit_page, job_edit_submit, owner_job_page,
     job_publish_page, job_publish_submit, job_cancel, job_copy, job_choose_direct, job_decide_justification,
     job_confirm_contract, job_record_refusal, job_complete,
-    selections_page, regulator_select, regulator_beacon, objections_page, objection_decision,
+    selections_page, regulator_select, regulator_beacon, regulator_contract_window, objections_page,
+    objection_decision,
 ]

@@ -302,6 +302,11 @@ class ReasonIn(_Strict):
     reason: Annotated[str, Field(min_length=1, max_length=2000)]
 
 
+class ContractWindowIn(_Strict):
+    days: Annotated[int, Field(ge=1, le=30)]
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
 class BeaconIn(_Strict):
     value: Annotated[str, Field(min_length=1, max_length=500)]
 

@@ -433,6 +433,38 @@ async def confirm_contract(session: AsyncSession, user: CurrentUser, job_no: str
     return contract
 
 
+async def extend_contract_window(session: AsyncSession, user: CurrentUser, job_no: str, days: int,
+                                 reason: str) -> Job:
+    """A regulator gives the owner `days` more (from now) to confirm the contract, with a reason.
+
+    DESIGN gives the owner 10 days and says nothing of what follows; without this an
+    awarded job whose window passed could only end by a recorded refusal.
+    """
+    job = await get_job(session, job_no)
+    if job.status != AWARDED:
+        raise Conflict(_("Only an awarded job waiting for its contract can be given more time."))
+    now = utcnow()
+    if job.publicity_ends_at is None or now < ensure_aware(job.publicity_ends_at):
+        raise Conflict(_("The contract window has not started: the publicity period is still running."))
+    old_due = ensure_aware(job.contract_due_at)
+    new_due = now + timedelta(days=days)
+    if old_due and new_due <= old_due:
+        raise Conflict(_("The owner's current deadline is later than this extension would give."))
+    res = await session.exec(update(Job).where(Job.id == job.id, Job.status == AWARDED,
+                                               Job.contract_due_at == job.contract_due_at)
+                             .values(contract_due_at=new_due))
+    if res.rowcount != 1:
+        raise Conflict(_("The job changed meanwhile; reload and try again."))
+    await append_event(session, actor=actor(user), kind="job.contract_window_extended", subject=f"job:{job.job_no}",
+                       data={"days": days, "reason": reason, "from": format_time(old_due) if old_due else None,
+                             "to": format_time(new_due)})
+    await notify(session, owner_id=job.owner_id, kind="contract.window_extended",
+                 data={"job": job.job_no, "due": format_time(new_due), "reason": reason})
+    await session.commit()
+    await session.refresh(job)
+    return job
+
+
 async def complete_job(session: AsyncSession, user: CurrentUser, job_no: str) -> Job:
     job = await own_job(session, user, job_no)
     res = await session.exec(update(Job).where(Job.id == job.id, Job.status == CONTRACTED)

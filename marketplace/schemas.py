@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -242,6 +242,16 @@ from decimal import Decimal  # noqa: E402
 from zoneinfo import ZoneInfo  # noqa: E402
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+# Dates outside these leave a range open on that side (the UTC conversion of year 1 or 9999 overflows).
+_EARLIEST_DAY, _LATEST_DAY = date(1970, 1, 1), date(9999, 12, 30)
+
+
+def local_day_bounds(date_from: date | None, date_to: date | None) -> tuple[datetime | None, datetime | None]:
+    """[start, end) of the Beijing days date_from … date_to inclusive; None where open."""
+    start = datetime.combine(max(date_from, _EARLIEST_DAY), time(), SHANGHAI) if date_from else None
+    end = (datetime.combine(date_to + timedelta(days=1), time(), SHANGHAI)
+           if date_to and date_to < _LATEST_DAY else None)
+    return start, end
 Money = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)]
 METHOD_CODES = ("random", "random_weighted", "lowest", "optimal", "best_value", "direct")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -14,7 +14,7 @@ from app.errors import InputError
 from app.i18n import gettext as _
 from marketplace.market import ensure_aware
 from marketplace.models import AWARDED, COMPLETED, CONTRACTED, RATED, Job, Owner, Quote, Selection, ServiceCategory
-from marketplace.schemas import METHOD_CODES, SHANGHAI
+from marketplace.schemas import METHOD_CODES, local_day_bounds
 from ratings.savings import GROUP_BY, AwardedJob, SavingsReport, summarise
 
 AWARDED_STATES = (AWARDED, CONTRACTED, COMPLETED, RATED)
@@ -60,10 +60,11 @@ async def savings_report(session: AsyncSession, f: ReportFilters) -> SavingsRepo
             .join(ServiceCategory, ServiceCategory.id == Job.category_id)
             .join(Owner, Owner.id == Job.owner_id)
             .where(col(Job.status).in_(AWARDED_STATES), col(Selection.winner_quote_id).is_not(None)))
-    if f.date_from:
-        stmt = stmt.where(Job.awarded_at >= datetime.combine(f.date_from, time(), SHANGHAI))
-    if f.date_to:
-        stmt = stmt.where(Job.awarded_at < datetime.combine(f.date_to + timedelta(days=1), time(), SHANGHAI))
+    start, end = local_day_bounds(f.date_from, f.date_to)
+    if start:
+        stmt = stmt.where(Job.awarded_at >= start)
+    if end:
+        stmt = stmt.where(Job.awarded_at < end)
     if f.category:
         stmt = stmt.where(ServiceCategory.code == f.category)
     if f.method:

@@ -182,6 +182,13 @@ async def test_savings_report(client, app, sessionmaker, world):
     assert (await client.get("/api/reports/savings?date_from=2026-12-01&date_to=2026-11-01")).status_code == 400
     assert (await client.get("/api/reports/savings?method=bogus")).status_code == 400
     assert (await client.get("/api/reports/savings?group_by=bogus")).status_code == 400
+    # The widest dates a date field takes leave the range open on that side (they used to overflow: 500).
+    for url in ("/api/reports/savings", "/reports/savings", "/api/reports/savings.csv"):
+        for extreme in ("?date_from=0001-01-01", "?date_to=9999-12-31", "?date_from=0001-01-01&date_to=9999-12-31"):
+            r = await client.get(url + extreme)
+            assert r.status_code == 200, (url, extreme, r.status_code)
+    assert (await client.get("/api/reports/savings?date_to=9999-12-31")).json()["overall"]["count"] == 1
+    assert (await client.get("/api/reports/savings?date_to=2000-01-01")).json()["overall"]["count"] == 0
     csv_r = await client.get("/api/reports/savings.csv?group_by=method")
     assert csv_r.status_code == 200 and "30000.00" in csv_r.content.decode("utf-8-sig")
     x = await client.get("/api/reports/savings.xlsx")

@@ -44,12 +44,18 @@ async def _seed_and_reset(progress: bool = True) -> dict:
         await engine.dispose()
 
 
+def proxy_options(s) -> dict:
+    """uvicorn's proxy handling: X-Forwarded-For is believed only from TRUSTED_PROXIES (none by default)."""
+    if not s.trusted_proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": s.trusted_proxies}
+
+
 def _serve(workers: int = 1) -> None:
     import uvicorn
 
     s = get_settings()
-    uvicorn.run("app.asgi:app", host=s.host, port=s.port, workers=workers, log_level="info",
-                proxy_headers=False)
+    uvicorn.run("app.asgi:app", host=s.host, port=s.port, workers=workers, log_level="info", **proxy_options(s))
 
 
 def cmd_run(args) -> None:

@@ -59,6 +59,9 @@ class Settings:
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_from: str = "noreply@localhost"
+    # Reverse proxies (IPs or CIDR ranges, comma-separated) whose X-Forwarded-For is believed:
+    # quotes record the bidder's address (collusion signals) and login limits count per address.
+    trusted_proxies: str = ""
     extra: dict = field(default_factory=dict)
 
     @property
@@ -83,6 +86,7 @@ class Settings:
             smtp_host=os.environ.get("SMTP_HOST") or None,
             smtp_port=int(os.environ.get("SMTP_PORT", "25")),
             smtp_from=os.environ.get("SMTP_FROM", "noreply@localhost"),
+            trusted_proxies=os.environ.get("TRUSTED_PROXIES", "").strip(),
         )
         values.update(overrides)
         return cls(**values)

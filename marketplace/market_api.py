@@ -80,7 +80,8 @@ async def jobs_out(db: AsyncSession, jobs: list[Job], *, owner_view: bool = Fals
             "attachments": [{"id": a.id, "filename": a.filename, "size": a.size, "sha256": a.sha256,
                              "url": f"/jobs/{job.job_no}/attachments/{a.id}"} for a in files[job.id]],
         }
-        if job.status != "draft":
+        if job.status != "draft" and (owner_view or market.quotes_are_open(job)):
+            # Sealed (DESIGN): until the quotes are opened only the job's owner sees how many there are.
             item["quote_count"] = counts.get(job.id, 0)
         sel = selections.get(job.id)
         if sel is not None:

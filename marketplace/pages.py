@@ -227,7 +227,8 @@ async def _job_view(db: AsyncSession, request: Request, job: Job) -> dict[str, A
     exclusions = list((await db.exec(select(JobExclusion.agency_code).where(JobExclusion.job_id == job.id)
                                      .order_by(JobExclusion.agency_code))).all())
     opened = market.quotes_are_open(job)
-    # Sealed: before opening nothing about the quotes but their number is read.
+    is_owner = bool(user and user.role == "owner" and user.owner_id == job.owner_id)
+    # Sealed: before opening nothing about the quotes but their number (for the owner) is read.
     quotes = await selecting.opened_quotes(db, job) if opened else []
     for q in quotes:
         q["reasons_text"] = [market.reason_text(r) for r in q["ineligible_reasons"]]
@@ -244,7 +245,9 @@ async def _job_view(db: AsyncSession, request: Request, job: Job) -> dict[str, A
     view = {
         "job": job, "cat": cat, "owner": owner, "exclusions": exclusions, "now": now,
         "deadline": deadline, "deadline_iso": _iso(deadline), "before_deadline": deadline > now,
-        "live_count": await market.live_quote_count(db, job.id) if job.status != DRAFT else 0,
+        # Sealed (DESIGN): until the quotes are opened only the job's owner sees how many there are.
+        "live_count": (await market.live_quote_count(db, job.id)
+                       if job.status != DRAFT and (opened or is_owner) else None),
         "opened": opened, "quotes": quotes, "eligible_count": sum(1 for q in quotes if q["eligible"]),
         "sel": sel, "winner": winner,
         "winner_saved": money(job.budget_cap - Decimal(winner["price"])) if winner else "",
@@ -254,7 +257,7 @@ async def _job_view(db: AsyncSession, request: Request, job: Job) -> dict[str, A
         "publicity_over": publicity_ends is not None and now >= publicity_ends,
         "failure": failure_text(job, sum(1 for q in quotes if q["eligible"])) if job.status == FAILED else "",
         "draw_url": f"{str(request.base_url).rstrip('/')}/api/jobs/{job.job_no}/draw",
-        "is_owner": bool(user and user.role == "owner" and user.owner_id == job.owner_id),
+        "is_owner": is_owner,
         "awaiting_beacon": job.status == CLOSED and job.beacon_source == "manual" and not job.beacon_value,
         "awaiting_choice": job.status == CLOSED and job.method == "direct",
         "due_for_selection": job.status == PUBLISHED and deadline <= now,

@@ -84,7 +84,15 @@ async def test_quote_flow_receipts_and_verifiable_record(client, sessionmaker, w
     assert r.status_code == 201 and r.json()["receipt"] != receipts["ag3"]["receipt"]
     r = await client.delete(f"/api/jobs/{job_no}/quote", headers=h)
     assert r.status_code == 200 and r.json()["status"] == "withdrawn"
-    assert (await client.get(f"/api/jobs/{job_no}")).json()["quote_count"] == 3
+    # Sealed: only the owner learns how many quotes there are before the deadline.
+    assert "quote_count" not in (await client.get(f"/api/jobs/{job_no}")).json()
+    assert 'id="live-count"' not in (await client.get(f"/jobs/{job_no}")).text
+    assert "quote_count" not in (await client.get("/api/jobs?status=published")).json()["items"][0]
+    await as_user(client, "own1")
+    assert (await client.get(f"/api/owner/jobs/{job_no}")).json()["quote_count"] == 3
+    assert 'id="live-count"' in (await client.get(f"/owner/jobs/{job_no}")).text
+    client.cookies.clear()
+    assert "quote_count" not in (await client.get(f"/api/jobs/{job_no}")).json()
     await pass_deadline(sessionmaker, job_no)
     h = await as_user(client, "reg1")
     r = await client.post(f"/api/regulator/jobs/{job_no}/select", headers=h)

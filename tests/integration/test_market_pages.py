@@ -91,7 +91,7 @@ async def selection(sessionmaker, job_no: str) -> Selection:
 
 
 def sealed_count(html: str) -> int:
-    m = re.search(r'class="sealed">[^<]*?(\d+)', html)
+    m = re.search(r'id="live-count">[^<]*?(\d+)', html)
     assert m, "the sealed quote count is shown"
     return int(m.group(1))
 
@@ -174,6 +174,8 @@ async def test_sealed_quotes_receipts_selection_and_contract(client, sessionmake
     receipts[0] = re.search(r'id="my-receipt">([0-9a-f]{64})<', (await client.get(f"/jobs/{job_no}")).text).group(1)
     token2 = await as_user(client, "ag2")
     assert (await post(client, f"/jobs/{job_no}/quote/withdraw", token2)).status_code == 303
+    assert 'id="live-count"' not in (await client.get(f"/jobs/{job_no}")).text  # agencies never see the count
+    await as_user(client, "own1")
     assert sealed_count((await client.get(f"/jobs/{job_no}")).text) == 2
     r = await quote(client, "ag2", job_no, PRICES[2])
     receipts[2] = re.search(r'id="my-receipt">([0-9a-f]{64})<', (await client.get(f"/jobs/{job_no}")).text).group(1)
@@ -193,7 +195,8 @@ async def test_sealed_quotes_receipts_selection_and_contract(client, sessionmake
     await as_user(client, "ag1")
     assert (await client.get(f"/agency/quotes/{q0.id}/receipt.json")).status_code == 404
 
-    # Before the deadline: the count only, for everybody but the quoting agency.
+    # Before the deadline: no price for anybody; the number of quotes for the owner only (招标投标法 第二十二条:
+    # the number of bidders is not disclosed before opening).
     for who in (None, "own1", "ag3", "reg1", "admin1"):
         await as_user(client, who)
         for url in (f"/jobs/{job_no}", "/jobs", f"/jobs?q={job_no}") + (
@@ -204,7 +207,10 @@ async def test_sealed_quotes_receipts_selection_and_contract(client, sessionmake
             assert page.status_code == 200, (who, url)
             assert_no_prices(page.text, all_prices)
             if url in (f"/jobs/{job_no}", f"/owner/jobs/{job_no}"):
-                assert sealed_count(page.text) == 3
+                if who == "own1":
+                    assert sealed_count(page.text) == 3
+                else:
+                    assert 'id="sealed"' in page.text and 'id="live-count"' not in page.text
                 assert 'id="opened-quotes"' not in page.text and "ag1 咨询有限公司" not in page.text
 
     # "Select now" is refused before the deadline, then offered and run by the regulator.

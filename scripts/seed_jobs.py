@@ -28,6 +28,7 @@ import random
 import sys
 import time
 from collections import Counter
+from itertools import combinations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
@@ -138,6 +139,35 @@ class JobPlan:
 
 
 # ---- planning (pure: seed, pools and owners in, plans out) ------------------------------------
+
+
+BROWSERS = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 "
+    "Safari/537.36 Edg/130.0.0.0",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15",
+    "Mozilla/5.0 (Windows NT 10.0; WOW64; Trident/7.0; rv:11.0) like Gecko",
+)
+def shared_offices(plans: list["JobPlan"], rings: int = 2) -> dict[int, int]:
+    """The demo's rings: the `rings` pairs of agencies that bid together most often quote from one
+    office and one computer (what the collusion signals are for). Maps the second agency to the first."""
+    together: Counter[tuple[int, int]] = Counter()
+    for p in plans:
+        together.update(combinations(sorted({b[0] for b in p.bidders}), 2))
+    offices: dict[int, int] = {}
+    for (a, b), _n in sorted(together.items(), key=lambda kv: (-kv[1], kv[0])):
+        if len(offices) >= rings:
+            break
+        if not {a, b} & (set(offices) | set(offices.values())):
+            offices[b] = a
+    return offices
+
+
+def sender(agency_id: int, offices: dict[int, int]) -> dict[str, str]:
+    """The demo's client address and browser of an agency's quotes (one office network each)."""
+    a = offices.get(agency_id, agency_id)
+    return {"client_ip": f"10.20.{a // 250}.{a % 250 + 1}", "user_agent": BROWSERS[a % len(BROWSERS)]}
 
 
 def _money(value: Decimal | float | int) -> Decimal:
@@ -311,8 +341,9 @@ class Replay:
     """Acts as the users of one database, at simulated moments, through the services."""
 
     def __init__(self, sessionmaker: SessionMaker, users: dict[tuple[str, int], CurrentUser],
-                 regulator: CurrentUser, limit: datetime):
+                 regulator: CurrentUser, limit: datetime, offices: dict[int, int] | None = None):
         self.sm = sessionmaker
+        self.offices = offices or {}
         self.users = users
         self.regulator = regulator
         self.limit = limit  # nothing may happen later than this (the real present)
@@ -401,6 +432,7 @@ class Replay:
         await self.after_selection(p, job, t)
 
     async def quotes(self, p: JobPlan, job_no: str, start: datetime, end: datetime) -> None:
+        """Each agency quotes from its own office address and browser, except one planted ring."""
         rng = p.rng
         if not p.bidders or end <= start:
             return
@@ -409,8 +441,7 @@ class Replay:
         for (agency_id, price, days, note), t in zip(p.bidders, moments):
             self.at(t)
             await self.call(market.submit_quote, self.agency(agency_id), job_no,
-                            QuoteIn(price=price, service_days=days, note=note), client_ip="127.0.0.1",
-                            user_agent="seed-jobs")
+                            QuoteIn(price=price, service_days=days, note=note), **sender(agency_id, self.offices))
             if rng.random() < 0.12:
                 replacements.append((agency_id, price, days, note, t))
         for agency_id, price, days, note, t in replacements:  # a second thought before the deadline
@@ -421,8 +452,7 @@ class Replay:
             else:
                 newer = _within(price * Decimal(str(rng.uniform(0.93, 0.99))), p.cap)
                 await self.call(market.submit_quote, self.agency(agency_id), job_no,
-                                QuoteIn(price=newer, service_days=days, note=note), client_ip="127.0.0.1",
-                                user_agent="seed-jobs")
+                                QuoteIn(price=newer, service_days=days, note=note), **sender(agency_id, self.offices))
 
     def _fits(self, t: datetime) -> bool:
         return t <= self.limit
@@ -592,9 +622,10 @@ async def seed_jobs(sessionmaker: SessionMaker, *, seed: int = DEFAULT_SEED, cou
         return {}
     if not owner_ids or not pools.by_category:
         raise SystemExit("no approved owners or agencies: run scripts/seed_demo.py first")
-    plans = [p for p in plan_jobs(seed, count, pools, owner_ids, now, demo_agency) if p.code not in existing]
+    planned = plan_jobs(seed, count, pools, owner_ids, now, demo_agency)
+    plans = [p for p in planned if p.code not in existing]
     plans.sort(key=lambda p: (p.created, p.index))  # job numbers follow simulated time
-    replay = Replay(sessionmaker, users, regulator, now)
+    replay = Replay(sessionmaker, users, regulator, now, shared_offices(planned))
     bar = tqdm(total=len(plans), desc="demo jobs", unit="job", disable=not progress or not plans)
     try:
         for p in plans:

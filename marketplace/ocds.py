@@ -1,0 +1,524 @@
+"""OCDS 1.1 releases of a job (DESIGN "Open data"); pure: plain data in, JSON-ready dicts out.
+
+One contracting process per published job, `ocid = f"{OCID_PREFIX}-{job_no}"`. A job
+publishes one release per stage it has reached, each a full snapshot of what was
+public at that stage and dated by the stored time of the stage:
+
+    release id              tag                    date               when
+    <job_no>-tender         tender                 published_at       always
+    <job_no>-cancellation   tenderCancellation     cancelled_at       cancelled before the deadline
+    <job_no>-opening        tenderUpdate           closed_at          quotes opened at the deadline
+    <job_no>-award[-k]      award, awardUpdate or  selected_at, or    a selection was made; k > 0
+                            awardCancellation      when the award     counts the winners excluded
+                                                   last changed       since (DESIGN step 10)
+    <job_no>-award[-k]-active awardUpdate          publicity_ends_at  the publicity (standstill) period ended
+    <job_no>-contract       contract               confirmed_at       the owner confirmed the contract
+    <job_no>-completion     contractTermination    completed_at       the service was marked completed
+
+Sealed quotes: before the quotes are opened (the same rule as
+`marketplace.market.quotes_are_open`) no release holds anything about them — no
+number of tenderers, no bid, no tenderer — whatever bids the caller passes in.
+
+Money: amounts are `Decimal` with two places (currency CNY) in the dicts, and `dumps`
+writes them as JSON numbers with exactly those digits (`100000.00`, never the float
+`100000.0` or a rounded value); it refuses floats. Litestar would write `Decimal` as a
+string, so the endpoints send `dumps(...)` themselves.
+
+Texts are English message ids marked with `_` (so `scripts/i18n.py` extracts them) and
+rendered by the caller's `Publication.translate` (the request's language in the app).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+# The ocid prefix of this platform. OCDS prefixes are registered with the Open Contracting
+# Partnership ("ocds-" + six characters); replace this placeholder by the prefix registered
+# for a production deployment. Changing it changes every ocid.
+OCID_PREFIX = "ocds-mkt001"
+# Organisations are identified by their unified social credit code (统一社会信用代码,
+# GB 32100-2015), named with org-id.guide's <country>-<register> pattern.
+ORG_SCHEME = "CN-USCC"
+# Service categories are the platform's own codes (ServiceCategory.code, e.g. "EIA").
+CATEGORY_SCHEME = "X-MARKET-CATEGORY"
+CURRENCY = "CNY"
+OCDS_VERSION = "1.1"
+BID_EXTENSION = "https://raw.githubusercontent.com/open-contracting-extensions/ocds_bid_extension/v1.1.5/extension.json"
+
+# Job status → tender.status (OCDS 1.1 tenderStatus codelist) in the latest release.
+TENDER_STATUS = {
+    "published": "active", "closed": "active", "awarded": "complete", "contracted": "complete",
+    "completed": "complete", "rated": "complete", "failed": "unsuccessful", "cancelled": "cancelled",
+}
+# Selection method → tender.awardCriteria. `priceOnly` and `ratedCriteria` are OCDS codes; the
+# codelist is open, and no OCDS code describes a draw, an optimal price or a direct choice.
+AWARD_CRITERIA = {
+    "random": "randomDraw", "random_weighted": "creditWeightedDraw", "lowest": "priceOnly",
+    "optimal": "optimalPrice", "best_value": "ratedCriteria", "direct": "directSelection",
+}
+_SEALED_STATUSES = ("draft", "published", "cancelled")
+_DONE_STATUSES = ("completed", "rated")
+
+
+def _(message: str) -> str:
+    """Marks a message for extraction; `Publication.translate` renders it."""
+    return message
+
+
+METHOD_NAMES = {
+    "random": _("Random draw"), "random_weighted": _("Credit-weighted draw"), "lowest": _("Lowest price"),
+    "optimal": _("Optimal price"), "best_value": _("Best value"), "direct": _("Direct selection"),
+}
+METHOD_RULES = {
+    "random": _("the winner is drawn among the eligible quotes with the public marketdraw-v1 protocol; "
+                "the awarded price is the winner's quote."),
+    "random_weighted": _("the winner is drawn among the eligible quotes with the public marketdraw-v1 protocol, "
+                         "each quote weighted by its agency's credit grade (A 4, B 3, C 2, D 1; red list 4); "
+                         "the awarded price is the winner's quote."),
+    "lowest": _("the lowest eligible price wins; equal prices are ordered by the marketdraw-v1 draw."),
+    "optimal": _("a percentage p from 95 to 98 is taken from the draw seed; with at least 5 eligible quotes the "
+                 "highest and the lowest are dropped; the quote closest to the average of the rest times p / 100 "
+                 "wins (ties by the marketdraw-v1 draw)."),
+    "best_value": _("score = (price weight × price score + credit weight × credit score) / 100, where price "
+                    "score = lowest price / price × 100; price weight {price_weight}%, credit weight "
+                    "{credit_weight}%; the highest score wins (ties by the marketdraw-v1 draw)."),
+    "direct": _("the owner chooses one eligible quote and publishes a written reason; allowed only when the "
+                "budget cap is at most the platform's direct-selection threshold."),
+}
+EXCLUSION_REASONS = {
+    "objection_upheld": _("Objection upheld"),
+    "abnormally_low_rejected": _("Abnormally low price not justified"),
+    "refused_to_sign": _("Refused to sign the contract"),
+}
+
+
+def plain(message: str, **params: Any) -> str:
+    """The untranslated message (the default `translate`)."""
+    return message.format(**params) if params else message
+
+
+# ---- input ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Organisation:
+    credit_code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Bid:
+    """A quote live at the deadline (only ever passed in once the quotes are open)."""
+
+    quote_id: str
+    agency: Organisation
+    price: Decimal
+    service_days: int
+    submitted_at: datetime
+    eligible: bool
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    quote_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class SelectionFacts:
+    selected_at: datetime
+    winner_quote_id: str | None
+    excluded: tuple[Exclusion, ...] = ()
+    # When the award last changed after the selection (an exclusion, a new direct choice, failure).
+    changed_at: datetime | None = None
+    direct_reason: str = ""
+
+
+@dataclass(frozen=True)
+class ContractFacts:
+    quote_id: str
+    amount: Decimal
+    confirmed_at: datetime
+
+
+@dataclass(frozen=True)
+class AttachmentFacts:
+    id: int
+    filename: str
+    content_type: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class JobFacts:
+    job_no: str
+    title: str
+    description: str
+    status: str
+    method: str
+    budget_cap: Decimal
+    owner: Organisation
+    category_code: str
+    category_name: str
+    published_at: datetime
+    quote_deadline: datetime
+    service_days: int
+    project_name: str = ""
+    project_code: str = ""
+    price_weight: int | None = None
+    credit_weight: int | None = None
+    closed_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    publicity_ends_at: datetime | None = None
+    completed_at: datetime | None = None
+    bids: tuple[Bid, ...] = ()
+    selection: SelectionFacts | None = None
+    contract: ContractFacts | None = None
+    attachments: tuple[AttachmentFacts, ...] = ()
+    copied_from: str | None = None  # job_no of the failed or cancelled job this one re-publishes
+
+
+@dataclass(frozen=True)
+class Publication:
+    """Where and how releases are published."""
+
+    base_url: str  # absolute links are built on it, e.g. "https://market.example.cn"
+    publisher_name: str
+    language: str = "zh"  # ISO 639-1
+    translate: Callable[..., str] = plain
+
+
+# ---- small pieces -----------------------------------------------------------------------------
+
+def ocid(job_no: str) -> str:
+    """The contracting process identifier of a job."""
+    return f"{OCID_PREFIX}-{job_no}"
+
+
+def format_date(dt: datetime) -> str:
+    """An OCDS date-time: UTC, whole seconds, "Z" (a naive value is taken as UTC)."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def amount(value: Decimal | int | str) -> Decimal:
+    """Money with exactly two places (half-up), as OCDS `amount`s are written."""
+    return Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _value(money: Decimal) -> dict[str, Any]:
+    return {"amount": amount(money), "currency": CURRENCY}
+
+
+def quotes_are_open(status: str, closed_at: datetime | None) -> bool:
+    """Quotes are public once opened at the deadline (mirrors `market.quotes_are_open`)."""
+    return status not in _SEALED_STATUSES and closed_at is not None
+
+
+def tender_status(job_status: str) -> str:
+    """The OCDS tenderStatus of a public job in its current state; drafts have none."""
+    try:
+        return TENDER_STATUS[job_status]
+    except KeyError:
+        raise ValueError(f"no OCDS tender status for a {job_status!r} job") from None
+
+
+def award_criteria(method: str) -> str:
+    """The `tender.awardCriteria` code of a selection method."""
+    return AWARD_CRITERIA[method]
+
+
+def award_criteria_details(job: JobFacts, translate: Callable[..., str] = plain) -> str:
+    """Which selection method decides the award, and its rule, in words."""
+    rule = translate(METHOD_RULES[job.method], **(
+        {"price_weight": job.price_weight, "credit_weight": job.credit_weight} if job.method == "best_value" else {}))
+    return translate(_("{method} (method code: {code}): {rule}"),
+                     method=translate(METHOD_NAMES[job.method]), code=job.method, rule=rule)
+
+
+def submission_method_details(job: JobFacts, translate: Callable[..., str] = plain) -> str:
+    """How quotes are submitted, and the selection method that is applied to them."""
+    return translate(_("Sealed electronic quotes on the platform until the quote deadline; each quote gets a "
+                       "receipt and no price is visible to anyone before the deadline. Quotes are opened at the "
+                       "deadline and the agency is selected by: {method} (method code: {code})."),
+                     method=translate(METHOD_NAMES[job.method]), code=job.method)
+
+
+def _party_id(org: Organisation) -> str:
+    return f"{ORG_SCHEME}-{org.credit_code}"
+
+
+def _ref(org: Organisation) -> dict[str, str]:
+    return {"id": _party_id(org), "name": org.name}
+
+
+def _parties(job: JobFacts, tenderers: Iterable[Organisation], suppliers: Iterable[Organisation]) -> list[dict]:
+    parties: dict[str, dict[str, Any]] = {}
+
+    def add(org: Organisation, roles: list[str]) -> None:
+        party = parties.setdefault(_party_id(org), {
+            **_ref(org), "identifier": {"scheme": ORG_SCHEME, "id": org.credit_code, "legalName": org.name},
+            "roles": []})
+        party["roles"] += [r for r in roles if r not in party["roles"]]
+
+    add(job.owner, ["buyer", "procuringEntity"])
+    for org in tenderers:
+        add(org, ["tenderer"])
+    for org in suppliers:
+        add(org, ["supplier"])
+    return list(parties.values())
+
+
+# ---- sections --------------------------------------------------------------------------------------
+
+def _tender(job: JobFacts, pub: Publication, status: str, opened: bool) -> dict[str, Any]:
+    t = pub.translate
+    tender: dict[str, Any] = {
+        "id": job.job_no, "title": job.title, "description": job.description, "status": status,
+        "procuringEntity": _ref(job.owner),
+        "items": [{"id": "1", "description": job.category_name, "quantity": 1,
+                   "classification": {"scheme": CATEGORY_SCHEME, "id": job.category_code,
+                                      "description": job.category_name}}],
+        "value": _value(job.budget_cap),
+        "procurementMethod": "open",
+        "procurementMethodDetails": t(_("Open call to every qualified agency registered on the platform; "
+                                        "selection method: {method} (method code: {code})."),
+                                      method=t(METHOD_NAMES[job.method]), code=job.method),
+        "mainProcurementCategory": "services",
+        "awardCriteria": award_criteria(job.method),
+        "awardCriteriaDetails": award_criteria_details(job, t),
+        "submissionMethod": ["electronicSubmission"],
+        "submissionMethodDetails": submission_method_details(job, t),
+        "tenderPeriod": {"startDate": format_date(job.published_at), "endDate": format_date(job.quote_deadline)},
+        "contractPeriod": {"durationInDays": job.service_days},
+        "documents": [
+            {"id": "notice", "documentType": "tenderNotice", "title": t(_("Notice")),
+             "url": f"{pub.base_url}/jobs/{job.job_no}", "format": "text/html", "language": pub.language},
+            *({"id": f"attachment-{a.id}", "documentType": "biddingDocuments", "title": a.filename,
+               "url": f"{pub.base_url}/jobs/{job.job_no}/attachments/{a.id}", "format": a.content_type,
+               "datePublished": format_date(max(a.created_at, job.published_at, key=_utc))}
+              for a in job.attachments),
+        ],
+    }
+    if opened:
+        tender["numberOfTenderers"] = len({b.agency.credit_code for b in job.bids})
+        tender["tenderers"] = [_ref(org) for org in _unique(b.agency for b in job.bids)]
+    return tender
+
+
+def _bids(job: JobFacts) -> dict[str, Any]:
+    """Bid statistics (and the bids, public with the draw record) as opened at the deadline."""
+    valid = [b.price for b in job.bids if b.eligible]
+    date = format_date(job.closed_at)
+    stats: list[dict[str, Any]] = [
+        {"id": "bids", "measure": "bids", "value": len(job.bids), "date": date},
+        {"id": "validBids", "measure": "validBids", "value": len(valid), "date": date},
+    ]
+    if valid:
+        stats += [
+            {"id": "lowestValidBidValue", "measure": "lowestValidBidValue", "value": amount(min(valid)),
+             "currency": CURRENCY, "date": date},
+            {"id": "highestValidBidValue", "measure": "highestValidBidValue", "value": amount(max(valid)),
+             "currency": CURRENCY, "date": date},
+        ]
+    details = [{"id": b.quote_id, "date": format_date(b.submitted_at),
+                "status": "valid" if b.eligible else "disqualified", "tenderers": [_ref(b.agency)],
+                "value": _value(b.price)} for b in job.bids]
+    return {"statistics": stats, "details": details}
+
+
+def _award(job: JobFacts, pub: Publication, quote_id: str, status: str, *, date: datetime | None = None,
+           description: str = "") -> dict[str, Any]:
+    bid = next((b for b in job.bids if b.quote_id == quote_id), None)
+    award: dict[str, Any] = {"id": award_id(job.job_no, quote_id), "status": status}
+    if description:
+        award["description"] = description
+    if date is not None:
+        award["date"] = format_date(date)
+    if bid is not None:
+        award["value"] = _value(bid.price)
+        award["suppliers"] = [_ref(bid.agency)]
+        award["contractPeriod"] = {"durationInDays": bid.service_days}
+    award["relatedBids"] = [quote_id]
+    award["documents"] = [
+        {"id": "draw-record", "documentType": "evaluationReports", "title": pub.translate(_("Draw record")),
+         "url": f"{pub.base_url}/api/jobs/{job.job_no}/draw", "format": "application/json"},
+        {"id": "result", "documentType": "awardNotice", "title": pub.translate(_("Result")),
+         "url": f"{pub.base_url}/jobs/{job.job_no}", "format": "text/html", "language": pub.language},
+    ]
+    return award
+
+
+def award_id(job_no: str, quote_id: str) -> str:
+    """An award is identified by the quote it awards."""
+    return f"{job_no}-award-q{quote_id}"
+
+
+def _awards(job: JobFacts, pub: Publication, current_status: str) -> list[dict[str, Any]]:
+    """Former winners excluded after the selection (cancelled), then the current award if any."""
+    sel = job.selection
+    out = [_award(job, pub, e.quote_id, "cancelled",
+                  description=pub.translate(EXCLUSION_REASONS.get(e.reason, e.reason)))
+           for e in sel.excluded]
+    if sel.winner_quote_id:
+        out.append(_award(job, pub, sel.winner_quote_id, current_status, date=_award_date(sel),
+                          description=sel.direct_reason if job.method == "direct" else ""))
+    return out
+
+
+def _award_date(sel: SelectionFacts) -> datetime:
+    return sel.changed_at if sel.excluded and sel.changed_at else sel.selected_at
+
+
+def _contract(job: JobFacts, status: str) -> dict[str, Any]:
+    c = job.contract
+    bid = next((b for b in job.bids if b.quote_id == c.quote_id), None)
+    period: dict[str, Any] = {"startDate": format_date(c.confirmed_at)}
+    if bid is not None:
+        period["durationInDays"] = bid.service_days
+    if status == "terminated" and job.completed_at:
+        period["endDate"] = format_date(job.completed_at)
+    return {"id": f"{job.job_no}-contract", "awardID": award_id(job.job_no, c.quote_id), "status": status,
+            "value": _value(c.amount), "dateSigned": format_date(c.confirmed_at), "period": period,
+            "relatedBids": [c.quote_id]}
+
+
+# ---- releases ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Stage:
+    suffix: str
+    tag: str
+    date: datetime
+    tender_status: str
+    opened: bool = False
+    award_status: str | None = None  # of the current award; None: no awards section
+    contract_status: str | None = None
+
+
+def _stages(job: JobFacts, now: datetime) -> list[_Stage]:
+    stages = [_Stage("tender", "tender", job.published_at, "active")]
+    if job.status == "cancelled" and job.cancelled_at:
+        stages.append(_Stage("cancellation", "tenderCancellation", job.cancelled_at, "cancelled"))
+    if not quotes_are_open(job.status, job.closed_at):
+        return stages
+    sel = job.selection
+    failed_at_opening = job.status == "failed" and sel is None
+    stages.append(_Stage("opening", "tenderUpdate", job.closed_at,
+                         "unsuccessful" if failed_at_opening else "active", opened=True))
+    if sel is None or not (sel.winner_quote_id or job.status == "failed"):
+        return stages  # not selected yet, or a direct job waiting for a new choice
+    k = len(sel.excluded)
+    award = f"award-{k}" if k else "award"
+    if not sel.winner_quote_id:
+        stages.append(_Stage(award, "awardCancellation", _award_date(sel), "unsuccessful", opened=True,
+                             award_status="cancelled"))
+        return stages
+    stages.append(_Stage(award, "awardUpdate" if k else "award", _award_date(sel), "complete", opened=True,
+                         award_status="pending"))  # the publicity period is OCDS's standstill period
+    if job.publicity_ends_at and _utc(job.publicity_ends_at) <= _utc(now):
+        stages.append(_Stage(f"{award}-active", "awardUpdate", job.publicity_ends_at, "complete", opened=True,
+                             award_status="active"))
+    if job.contract:
+        stages.append(_Stage("contract", "contract", job.contract.confirmed_at, "complete", opened=True,
+                             award_status="active", contract_status="active"))
+        if job.status in _DONE_STATUSES and job.completed_at:
+            stages.append(_Stage("completion", "contractTermination", job.completed_at, "complete", opened=True,
+                                 award_status="active", contract_status="terminated"))
+    return stages
+
+
+def _release(job: JobFacts, pub: Publication, stage: _Stage, date: datetime) -> dict[str, Any]:
+    awards = _awards(job, pub, stage.award_status) if stage.award_status else []
+    suppliers = [s for a in awards for s in _suppliers(job, a)]
+    release: dict[str, Any] = {
+        "ocid": ocid(job.job_no), "id": f"{job.job_no}-{stage.suffix}", "date": format_date(date),
+        "tag": [stage.tag], "initiationType": "tender", "language": pub.language,
+        "parties": _parties(job, (b.agency for b in job.bids) if stage.opened else (), suppliers),
+        "buyer": _ref(job.owner),
+    }
+    if job.project_name or job.project_code:
+        release["planning"] = {"budget": {"project": job.project_name, "projectID": job.project_code}}
+    release["tender"] = _tender(job, pub, stage.tender_status, stage.opened)
+    if stage.opened:
+        release["bids"] = _bids(job)
+    if awards:
+        release["awards"] = awards
+    if stage.contract_status:
+        release["contracts"] = [_contract(job, stage.contract_status)]
+    if job.copied_from:
+        release["relatedProcesses"] = [{"id": "1", "relationship": ["unsuccessfulProcess"], "scheme": "ocid",
+                                        "identifier": ocid(job.copied_from)}]
+    return release
+
+
+def releases(job: JobFacts, pub: Publication, now: datetime) -> list[dict[str, Any]]:
+    """The job's releases in stage order, one per stage reached by `now` (see the module doc).
+
+    Nothing about quotes appears before they are opened, whatever `job.bids` holds: only the
+    stages from the opening on carry tenderers, bids, awards and contracts.
+    Release dates never go backwards (a stage is never dated before the one it follows).
+    Drafts are never published: a draft raises ValueError.
+    """
+    if job.status == "draft":
+        raise ValueError("a draft job has no releases")
+    out, last = [], None
+    for stage in _stages(job, now):
+        date = stage.date if last is None else max(stage.date, last, key=_utc)
+        out.append(_release(job, pub, stage, date))
+        last = date
+    return out
+
+
+def latest_release(job: JobFacts, pub: Publication, now: datetime) -> dict[str, Any]:
+    """The last release: a full snapshot of the job's public state now."""
+    return releases(job, pub, now)[-1]
+
+
+def release_package(releases_: list[dict[str, Any]], pub: Publication, *, uri: str,
+                    published_date: datetime) -> dict[str, Any]:
+    """An OCDS 1.1 release package around `releases_`."""
+    return {"uri": uri, "version": OCDS_VERSION, "extensions": [BID_EXTENSION],
+            "publishedDate": format_date(published_date),
+            "publisher": {"name": pub.publisher_name, "uri": pub.base_url}, "releases": releases_}
+
+
+def dumps(obj: Any) -> str:
+    """Compact JSON (UTF-8 text) with every `Decimal` written as a number with its exact digits.
+
+    Floats are refused: money must never pass through binary floating point.
+    """
+    if isinstance(obj, Decimal):
+        if not obj.is_finite():
+            raise ValueError(f"not a finite amount: {obj}")
+        return format(obj, "f")
+    if isinstance(obj, float):
+        raise TypeError("floats are not written; use Decimal")
+    if isinstance(obj, dict):
+        return "{" + ",".join(f"{json.dumps(str(k), ensure_ascii=False)}:{dumps(v)}" for k, v in obj.items()) + "}"
+    if isinstance(obj, (list, tuple)):
+        return "[" + ",".join(dumps(v) for v in obj) + "]"
+    return json.dumps(obj, ensure_ascii=False)
+
+
+# ---- helpers ----------------------------------------------------------------------------------------
+
+def _utc(dt: datetime) -> datetime:
+    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt
+
+
+def _unique(orgs: Iterable[Organisation]) -> list[Organisation]:
+    seen: dict[str, Organisation] = {}
+    for org in orgs:
+        seen.setdefault(org.credit_code, org)
+    return list(seen.values())
+
+
+def _suppliers(job: JobFacts, award: dict[str, Any]) -> list[Organisation]:
+    ids = {s["id"] for s in award.get("suppliers", [])}
+    return [b.agency for b in job.bids if _party_id(b.agency) in ids]

@@ -1,5 +1,314 @@
-"""Collusion signals (围标串标) for regulators: pages and API (flag, never block)."""
+"""Collusion signals (围标串标) for regulators: page and API (flag, never block).
+
+A thin layer over the pure `marketplace.collusion`: one query loads the live quotes of
+the opened jobs in the period, joined with their agency and category; the pure module
+finds the signals; the kind and search filters then choose which ones are shown.
+
+Sealed prices never leak: a job is analysed only once its quotes have been opened (the
+rule of `market.quotes_are_open`), for every kind of signal — even "same IP" would tell
+who quoted before the deadline. Withdrawn and replaced quotes do not count.
+"""
 
 from __future__ import annotations
 
-route_handlers: list = []
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from litestar import Request, get
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, QueryParameter
+from litestar.response import Template
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.audit_chain import format_time
+from app.auth import roles
+from app.errors import InputError
+from app.i18n import gettext as _
+from app.web import render
+from marketplace import collusion
+from marketplace.collusion import (
+    FREQUENT_PAIR, IDENTICAL_PRICE, KINDS, PAIR_FAMILY_CHANCE, PAIR_MIN_JOBS, PAIR_MIN_RATIO, SAME_DEVICE, SAME_IP,
+    SAME_LEGAL_REP, SAME_PHONE, QuoteRow, Signal,
+)
+from marketplace.market import ensure_aware
+from marketplace.models import CANCELLED, DRAFT, LIVE, PUBLISHED, Agency, Job, Quote, ServiceCategory
+from marketplace.registry import Listing
+from marketplace.schemas import local_day_bounds
+
+DB = NamedDependency[AsyncSession]
+Page = Annotated[int, QueryParameter(name="page", ge=1, le=100000)]
+PerPage = Annotated[int, QueryParameter(name="per_page", ge=1, le=100)]
+PER_PAGE = 20
+SEARCH_MAX = 100
+# Quotes of jobs in these states are still sealed (with `closed_at` unset): never analysed.
+SEALED_STATUSES = (DRAFT, PUBLISHED, CANCELLED)
+
+
+# ---- labels (translated per request) -------------------------------------------------
+
+def kind_name(kind: str) -> str:
+    return {
+        SAME_IP: _("Same IP address"), SAME_DEVICE: _("Same device"), SAME_PHONE: _("Same contact phone"),
+        SAME_LEGAL_REP: _("Same legal representative"), IDENTICAL_PRICE: _("Identical prices"),
+        FREQUENT_PAIR: _("Frequent pair"),
+    }.get(kind, kind)
+
+
+def kind_explanation(kind: str) -> str:
+    return {
+        SAME_IP: _("Two or more agencies quoted on one job from the same IP address (the same office or network). "
+                   "Loopback addresses such as 127.0.0.1 identify the server or a proxy, not the bidder, and are "
+                   "ignored."),
+        SAME_DEVICE: _("The same IP address and the same browser identification (user agent): most likely the "
+                       "same computer. A common user agent alone is never flagged."),
+        SAME_PHONE: _("Agencies quoting on one job share a contact phone number, compared on its digits (spaces, "
+                      "dashes, the +86 prefix and a leading 0 ignored)."),
+        SAME_LEGAL_REP: _("Agencies quoting on one job share a legal representative (compared ignoring case and "
+                          "spaces)."),
+        IDENTICAL_PRICE: _("Two or more agencies quoted exactly the same price on one job."),
+        FREQUENT_PAIR: _("Two agencies quoted on the same jobs far more often than chance explains (see the "
+                         "formula below)."),
+    }.get(kind, "")
+
+
+def _chance(p: float) -> str:
+    return f"{p:.2g}"
+
+
+def chance_limit(pairs_tested: int) -> float:
+    """The largest tail probability flagged when `pairs_tested` pairs were tested (as in `frequent_pairs`)."""
+    return PAIR_FAMILY_CHANCE / max(1, pairs_tested)
+
+
+def pair_formula(pairs_tested: int | None = None) -> list[str]:
+    """The pair model in words, with the thresholds in force (and m, once the jobs are analysed)."""
+    lines = [
+        _("For each service category c among the jobs analysed: N_c is the number of its jobs with at least one "
+          "live quote, and k_a,c the number of them agency a quoted on."),
+        _("If agencies a and b chose their jobs independently, they would quote together on "
+          "expected = Σ_c k_a,c × k_b,c ÷ N_c jobs."),
+        _("A pair is flagged when all three hold: it quoted together on at least {min_jobs} jobs; at least {ratio} "
+          "times as often as expected; and the chance of at least that many joint quotes under independence "
+          "(Poisson distribution with mean = expected) is at most {family_chance} ÷ m, where m is the number of "
+          "agency pairs that quoted together on at least one of the jobs analysed.",
+          min_jobs=PAIR_MIN_JOBS, ratio=PAIR_MIN_RATIO, family_chance=PAIR_FAMILY_CHANCE),
+        _("Each of these m pairs is tested, and with many agencies chance alone would put some of them over the "
+          "first two thresholds; dividing {family_chance} by m (the Bonferroni correction) keeps the chance that "
+          "any pair is flagged merely by coincidence at or below {family_chance}.", family_chance=PAIR_FAMILY_CHANCE),
+    ]
+    if pairs_tested == 0:
+        lines.append(_("No two agencies quoted together on the jobs analysed (m = 0)."))
+    elif pairs_tested is not None:
+        lines.append(_("For the jobs analysed here m = {m}, so a pair's chance must be at most {limit}.",
+                       m=pairs_tested, limit=_chance(chance_limit(pairs_tested))))
+    lines.append(_("The period chooses the jobs analysed (by quote deadline), and with them N_c, k_a,c and m; the "
+                   "kind and search filters only choose which signals are shown."))
+    return lines
+
+
+def evidence_text(signal: Signal) -> str:
+    """One sentence of evidence, as the page and the API's `summary` show it."""
+    if signal.kind == SAME_IP:
+        return _("Quotes sent from the same IP address {ip}.", ip=signal.value)
+    if signal.kind == SAME_DEVICE:
+        return _("Same IP address {ip} and same browser identification (user agent) “{agent}”: most likely the "
+                 "same device.", ip=signal.value, agent=signal.user_agent)
+    if signal.kind == SAME_PHONE:
+        return _("Same contact phone {phone} (compared on the digits only).", phone=signal.value)
+    if signal.kind == SAME_LEGAL_REP:
+        return _("Same legal representative: {name}.", name=signal.value)
+    if signal.kind == IDENTICAL_PRICE:
+        return _("Identical price: ¥{price}.", price=signal.value)
+    ev = signal.pair
+    return _("Quoted together on {observed} jobs where {expected} were expected if they chose jobs independently "
+             "({ratio}× as often); chance of at least {observed}: {chance}.", observed=ev.observed,
+             expected=f"{ev.expected:.2f}", ratio=f"{ev.ratio:.1f}", chance=_chance(ev.tail_probability))
+
+
+# ---- filters ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SignalFilters:
+    kind: str | None = None
+    date_from: date | None = None   # quote deadline, Beijing date, inclusive
+    date_to: date | None = None
+    q: str | None = None            # job number, agency code or agency name (contains, any case)
+
+
+def _date(value: str, name: str, fields: dict[str, str]) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fields[name] = _("Enter a date as YYYY-MM-DD.")
+        return None
+
+
+def parse_filters(kind: str | None = None, date_from: str | None = None, date_to: str | None = None,
+                  q: str | None = None) -> SignalFilters:
+    """Validated filters; an unknown kind, a malformed date or a reversed period is a 400."""
+    fields: dict[str, str] = {}
+    kind, q = (kind or "").strip(), (q or "").strip()
+    if kind and kind not in KINDS:
+        fields["kind"] = _("Choose one of the offered values.")
+    d_from = _date((date_from or "").strip(), "date_from", fields)
+    d_to = _date((date_to or "").strip(), "date_to", fields)
+    if d_from and d_to and d_from > d_to:
+        fields["date_to"] = _("The end date is before the start date.")
+    if len(q) > SEARCH_MAX:
+        fields["q"] = _("Must be at most {n} characters.", n=SEARCH_MAX)
+    if fields:
+        raise InputError(_("Unknown filter value."), fields=fields)
+    return SignalFilters(kind=kind or None, date_from=d_from, date_to=d_to, q=q or None)
+
+
+# ---- analysis ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class JobInfo:
+    job_no: str
+    title: str
+    quote_deadline: datetime
+
+
+@dataclass
+class Analysis:
+    signals: list[Signal]        # after the kind and search filters
+    jobs: dict[str, JobInfo]     # every job analysed, by number
+    quotes_analysed: int
+    pairs_tested: int            # m: agency pairs that quoted together on at least one job analysed
+
+
+async def _quote_rows(db: AsyncSession, f: SignalFilters) -> tuple[list[QuoteRow], dict[str, JobInfo]]:
+    """The live quotes of the opened jobs in the period, newest deadline first: one query."""
+    stmt = (select(Job.job_no, Job.title, Job.quote_deadline, ServiceCategory.code, Agency.credit_code, Agency.name,
+                   Agency.phone, Agency.legal_rep, Quote.price, Quote.client_ip, Quote.user_agent)
+            .select_from(Quote)
+            .join(Job, Job.id == Quote.job_id)
+            .join(Agency, Agency.id == Quote.agency_id)
+            .join(ServiceCategory, ServiceCategory.id == Job.category_id)
+            .where(Quote.status == LIVE, col(Job.status).not_in(SEALED_STATUSES), col(Job.closed_at).is_not(None))
+            .order_by(col(Job.quote_deadline).desc(), col(Job.job_no), col(Agency.credit_code)))
+    start, end = local_day_bounds(f.date_from, f.date_to)
+    if start:
+        stmt = stmt.where(Job.quote_deadline >= start)
+    if end:
+        stmt = stmt.where(Job.quote_deadline < end)
+    rows: list[QuoteRow] = []
+    jobs: dict[str, JobInfo] = {}
+    for job_no, title, deadline, category, code, name, phone, legal_rep, price, ip, agent in (await db.exec(stmt)).all():
+        jobs.setdefault(job_no, JobInfo(job_no, title, ensure_aware(deadline)))
+        rows.append(QuoteRow(job_no=job_no, agency_code=code, agency_name=name, price=price, client_ip=ip,
+                             device=agent, phone=phone, legal_rep=legal_rep, category=category))
+    return rows, jobs
+
+
+def _matches(signal: Signal, f: SignalFilters) -> bool:
+    if f.kind and signal.kind != f.kind:
+        return False
+    if not f.q:
+        return True
+    needle = f.q.casefold()
+    return (any(needle in no.casefold() for no in signal.job_nos)
+            or any(needle in a.code.casefold() or needle in a.name.casefold() for a in signal.agencies))
+
+
+async def analyse(db: AsyncSession, f: SignalFilters) -> Analysis:
+    """Signals over the whole period; the kind and search filters apply afterwards, so they never
+    change the participation rates the pair model is computed from."""
+    rows, jobs = await _quote_rows(db, f)
+    signals = [s for s in collusion.find_signals(rows) if _matches(s, f)]
+    return Analysis(signals=signals, jobs=jobs, quotes_analysed=len(rows), pairs_tested=collusion.pairs_tested(rows))
+
+
+def _evidence_json(signal: Signal) -> dict[str, Any]:
+    if signal.kind == FREQUENT_PAIR:
+        ev = signal.pair
+        return {"observed": ev.observed, "expected": round(ev.expected, 4), "ratio": round(ev.ratio, 2),
+                "tail_probability": float(f"{ev.tail_probability:.3g}")}
+    name = {SAME_IP: "ip", SAME_DEVICE: "ip", SAME_PHONE: "phone", SAME_LEGAL_REP: "legal_rep",
+            IDENTICAL_PRICE: "price"}[signal.kind]
+    out = {name: signal.value}
+    if signal.kind == SAME_DEVICE:
+        out["user_agent"] = signal.user_agent
+    return out
+
+
+def signal_out(signal: Signal, jobs: dict[str, JobInfo]) -> dict[str, Any]:
+    """A signal as the API returns it."""
+    return {
+        "kind": signal.kind, "kind_name": kind_name(signal.kind),
+        "jobs": [{"job_id": no, "title": jobs[no].title, "quote_deadline": format_time(jobs[no].quote_deadline),
+                  "url": f"/jobs/{no}"} for no in signal.job_nos],
+        "agencies": [{"code": a.code, "name": a.name, "url": f"/agencies/{a.code}"} for a in signal.agencies],
+        "evidence": _evidence_json(signal),
+        "summary": evidence_text(signal),
+    }
+
+
+def model_out(pairs_tested: int) -> dict[str, Any]:
+    """The pair model and its thresholds, with m for the jobs analysed."""
+    return {"pair_expected": "sum over categories c of k_a,c * k_b,c / N_c",
+            "pair_min_jobs": PAIR_MIN_JOBS, "pair_min_ratio": PAIR_MIN_RATIO,
+            "tail_probability": "P(X >= observed), X ~ Poisson(expected)",
+            "pair_family_chance": PAIR_FAMILY_CHANCE, "pairs_tested": pairs_tested,
+            "pair_max_tail_probability": chance_limit(pairs_tested),
+            "pair_flagged_when": "observed >= pair_min_jobs and observed >= pair_min_ratio * expected and "
+                                 "tail_probability <= pair_family_chance / pairs_tested"}
+
+
+# ---- page and API ---------------------------------------------------------------------------
+
+def _pager_base(params: dict[str, Any]) -> str:
+    kept = {k: v for k, v in params.items() if v not in (None, "")}
+    return f"/regulator/signals?{urlencode(kept)}&" if kept else "/regulator/signals?"
+
+
+@get("/regulator/signals", opt=roles("regulator", "admin"))
+async def signals_page(request: Request, db: DB, page: Page = 1, kind: FromQuery[str | None] = None,
+                       date_from: FromQuery[str | None] = None, date_to: FromQuery[str | None] = None,
+                       q: FromQuery[str | None] = None) -> Template:
+    filters = {"kind": (kind or "").strip(), "date_from": (date_from or "").strip(),
+               "date_to": (date_to or "").strip(), "q": (q or "").strip()}
+    ctx: dict[str, Any] = dict(filters=filters, kinds=KINDS, kind_name=kind_name, kind_explanation=kind_explanation,
+                               evidence_text=evidence_text)
+    try:
+        f = parse_filters(**filters)
+    except InputError as exc:
+        return await render(request, "regulator/signals.html", status_code=exc.status_code, error=exc.message,
+                            errors=exc.fields, result=None, formula=pair_formula(), **ctx)
+    result = await analyse(db, f)
+    start = (page - 1) * PER_PAGE
+    listing = Listing(result.signals[start:start + PER_PAGE], len(result.signals), page, PER_PAGE)
+    return await render(request, "regulator/signals.html", result=result, listing=listing,
+                        pager_base=_pager_base(filters), formula=pair_formula(result.pairs_tested), **ctx)
+
+
+@get("/api/regulator/signals", opt=roles("regulator", "admin"))
+async def api_signals(db: DB, page: Page = 1, per_page: PerPage = PER_PAGE, kind: FromQuery[str | None] = None,
+                      date_from: FromQuery[str | None] = None, date_to: FromQuery[str | None] = None,
+                      q: FromQuery[str | None] = None) -> dict[str, Any]:
+    """Collusion signals (flags for review, never blocks) over opened jobs only.
+
+    Filters: `kind` (same_ip, same_device, same_phone, same_legal_rep, identical_price, frequent_pair),
+    `date_from`/`date_to` (quote deadline, YYYY-MM-DD, Beijing time, inclusive), `q` (job number, agency
+    code or name). Pairs: expected = Σ over categories of k_a·k_b / N; flagged when observed ≥
+    `model.pair_min_jobs`, observed ≥ `model.pair_min_ratio` × expected and the tail probability
+    P(X ≥ observed), X ~ Poisson(expected), is ≤ `model.pair_family_chance` / m (Bonferroni), where
+    m = `model.pairs_tested` is the number of agency pairs that quoted together on at least one
+    job analysed (the period chooses the jobs; kind and `q` do not change m);
+    `model.pair_max_tail_probability` is that limit.
+    """
+    result = await analyse(db, parse_filters(kind, date_from, date_to, q))
+    start = (page - 1) * per_page
+    return {"items": [signal_out(s, result.jobs) for s in result.signals[start:start + per_page]],
+            "total": len(result.signals), "page": page, "per_page": per_page,
+            "jobs_analysed": len(result.jobs), "quotes_analysed": result.quotes_analysed,
+            "model": model_out(result.pairs_tested)}
+
+
+route_handlers = [signals_page, api_signals]

@@ -126,6 +126,19 @@ def test_owner_posts_agencies_quote_public_sees_verified_draw(server, page):
     if page.locator("#regulator-actions form[action$='/select'] button").count():
         page.once("dialog", lambda d: d.accept())
         submit(page, "#regulator-actions form[action$='/select'] button")
+    # The quotes are open: the regulator's collusion signals show that the three agencies registered
+    # one contact phone (and one legal representative), with links to the job and the agencies.
+    page.goto(f"{base}/regulator/signals")
+    page.select_option("#sk", "same_phone")
+    page.fill("#sq", job_no)
+    submit(page, "form[role=search] button")
+    row = page.locator("tr.signal")
+    assert row.count() == 1 and row.get_attribute("data-kind") == "same_phone"
+    assert job_no in row.inner_text() and "0571-88886666" in row.inner_text()
+    assert row.locator("a[href^='/agencies/']").count() == 3
+    with page.expect_navigation():
+        row.locator(f"a[href='/jobs/{job_no}']").click()
+    assert page.url == f"{base}/jobs/{job_no}"
     logout(page)
 
     page.goto(f"{base}/jobs/{job_no}")

@@ -644,9 +644,14 @@ async def _violations_page(request: Request, db: AsyncSession, *, page: int = 1,
 
 
 @get("/regulator/violations", opt=roles("regulator", "admin"))
-async def violations_page(request: Request, db: DB, page: Page = 1) -> Template:
-    """Recorded violations, the form to record one, and the list entries in force (lift early)."""
-    return await _violations_page(request, db, page=page)
+async def violations_page(request: Request, db: DB, page: Page = 1, agency_code: FromQuery[str | None] = None,
+                          kind: FromQuery[str | None] = None, evidence: FromQuery[str | None] = None) -> Template:
+    """Recorded violations, the form to record one, and the list entries in force (lift early).
+
+    `agency_code`, `kind` and `evidence` prefill the form (a collusion signal links here); nothing is
+    recorded until the regulator adds a description and submits."""
+    prefill = {"agency_code": (agency_code or "")[:18], "kind": (kind or "")[:40], "evidence": (evidence or "")[:5000]}
+    return await _violations_page(request, db, page=page, form={k: v.strip() for k, v in prefill.items() if v})
 
 
 @post("/regulator/violations", opt=roles("regulator"))

@@ -4,21 +4,25 @@ Quotes are sent over HTTP from chosen client addresses and browsers, so the sign
 rest on what the platform itself recorded.
 """
 
+import html
+import re
 from contextlib import AsyncExitStack
 from datetime import datetime, timedelta
 from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 from markupsafe import escape
 from sqlalchemy import update
-from sqlmodel import col
+from sqlmodel import col, func, select
 
 from app.auth import CurrentUser
 from app.i18n import catalog
 from marketplace import market, selecting
 from marketplace.models import Agency, Job, utcnow
 from marketplace.schemas import SHANGHAI, JobIn, QuoteIn
+from ratings.models import Violation
 from tests.helpers import login, make_agency, make_owner, make_user
 
 SHARED_UA = "Shared/1.0 <b>office</b>"
@@ -420,3 +424,25 @@ async def test_only_regulators_and_admins_see_signals(app, client, sessionmaker,
             assert "items" not in r.json()
         else:
             assert r.json()["total"] == 0
+
+
+async def test_a_regulator_goes_from_a_signal_to_a_prefilled_violation_form(world):
+    w, c = world, world.codes
+    reg = await w.actors("reg1")
+    page = (await reg.get(f"/regulator/signals?kind=same_phone&q={w.jobs['JB']}")).text
+    links = [html.unescape(x) for x in re.findall(r'class="hint record-violation" href="([^"]+)"', page)]
+    assert len(links) == 2  # one per agency of the signal
+    queries = {parse_qs(urlsplit(link).query)["agency_code"][0]: (link, parse_qs(urlsplit(link).query))
+               for link in links}
+    assert set(queries) == {c["ag3"], c["ag4"]}
+    link, query = queries[c["ag3"]]
+    assert query["kind"] == ["collusion"] and w.jobs["JB"] in query["evidence"][0]
+    form = (await reg.get(link.split("#")[0])).text
+    assert f'id="f-agency_code" name="agency_code" maxlength="18" required value="{c["ag3"]}"' in form
+    assert 'name="kind" maxlength="40" required list="violation-kinds" value="collusion"' in form
+    assert w.jobs["JB"] in form.split('id="f-evidence"', 1)[1].split("</textarea>", 1)[0]
+    # Prefilling records nothing, and an admin (who cannot record violations) is offered no link.
+    async with w.sessionmaker() as s:
+        assert (await s.exec(select(func.count()).select_from(Violation))).one() == 0
+    admin_page = (await (await w.actors("admin1")).get(f"/regulator/signals?q={w.jobs['JB']}")).text
+    assert "record-violation" not in admin_page

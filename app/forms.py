@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -80,3 +81,15 @@ def contains(column: Any, text: str) -> Any:
 
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return col(column).ilike(f"%{escaped}%", escape="\\")
+
+
+def date_filter(value: str | None, name: str, fields: dict[str, str]) -> date | None:
+    """A YYYY-MM-DD filter value; a malformed one is noted in `fields` (the caller raises once)."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fields[name] = _("Enter a date as YYYY-MM-DD.")
+        return None

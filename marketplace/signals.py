@@ -26,6 +26,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.audit_chain import format_time
 from app.auth import roles
 from app.errors import InputError
+from app.forms import date_filter
 from app.i18n import gettext as _
 from app.web import render
 from marketplace import collusion
@@ -138,16 +139,6 @@ class SignalFilters:
     q: str | None = None            # job number, agency code or agency name (contains, any case)
 
 
-def _date(value: str, name: str, fields: dict[str, str]) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        fields[name] = _("Enter a date as YYYY-MM-DD.")
-        return None
-
-
 def parse_filters(kind: str | None = None, date_from: str | None = None, date_to: str | None = None,
                   q: str | None = None) -> SignalFilters:
     """Validated filters; an unknown kind, a malformed date or a reversed period is a 400."""
@@ -155,8 +146,8 @@ def parse_filters(kind: str | None = None, date_from: str | None = None, date_to
     kind, q = (kind or "").strip(), (q or "").strip()
     if kind and kind not in KINDS:
         fields["kind"] = _("Choose one of the offered values.")
-    d_from = _date((date_from or "").strip(), "date_from", fields)
-    d_to = _date((date_to or "").strip(), "date_to", fields)
+    d_from = date_filter((date_from or "").strip(), "date_from", fields)
+    d_to = date_filter((date_to or "").strip(), "date_to", fields)
     if d_from and d_to and d_from > d_to:
         fields["date_to"] = _("The end date is before the start date.")
     if len(q) > SEARCH_MAX:

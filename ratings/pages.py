@@ -9,7 +9,7 @@ appeal decision, a violation, a lift) queues the per-agency recompute.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -24,7 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth import PUBLIC, CurrentUser, roles
 from app.errors import DomainError, InputError, NotFound
-from app.forms import parse
+from app.forms import date_filter, parse
 from app.i18n import gettext as _, get_locale
 from app.web import flash, read_input, redirect, render
 from marketplace import registry
@@ -372,17 +372,6 @@ async def lists_page(request: Request, db: DB) -> Template:
 
 # ---- public: savings report ------------------------------------------------------------------
 
-def _date(value: str | None, name: str, fields: dict[str, str]) -> date | None:
-    value = (value or "").strip()
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        fields[name] = _("Enter a date as YYYY-MM-DD.")
-        return None
-
-
 async def _report_districts(db: AsyncSession) -> list[str]:
     rows = (await db.exec(select(Job.district).where(Job.status != DRAFT, Job.district != "")
                           .distinct().order_by(Job.district))).all()
@@ -423,8 +412,8 @@ async def savings_page(request: Request, db: DB, date_from: FromQuery[str | None
                                method_codes=METHOD_CODES, group_bys=[g for g in GROUP_BY if g])
     try:
         fields: dict[str, str] = {}
-        d_from = _date(filters["date_from"], "date_from", fields)
-        d_to = _date(filters["date_to"], "date_to", fields)
+        d_from = date_filter(filters["date_from"], "date_from", fields)
+        d_to = date_filter(filters["date_to"], "date_to", fields)
         if filters["owner"]:
             if len(filters["owner"]) > 18 or (await db.exec(select(Owner.id).where(
                     Owner.credit_code == filters["owner"]))).first() is None:

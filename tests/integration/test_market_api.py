@@ -333,7 +333,8 @@ async def test_no_role_can_see_a_sealed_price_anywhere(client, app, sessionmaker
             if "GET" in getattr(handler, "http_methods", ()) and "{" not in route.path:
                 paths.add(route.path)
     paths |= {f"/jobs/{job_no}", f"/api/jobs/{job_no}", f"/api/jobs/{job_no}/draw", f"/api/owner/jobs/{job_no}",
-              f"/owner/jobs/{job_no}", "/api/jobs?status=published", "/api/draws.jsonl", "/jobs?q=环境"}
+              f"/owner/jobs/{job_no}", "/api/jobs?status=published", "/api/draws.jsonl", "/jobs?q=环境",
+              f"/api/jobs/{job_no}/ocds", f"/api/regulator/signals?q={job_no}", f"/regulator/signals?q={job_no}"}
     for role in ("anonymous", "own1", "ag3", "nosurvey", "reg1", "admin1"):
         client.cookies.clear()
         if role != "anonymous":

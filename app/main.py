@@ -18,7 +18,7 @@ from litestar.static_files import create_static_files_router
 from litestar.stores.memory import MemoryStore
 from litestar.template.config import TemplateConfig
 
-from app import controllers as app_controllers, parameters_controller
+from app import controllers as app_controllers, dashboard, parameters_controller
 from app.auth import LoginLimiter, Sessions, SessionMiddleware, access_guard, check_csrf
 from app.db import make_engine, make_sessionmaker, provide_session
 from app.errors import DomainError
@@ -125,7 +125,7 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
             *_document_api_only([*app_controllers.route_handlers, *parameters_controller.route_handlers, *registry_controllers.route_handlers,
                                  *market_api.route_handlers, *market_pages.route_handlers,
                                  *ratings_api.route_handlers, *ratings_pages.route_handlers,
-                                 *open_data.route_handlers, *signals.route_handlers]),
+                                 *open_data.route_handlers, *signals.route_handlers, *dashboard.route_handlers]),
             create_static_files_router(path="/static", directories=[ROOT / "app" / "static"], opt={"roles": "public"},
                                        include_in_schema=False),
         ],

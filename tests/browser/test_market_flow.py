@@ -128,7 +128,11 @@ def test_owner_posts_agencies_quote_public_sees_verified_draw(server, page):
         submit(page, "#regulator-actions form[action$='/select'] button")
     # The quotes are open: the regulator's collusion signals show that the three agencies registered
     # one contact phone (and one legal representative), with links to the job and the agencies.
-    page.goto(f"{base}/regulator/signals")
+    page.goto(f"{base}/regulator")  # the dashboard counts them and leads there
+    assert int(page.get_attribute("#card-signals .stat", "data-count")) >= 2
+    with page.expect_navigation():
+        page.click("#card-signals")
+    assert "/regulator/signals?date_from=" in page.url
     page.select_option("#sk", "same_phone")
     page.fill("#sq", job_no)
     submit(page, "form[role=search] button")

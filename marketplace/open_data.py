@@ -139,7 +139,11 @@ def parse_since(value: str | None) -> datetime | None:
     except ValueError:
         msg = _("Give since as an ISO 8601 date or date-time, for example 2026-01-31 or 2026-01-31T08:00:00+08:00.")
         raise InputError(msg, fields={"since": msg}) from None
-    return (since.replace(tzinfo=SHANGHAI) if since.tzinfo is None else since).astimezone(timezone.utc)
+    since = since.replace(tzinfo=SHANGHAI) if since.tzinfo is None else since
+    try:
+        return since.astimezone(timezone.utc)
+    except OverflowError:  # within a day of year 1 or 9999: before everything, or after everything
+        return None if since.year == 1 else datetime.max.replace(tzinfo=timezone.utc)
 
 
 def _touched_since(since: datetime):

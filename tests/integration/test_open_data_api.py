@@ -217,6 +217,9 @@ async def test_since_filters_by_latest_release_date(client, sessionmaker, world)
     assert [x["tender"]["id"] for x in await bulk(client, "?since=2000-01-01")] == [old, new]
     later = (utcnow() + timedelta(days=2)).date().isoformat()  # a date alone is midnight, Beijing time
     assert await bulk(client, f"?since={later}") == []
+    # The ends of the calendar do not overflow (they were a 500): before everything, after everything.
+    assert [x["tender"]["id"] for x in await bulk(client, "?since=0001-01-01")] == [old, new]
+    assert await bulk(client, "?since=9999-12-31T23:59:59-10:00") == []
 
 
 async def test_bad_since_is_a_clear_400(client, world):

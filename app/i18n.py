@@ -7,9 +7,11 @@ locale of the current request lives in a context variable.
 from __future__ import annotations
 
 from contextvars import ContextVar
+from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from babel.messages.pofile import read_po
 from babel.support import LazyProxy
@@ -74,3 +76,18 @@ def lazy_gettext(message: str, **params: Any) -> LazyProxy:
 
 _ = gettext
 _l = lazy_gettext
+
+
+def local_time(value: datetime | str | None, tz: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A UTC moment (a datetime, or ISO 8601 text as stored in notices) as shown to users in `tz`."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(ZoneInfo(tz)).strftime(fmt)
+

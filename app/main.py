@@ -5,8 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from litestar import Litestar, Router
 from litestar.di import Provide
@@ -22,7 +21,7 @@ from app import controllers as app_controllers, dashboard, parameters_controller
 from app.auth import LoginLimiter, Sessions, SessionMiddleware, access_guard, check_csrf
 from app.db import make_engine, make_sessionmaker, provide_session
 from app.errors import DomainError
-from app.i18n import gettext, get_locale
+from app.i18n import gettext, get_locale, local_time
 from app.notices import notice_detail, notice_text
 from app.jobs import ArqQueue, InProcessQueue, load_job_modules
 from app.settings import ROOT, Settings, get_settings
@@ -37,14 +36,8 @@ LEVEL_NAMES = {1: "Class A (甲级)", 2: "Class B (乙级)", 3: "Class C (丙级
 
 
 def _configure_templates(settings: Settings):
-    tz = ZoneInfo(settings.display_timezone)
-
     def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-        if value is None:
-            return ""
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value.astimezone(tz).strftime(fmt)
+        return local_time(value, settings.display_timezone, fmt)
 
     def category_name(cat) -> str:
         return cat.name_zh if get_locale() == "zh_CN" else cat.name_en

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from app.i18n import DEFAULT_LOCALE, get_locale, gettext as _, set_locale
+from app.i18n import DEFAULT_LOCALE, get_locale, gettext as _, local_time, set_locale
+from app.settings import get_settings
 
 
 def notice_text(kind: str) -> str:
@@ -38,18 +39,6 @@ def notice_text(kind: str) -> str:
     }.get(kind, kind)
 
 
-def _local(iso: str) -> str:
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    from app.settings import get_settings
-    try:
-        at = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    except ValueError:
-        return iso
-    return at.astimezone(ZoneInfo(get_settings().display_timezone)).strftime("%Y-%m-%d %H:%M")
-
-
 def _reason_code_text(code: str) -> str:
     return {
         "low_score": _("credit score below the black-list threshold"),
@@ -70,7 +59,7 @@ def notice_detail(kind: str, data: Mapping[str, Any]) -> str:
     if data.get("job"):
         parts.append(_("Job {job}", job=data["job"]))
     if data.get("due"):
-        parts.append(_("Confirm by {due}", due=_local(str(data["due"]))))
+        parts.append(_("Confirm by {due}", due=local_time(str(data["due"]), get_settings().display_timezone)))
     if data.get("category"):
         parts.append(_("Category {category}", category=data["category"]))
     return "; ".join(parts)

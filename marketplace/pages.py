@@ -25,7 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.auth import PUBLIC, CurrentUser, roles
 from app.errors import DomainError, InputError, NotFound
 from app.forms import contains, parse
-from app.i18n import gettext as _
+from app.i18n import gettext as _, local_time
 from app.params import direct_threshold
 from app.web import flash, read_input, redirect, render
 from marketplace import market, registry, selecting
@@ -113,10 +113,6 @@ def _iso(dt: datetime | None) -> str:
 
 # A filter of the regulator's selections page: awarded jobs whose contract window has passed.
 CONTRACT_OVERDUE = "contract_overdue"
-
-
-def _local_time(at) -> str:
-    return ensure_aware(at).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 def _domain_message(exc: DomainError) -> str:
@@ -738,7 +734,7 @@ async def regulator_contract_window(request: Request, db: DB, job_no: FromPath[s
         return await _selections_page(request, db, status=CONTRACT_OVERDUE, status_code=exc.status_code,
                                       error=_domain_message(exc), window_form={**data, "job_no": job_no})
     await flash(request, _("Job {job}: the owner now has until {due} to confirm the contract.",
-                           job=job.job_no, due=_local_time(job.contract_due_at)))
+                           job=job.job_no, due=local_time(job.contract_due_at, request.app.state.settings.display_timezone)))
     return redirect(back)
 
 

@@ -18,6 +18,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import text
@@ -38,6 +40,22 @@ async def admin(sql: str) -> None:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
         await conn.execute(text(sql))
     await engine.dispose()
+
+
+@contextmanager
+def migrated_database(name: str, **env: str) -> Iterator[dict[str, str]]:
+    """A new PostgreSQL database `name`, migrated; yields the environment that points the app at it.
+    Dropped afterwards, unless BENCH_KEEP is set (to look at the data)."""
+    asyncio.run(admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    asyncio.run(admin(f"CREATE DATABASE {name}"))
+    try:
+        env = {**os.environ, "DATABASE_URL": f"{BASE}/{name}", "PYTHONPATH": str(ROOT), **env}
+        subprocess.run([sys.executable, "-m", "app", "migrate"], cwd=ROOT, env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+        yield env
+    finally:
+        if not os.environ.get("BENCH_KEEP"):
+            asyncio.run(admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
 async def insert_agencies_and_ratings(conn, n_agencies: int, n_ratings: int, name: str = "agency") -> None:
@@ -95,14 +113,8 @@ def main() -> None:
     parser.add_argument("--agencies", type=int, default=10_000)
     parser.add_argument("--ratings", type=int, default=1_000_000)
     args = parser.parse_args()
-    asyncio.run(admin(f"DROP DATABASE IF EXISTS {DB}"))
-    asyncio.run(admin(f"CREATE DATABASE {DB}"))
-    try:
-        env = {**os.environ, "DATABASE_URL": f"{BASE}/{DB}", "PYTHONPATH": str(ROOT)}
-        subprocess.run([sys.executable, "-m", "app", "migrate"], cwd=ROOT, env=env, check=True)
+    with migrated_database(DB):
         asyncio.run(fill_and_run(args.agencies, args.ratings))
-    finally:
-        asyncio.run(admin(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)"))
 
 
 if __name__ == "__main__":

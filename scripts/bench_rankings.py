@@ -28,7 +28,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from scripts.bench_credit import BASE, admin, insert_agencies_and_ratings  # noqa: E402
+from scripts.bench_credit import BASE, insert_agencies_and_ratings, migrated_database  # noqa: E402
 
 DB = "market_bench_rank"
 REDIS = "redis://127.0.0.1:6379/13"
@@ -100,60 +100,53 @@ def main() -> None:
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install -y wrk")
-    asyncio.run(admin(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)"))
-    asyncio.run(admin(f"CREATE DATABASE {DB}"))
     server = None
-    try:
-        var = tempfile.mkdtemp(prefix="market-bench-")
-        port = free_port()
-        env = {**os.environ, "DATABASE_URL": f"{BASE}/{DB}", "REDIS_URL": REDIS, "PYTHONPATH": str(ROOT),
-               "MARKET_VAR_DIR": var, "PORT": str(port)}
-        subprocess.run([sys.executable, "-m", "app", "migrate"], cwd=ROOT, env=env, check=True,
-                       stdout=subprocess.DEVNULL)
-        t0 = time.perf_counter()
-        asyncio.run(fill(args.agencies, args.ratings))
-        print(f"filled {args.agencies:,} agencies, {args.ratings:,} ratings, credit computed "
-              f"({time.perf_counter() - t0:.1f} s)")
-        server = subprocess.Popen([sys.executable, "-m", "app", "serve", "--workers", "2"], cwd=ROOT, env=env,
-                                  stdout=open(Path(var) / "server.log", "wb"), stderr=subprocess.STDOUT,
-                                  start_new_session=True)
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(150):
-            try:
-                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        page = httpx.get(base + "/rankings")
-        assert page.status_code == 200 and "中介机构" in page.text, page.status_code
-        wrk(base + "/rankings", 2, args.connections)  # warm-up
-        rows = []
-        for name, path in (("GET /rankings (page 1)", "/rankings"), ("GET /rankings?page=37", "/rankings?page=37"),
-                           ("GET /api/csrf (bare JSON)", "/api/csrf")):
-            rps, p99, errors = wrk(base + path, args.seconds, args.connections)
-            rows.append((name, rps, p99, errors))
-        # The same page while scores keep changing (each change makes every cached page stale).
-        stop, changes = threading.Event(), []
-        changer = threading.Thread(target=churn, args=(stop, 1.0, args.agencies, changes))
-        changer.start()
+    var, port = tempfile.mkdtemp(prefix="market-bench-"), free_port()
+    with migrated_database(DB, REDIS_URL=REDIS, MARKET_VAR_DIR=var, PORT=str(port)) as env:
         try:
-            rps, p99, errors = wrk(base + "/rankings", args.seconds, args.connections)
-        finally:
-            stop.set()
-            changer.join()
-        rows.insert(2, (f"GET /rankings, {len(changes)} changes", rps, p99, errors))
-        bare = rows[-1][1]
-        print(f"\n{'route':<28} {'req/s':>9} {'p99':>10} {'non-2xx':>8} {'of bare':>8}")
-        for name, rps, p99, errors in rows:
-            print(f"{name:<28} {rps:>9.1f} {p99:>10} {errors:>8} {rps / bare:>8.1%}")
-    finally:
-        if server is not None:
-            os.killpg(server.pid, signal.SIGINT)
+            t0 = time.perf_counter()
+            asyncio.run(fill(args.agencies, args.ratings))
+            print(f"filled {args.agencies:,} agencies, {args.ratings:,} ratings, credit computed "
+                  f"({time.perf_counter() - t0:.1f} s)")
+            server = subprocess.Popen([sys.executable, "-m", "app", "serve", "--workers", "2"], cwd=ROOT, env=env,
+                                      stdout=open(Path(var) / "server.log", "wb"), stderr=subprocess.STDOUT,
+                                      start_new_session=True)
+            base = f"http://127.0.0.1:{port}"
+            for _ in range(150):
+                try:
+                    if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.2)
+            page = httpx.get(base + "/rankings")
+            assert page.status_code == 200 and "中介机构" in page.text, page.status_code
+            wrk(base + "/rankings", 2, args.connections)  # warm-up
+            rows = []
+            for name, path in (("GET /rankings (page 1)", "/rankings"), ("GET /rankings?page=37", "/rankings?page=37"),
+                               ("GET /api/csrf (bare JSON)", "/api/csrf")):
+                rps, p99, errors = wrk(base + path, args.seconds, args.connections)
+                rows.append((name, rps, p99, errors))
+            # The same page while scores keep changing (each change makes every cached page stale).
+            stop, changes = threading.Event(), []
+            changer = threading.Thread(target=churn, args=(stop, 1.0, args.agencies, changes))
+            changer.start()
             try:
-                server.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-        asyncio.run(admin(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)"))
+                rps, p99, errors = wrk(base + "/rankings", args.seconds, args.connections)
+            finally:
+                stop.set()
+                changer.join()
+            rows.insert(2, (f"GET /rankings, {len(changes)} changes", rps, p99, errors))
+            bare = rows[-1][1]
+            print(f"\n{'route':<28} {'req/s':>9} {'p99':>10} {'non-2xx':>8} {'of bare':>8}")
+            for name, rps, p99, errors in rows:
+                print(f"{name:<28} {rps:>9.1f} {p99:>10} {errors:>8} {rps / bare:>8.1%}")
+        finally:
+            if server is not None:
+                os.killpg(server.pid, signal.SIGINT)
+                try:
+                    server.wait(20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(server.pid, signal.SIGKILL)
 
 
 if __name__ == "__main__":

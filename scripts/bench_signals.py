@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -28,7 +26,7 @@ from sqlalchemy import text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scripts.bench_credit import BASE, admin  # noqa: E402
+from scripts.bench_credit import BASE, migrated_database  # noqa: E402
 
 DB = "market_bench_signals"
 
@@ -110,16 +108,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=20_000)
     parser.add_argument("--bidders", type=int, default=5)
     args = parser.parse_args()
-    asyncio.run(admin(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)"))
-    asyncio.run(admin(f"CREATE DATABASE {DB}"))
-    try:
-        env = {**os.environ, "DATABASE_URL": f"{BASE}/{DB}", "PYTHONPATH": str(ROOT)}
-        subprocess.run([sys.executable, "-m", "app", "migrate"], cwd=ROOT, env=env, check=True)
+    with migrated_database(DB):
         asyncio.run(run(args.agencies, args.jobs, args.bidders))
-    finally:
-        if not os.environ.get("BENCH_KEEP"):
-            asyncio.run(admin(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)"))
-
 
 if __name__ == "__main__":
     main()

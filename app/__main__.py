@@ -15,7 +15,7 @@ def _migrate() -> None:
     """Apply migrations, then add any missing default service category."""
     from app.db import make_engine, make_sessionmaker
     from app.migrate import upgrade
-    from marketplace.registry import seed_categories
+    from marketplace.services.registry import seed_categories
 
     url = get_settings().database_url
     upgrade(url)

@@ -8,11 +8,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.audit import append_event
 from app.auth import CurrentUser
+from app.clock import utcnow
 from app.errors import Conflict, InputError
 from app.i18n import gettext as _
 from app.models import User
 from app.passwords import hash_password, password_problem, verify_password
-from marketplace.models import utcnow
 
 
 def actor_of(user: CurrentUser | None) -> str:

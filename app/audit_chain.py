@@ -7,26 +7,15 @@ hash, 64 zeros for the first event.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
+
+from app.canonical import canonical, format_time
 
 GENESIS_HASH = "0" * 64
 EVENT_FIELDS = ("seq", "at", "actor", "kind", "subject", "data", "prev_hash")
-
-
-def canonical(obj: Any) -> bytes:
-    """JSON, UTF-8, keys sorted, separators ',' and ':', no ASCII escaping."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def format_time(at: datetime) -> str:
-    """Event time as hashed: UTC, microseconds, 'Z' suffix."""
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=timezone.utc)
-    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def event_body(seq: int, at: datetime | str, actor: str, kind: str, subject: str,

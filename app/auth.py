@@ -24,7 +24,8 @@ from litestar.stores.base import Store
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import Forbidden, NotAuthenticated, TooManyRequests
-from app.i18n import DEFAULT_LOCALE, gettext as _, normalise_locale, set_locale
+from app.i18n import DEFAULT_LOCALE, normalise_locale, set_locale
+from app.i18n import gettext as _
 
 SESSION_COOKIE = "msid"
 ANON_COOKIE = "manon"

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+from litestar.datastructures import State
+from litestar.di import NamedDependency
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from litestar.datastructures import State
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 SessionMaker = async_sessionmaker[AsyncSession]
+# The one session dependency, as handlers declare it: `db: DB`.
+DB = NamedDependency[AsyncSession]
 
 
 def make_engine(database_url: str) -> AsyncEngine:

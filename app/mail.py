@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from app.jobs import sweep_step
-from marketplace.models import utcnow
-from ratings.models import EmailOutbox
+from app.clock import utcnow
+from app.models import EmailOutbox
+from app.tasks import sweep_step
 
 MAX_ATTEMPTS = 5
 

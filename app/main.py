@@ -1,4 +1,10 @@
-"""Application factory: wires settings, database, stores, jobs, routes and templates."""
+"""The composition root: the one place in `app/` that imports the domains and wires them.
+
+`app/` is otherwise infrastructure (settings, clock, database, web helpers, auth, audit
+chain, task queue, notices, platform parameters, i18n) and imports no domain. Here the
+domains' routes, tasks, tables and dashboard cards are put together, and `create_app`
+builds the Litestar application from them.
+"""
 
 from __future__ import annotations
 
@@ -16,23 +22,44 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.stores.memory import MemoryStore
 from litestar.template.config import TemplateConfig
+from sqlmodel import SQLModel
 
-from app import controllers as app_controllers, dashboard, parameters_controller
-from app.auth import LoginLimiter, Sessions, SessionMiddleware, access_guard, check_csrf
+# ---- the domains, wired here and nowhere else in app/ -------------------------------------
+import app.mail  # noqa: F401  (registers the outbox sweep step)
+import app.models  # noqa: F401  (tables)
+import marketplace.models  # noqa: F401  (tables)
+import marketplace.tasks  # noqa: F401  (registers its tasks)
+import ratings.models  # noqa: F401  (tables)
+import ratings.tasks  # noqa: F401  (registers its tasks)
+from app import audit_routes, auth_routes, dashboard
+from app.auth import LoginLimiter, SessionMiddleware, Sessions, access_guard, check_csrf
 from app.db import make_engine, make_sessionmaker, provide_session
 from app.errors import DomainError
-from app.i18n import gettext, get_locale, local_time
+from app.i18n import get_locale, gettext, local_time
 from app.notices import notice_detail, notice_text
-from app.jobs import ArqQueue, InProcessQueue, load_job_modules
 from app.settings import ROOT, Settings, get_settings
+from app.tasks import ArqQueue, InProcessQueue
 from app.web import handle_domain_error, handle_http_exception, handle_unexpected
-from marketplace import controllers as registry_controllers
-from marketplace import market_api, open_data, pages as market_pages, signals
-from ratings import api as ratings_api
-from ratings import pages as ratings_pages
-from ratings.cache import CreditVersion, RankingCache
+from marketplace.controllers import home, jobs_api, jobs_pages, open_data_api, registry, signals
+from marketplace.services import dashboard as marketplace_dashboard
+from ratings.controllers import api as ratings_api
+from ratings.controllers import pages as ratings_pages
+from ratings.controllers import parameters
+from ratings.services import dashboard as ratings_dashboard
+from ratings.services.ranking_cache import CreditVersion, RankingCache
 
-LEVEL_NAMES = {1: "Class A (甲级)", 2: "Class B (乙级)", 3: "Class C (丙级)"}
+# Every table of every domain, for Alembic and the tests' schema.
+metadata = SQLModel.metadata
+
+ROUTES = [*auth_routes.route_handlers, *audit_routes.route_handlers, *home.route_handlers,
+          *parameters.route_handlers, *registry.route_handlers, *jobs_api.route_handlers,
+          *jobs_pages.route_handlers, *ratings_api.route_handlers, *ratings_pages.route_handlers,
+          *open_data_api.route_handlers, *signals.route_handlers, *dashboard.route_handlers]
+
+# The regulator's dashboard: each domain's cards, in this order.
+DASHBOARD_CARDS = [marketplace_dashboard.cards, ratings_dashboard.cards]
+DASHBOARD_ORDER = ["due", "beacon", "objections", "appeals", "overdue", "signals", "registrations",
+                   "qualifications", "black", "red"]
 
 
 def _configure_templates(settings: Settings):
@@ -75,7 +102,6 @@ def _document_api_only(handlers: list) -> list:
 
 def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> Litestar:
     settings = settings or get_settings()
-    load_job_modules()
     engine = make_engine(settings.database_url)
     sessionmaker = make_sessionmaker(engine)
 
@@ -115,10 +141,7 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
 
     app = Litestar(
         route_handlers=[
-            *_document_api_only([*app_controllers.route_handlers, *parameters_controller.route_handlers, *registry_controllers.route_handlers,
-                                 *market_api.route_handlers, *market_pages.route_handlers,
-                                 *ratings_api.route_handlers, *ratings_pages.route_handlers,
-                                 *open_data.route_handlers, *signals.route_handlers, *dashboard.route_handlers]),
+            *_document_api_only(list(ROUTES)),
             create_static_files_router(path="/static", directories=[ROOT / "app" / "static"], opt={"roles": "public"},
                                        include_in_schema=False),
         ],
@@ -156,6 +179,8 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker
     app.state.store = store
+    app.state.dashboard_cards = DASHBOARD_CARDS
+    app.state.dashboard_order = DASHBOARD_ORDER
     app.state.ranking_cache = RankingCache(CreditVersion(settings.database_url))
     app.state.sessions = Sessions(store, settings.session_idle_seconds, settings.session_absolute_seconds)
     app.state.login_limiter = LoginLimiter(settings.login_max_failures_account,

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
-from marketplace.models import utcnow
+from app.clock import utcnow
 
 ROLES = ("owner", "agency", "regulator", "admin")
 
@@ -64,3 +64,17 @@ class Notification(SQLModel, table=True):
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
     read_at: datetime | None = Field(default=None)
+
+
+class EmailOutbox(SQLModel, table=True):
+    """Mail waiting to be sent over SMTP (when configured)."""
+
+    __tablename__ = "email_outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    to_address: str = Field(max_length=200)
+    subject: str = Field(max_length=300)
+    body: str = Field(max_length=10000)
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = Field(default=None)
+    attempts: int = Field(default=0)

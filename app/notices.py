@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from app.i18n import DEFAULT_LOCALE, get_locale, gettext as _, local_time, set_locale
+from app.i18n import DEFAULT_LOCALE, get_locale, local_time, set_locale
+from app.i18n import gettext as _
 from app.settings import get_settings
 
 

@@ -13,7 +13,8 @@ from litestar.response import Redirect, Template
 
 from app.auth import CSRF_FIELD, csrf_token_for
 from app.errors import DomainError, NotAuthenticated
-from app.i18n import gettext as _, get_locale
+from app.i18n import get_locale
+from app.i18n import gettext as _
 
 log = logging.getLogger("market.web")
 

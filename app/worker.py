@@ -8,8 +8,8 @@ from arq import cron, func
 from arq.connections import RedisSettings
 
 from app.db import make_engine, make_sessionmaker
-from app.jobs import REGISTRY, load_job_modules
 from app.settings import get_settings
+from app.tasks import REGISTRY
 
 # Keep short: a killed worker's job is retried after job_timeout + 10 s.
 JOB_TIMEOUT = 60
@@ -20,7 +20,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["settings"] = settings
     ctx["engine"] = make_engine(settings.database_url)
     ctx["sessionmaker"] = make_sessionmaker(ctx["engine"])
-    from app.jobs import ArqQueue
+    from app.tasks import ArqQueue
 
     queue = ArqQueue(settings.redis_url)
     await queue.start()
@@ -34,7 +34,7 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 
 def worker_settings(settings=None) -> dict[str, Any]:
     """Keyword arguments for arq.Worker (also used by tests with burst=True)."""
-    load_job_modules()
+    import app.main  # noqa: F401  (the composition root registers every domain's tasks)
     settings = settings or get_settings()
     functions = [func(fn, name=name, timeout=JOB_TIMEOUT, max_tries=5) for name, fn in REGISTRY.items()]
 

@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Numeric, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-
-_clock_offset = timedelta(0)
-
-
-def utcnow() -> datetime:
-    """The platform clock: UTC now, shifted only by the demo seed's simulated time."""
-    return datetime.now(timezone.utc) + _clock_offset
-
-
-def set_clock_offset(offset: timedelta) -> None:
-    """Shift the platform clock (demo data replays past months; never used by the app)."""
-    global _clock_offset
-    _clock_offset = offset
-
+from app.clock import utcnow
 
 # Registration status of agencies and owner organisations.
 PENDING, APPROVED, REJECTED, SUSPENDED = "pending", "approved", "rejected", "suspended"

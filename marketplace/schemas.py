@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.clock import SHANGHAI
 from app.i18n import gettext as _
 from app.passwords import password_problem
-from marketplace.credit_code import CreditCodeError, validate as validate_code
+from marketplace.domain.credit_code import CreditCodeError
+from marketplace.domain.credit_code import validate as validate_code
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,64}$")
 PHONE_RE = re.compile(r"^[0-9+\-() ]{5,40}$")
@@ -238,10 +241,6 @@ class Page(BaseModel):
 
 # ---- jobs and quotes ----------------------------------------------------------------
 
-from decimal import Decimal  # noqa: E402
-from zoneinfo import ZoneInfo  # noqa: E402
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Dates outside these leave a range open on that side (the UTC conversion of year 1 or 9999 overflows).
 _EARLIEST_DAY, _LATEST_DAY = date(1970, 1, 1), date(9999, 12, 30)
 

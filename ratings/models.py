@@ -13,7 +13,8 @@ from decimal import Decimal
 from sqlalchemy import Column, Numeric
 from sqlmodel import Field, SQLModel
 
-from marketplace.models import Decided, utcnow
+from app.clock import utcnow
+from marketplace.models import Decided
 
 SEVERITIES = ("minor", "major", "severe")
 
@@ -88,17 +89,3 @@ class AgencyCredit(SQLModel, table=True):
     red: bool = Field(default=False, index=True)
     black: bool = Field(default=False, index=True)
     computed_at: datetime = Field(default_factory=utcnow, index=True)  # its max versions cached rankings
-
-
-class EmailOutbox(SQLModel, table=True):
-    """Mail waiting to be sent over SMTP (when configured)."""
-
-    __tablename__ = "email_outbox"
-
-    id: int | None = Field(default=None, primary_key=True)
-    to_address: str = Field(max_length=200)
-    subject: str = Field(max_length=300)
-    body: str = Field(max_length=10000)
-    created_at: datetime = Field(default_factory=utcnow)
-    sent_at: datetime | None = Field(default=None)
-    attempts: int = Field(default=0)

@@ -27,8 +27,9 @@ from typing import Any, Callable
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from marketplace.draw import Candidate  # noqa: E402
-from marketplace.selection import GRADE_WEIGHTS, METHODS, draw_record, select  # noqa: E402
+from marketplace.domain.draw import Candidate
+from marketplace.domain.methods import GRADE_WEIGHTS, METHODS, select
+from marketplace.domain.records import draw_record
 
 SELECT_TARGET_MS = 50.0
 VERIFY_TARGET_MS = 100.0

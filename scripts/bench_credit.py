@@ -76,10 +76,10 @@ async def insert_agencies_and_ratings(conn, n_agencies: int, n_ratings: int, nam
 
 
 async def fill_and_run(n_agencies: int, n_ratings: int) -> None:
+    from app.clock import utcnow
     from app.db import make_engine, make_sessionmaker
     from app.settings import normalise_database_url
-    from marketplace.models import utcnow
-    from ratings.service import nightly_recompute
+    from ratings.services.recompute import nightly_recompute
 
     engine = make_engine(normalise_database_url(f"{BASE}/{DB}"))
     t0 = time.perf_counter()

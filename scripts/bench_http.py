@@ -50,8 +50,10 @@ from app.auth import CurrentUser  # noqa: E402
 from app.db import make_engine, make_sessionmaker  # noqa: E402
 from app.models import User  # noqa: E402
 from app.settings import normalise_database_url  # noqa: E402
-from marketplace import credit_code, market, registry  # noqa: E402
+from marketplace.domain import credit_code
 from marketplace.schemas import AgencySignup, JobIn, OwnerSignup, QualificationIn  # noqa: E402
+from marketplace.services import registry
+from marketplace.services.jobs import create_job, publish_job
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 DB_NAME = "market_bench"
@@ -124,11 +126,11 @@ async def populate(url: str, agencies: int) -> tuple[str, list[str]]:
             u = (await s.exec(select(User).where(User.username == "benchowner"))).one()
             user = CurrentUser(id=u.id, username=u.username, role=u.role, display_name=u.display_name,
                                agency_id=None, owner_id=u.owner_id, locale=None)
-            job = await market.create_job(s, user, JobIn(
+            job = await create_job(s, user, JobIn(
                 title="压测项目环境影响评价", project_name="压测项目", project_code="BENCH-0001", category_code="EIA",
                 min_level=3, budget_cap=CAP, method="random", state_funded=True,
                 quote_deadline=datetime.now(timezone.utc) + timedelta(days=30), service_days=60))
-            job = await market.publish_job(s, user, job.job_no)
+            job = await publish_job(s, user, job.job_no)
         return job.job_no, usernames
     finally:
         await engine.dispose()

@@ -39,7 +39,7 @@ async def fill(n_agencies: int, n_ratings: int) -> None:
 
     from app.db import make_engine, make_sessionmaker
     from app.settings import normalise_database_url
-    from ratings.service import nightly_recompute
+    from ratings.services.recompute import nightly_recompute
 
     engine = make_engine(normalise_database_url(f"{BASE}/{DB}"))
     async with engine.begin() as conn:
@@ -58,7 +58,7 @@ def churn(stop, every: float, n_agencies: int, changes: list) -> None:
     from app.db import make_engine, make_sessionmaker
     from app.settings import normalise_database_url
     from ratings.models import Violation
-    from ratings.service import recompute_agency
+    from ratings.services.recompute import recompute_agency
 
     async def loop() -> None:
         engine = make_engine(normalise_database_url(f"{BASE}/{DB}"))

@@ -71,11 +71,10 @@ async def fill(conn, n_agencies: int, n_jobs: int, bidders: int) -> None:
 
 
 async def run(n_agencies: int, n_jobs: int, bidders: int) -> None:
+    from app.clock import SHANGHAI, utcnow
     from app.db import make_engine, make_sessionmaker
     from app.settings import normalise_database_url
-    from marketplace.models import utcnow
-    from marketplace.schemas import SHANGHAI
-    from marketplace.signals import SignalFilters, analyse
+    from marketplace.services.signals import SignalFilters, analyse
 
     engine = make_engine(normalise_database_url(f"{BASE}/{DB}"))
     t0 = time.perf_counter()

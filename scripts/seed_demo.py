@@ -25,9 +25,10 @@ from app.db import SessionMaker, make_engine, make_sessionmaker
 from app.models import User
 from app.passwords import hash_password
 from app.settings import get_settings
-from marketplace import credit_code, registry
+from marketplace.domain import credit_code
 from marketplace.models import Agency, Owner
 from marketplace.schemas import AgencySignup, OwnerSignup, QualificationIn
+from marketplace.services import registry
 
 DEFAULT_SEED = 20261127
 DEMO_USERS = {"admin": "admin", "regulator": "regulator", "owner": "owner1", "agency": "agency1"}

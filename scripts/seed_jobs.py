@@ -28,10 +28,10 @@ import random
 import sys
 import time
 from collections import Counter
-from itertools import combinations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import combinations
 from pathlib import Path
 
 if __name__ == "__main__":  # also runnable as `python scripts/seed_jobs.py`
@@ -42,18 +42,34 @@ from sqlmodel import col, select
 from tqdm import tqdm
 
 from app.auth import CurrentUser
+from app.clock import ensure_aware, set_clock_offset
 from app.db import SessionMaker, make_engine, make_sessionmaker
 from app.models import User
-from marketplace import market, selecting
-from marketplace.models import (
-    APPROVED, AWARDED, Agency, Job, Owner, Qualification, Quote, Selection, ServiceCategory,
-    set_clock_offset,
-)
-from marketplace.registry import DEFAULT_CATEGORIES
+from marketplace.models import APPROVED, AWARDED, Agency, Job, Owner, Qualification, Quote, Selection, ServiceCategory
 from marketplace.schemas import JobIn, QuoteIn
+from marketplace.services.awards import (
+    complete_job,
+    confirm_contract,
+    decide_justification,
+    decide_objection,
+    file_objection,
+    record_refusal,
+    submit_justification,
+)
+from marketplace.services.jobs import cancel_job, create_job, publish_job
+from marketplace.services.quotes import submit_quote, withdraw_quote
+from marketplace.services.registry import DEFAULT_CATEGORIES
+from marketplace.services.selection import (
+    CLOSED_AWAITING_BEACON,
+    CLOSED_AWAITING_CHOICE,
+    choose_direct,
+    close_and_select,
+    enter_beacon,
+)
 from ratings.models import Violation
 from ratings.schemas import RatingIn
-from ratings.service import nightly_recompute, rate_job
+from ratings.services.ratings import rate_job
+from ratings.services.recompute import nightly_recompute
 from scripts.seed_demo import DEFAULT_SEED  # the organisations' seed
 
 DEMO_PREFIX = "DEMO-"
@@ -393,42 +409,42 @@ class Replay:
                      beacon_label=f"drand 主网截止后首个轮次（约第 {rng.randint(4_000_000, 5_500_000)} 轮）" if p.beacon else "",
                      exclusions=p.exclusions)
         self.at(t)
-        job = await self.call(market.create_job, owner, data)
+        job = await self.call(create_job, owner, data)
         if p.outcome == "draft":
             return
         if p.outcome == "cancelled" and rng.random() < 0.3:
             self.at(t + timedelta(hours=rng.uniform(1, 48)))
-            await self.call(market.cancel_job, owner, job.job_no, rng.choice(CANCEL_REASONS))
+            await self.call(cancel_job, owner, job.job_no, rng.choice(CANCEL_REASONS))
             return
         t += timedelta(minutes=rng.randint(5, 180))
         self.at(t)
-        await self.call(market.publish_job, owner, job.job_no)
+        await self.call(publish_job, owner, job.job_no)
         end = min(p.deadline, self.limit) if p.outcome != "cancelled" else t + (p.deadline - t) * rng.uniform(0.3, 0.9)
         await self.quotes(p, job.job_no, t, end - timedelta(minutes=10))
         if p.outcome == "open":
             return
         if p.outcome == "cancelled":
             self.at(end)
-            await self.call(market.cancel_job, owner, job.job_no, rng.choice(CANCEL_REASONS))
+            await self.call(cancel_job, owner, job.job_no, rng.choice(CANCEL_REASONS))
             return
         # The deadline passes; the deadline job (or the sweeper) closes and selects.
         t = p.deadline + timedelta(minutes=rng.randint(1, 20))
         self.at(t)
-        outcome = await selecting.close_and_select(self.sm, job.id, "system")
+        outcome = await close_and_select(self.sm, job.id, "system")
         if outcome == "failed":
             return
-        if outcome == selecting.CLOSED_AWAITING_BEACON:
+        if outcome == CLOSED_AWAITING_BEACON:
             t += timedelta(hours=rng.uniform(0.5, 4))
             self.at(t)
-            await selecting.enter_beacon(self.sm, self.regulator, job.job_no,
+            await enter_beacon(self.sm, self.regulator, job.job_no,
                                          f"drand-{rng.randint(4_000_000, 5_500_000)}:{rng.getrandbits(256):064x}")
-        elif outcome == selecting.CLOSED_AWAITING_CHOICE:
+        elif outcome == CLOSED_AWAITING_CHOICE:
             t += timedelta(hours=rng.uniform(2, 20))
             self.at(t)
             eligible = await self.rows(select(Quote).where(Quote.job_id == job.id, Quote.eligible == True)  # noqa: E712
                                        .order_by(col(Quote.price), col(Quote.id)))
             chosen = eligible[0] if rng.random() < 0.4 else rng.choice(eligible)
-            await selecting.choose_direct(self.sm, owner, job.job_no, str(chosen.id), rng.choice(DIRECT_REASONS))
+            await choose_direct(self.sm, owner, job.job_no, str(chosen.id), rng.choice(DIRECT_REASONS))
         await self.after_selection(p, job, t)
 
     async def quotes(self, p: JobPlan, job_no: str, start: datetime, end: datetime) -> None:
@@ -440,7 +456,7 @@ class Replay:
         replacements = []
         for (agency_id, price, days, note), t in zip(p.bidders, moments):
             self.at(t)
-            await self.call(market.submit_quote, self.agency(agency_id), job_no,
+            await self.call(submit_quote, self.agency(agency_id), job_no,
                             QuoteIn(price=price, service_days=days, note=note), **sender(agency_id, self.offices))
             if rng.random() < 0.12:
                 replacements.append((agency_id, price, days, note, t))
@@ -448,10 +464,10 @@ class Replay:
             t2 = t + (end - t) * rng.uniform(0.2, 0.9)
             self.at(t2)
             if rng.random() < 0.15 and len(p.bidders) > 3:
-                await self.call(market.withdraw_quote, self.agency(agency_id), job_no)
+                await self.call(withdraw_quote, self.agency(agency_id), job_no)
             else:
                 newer = _within(price * Decimal(str(rng.uniform(0.93, 0.99))), p.cap)
-                await self.call(market.submit_quote, self.agency(agency_id), job_no,
+                await self.call(submit_quote, self.agency(agency_id), job_no,
                                 QuoteIn(price=newer, service_days=days, note=note), **sender(agency_id, self.offices))
 
     def _fits(self, t: datetime) -> bool:
@@ -468,11 +484,11 @@ class Replay:
             reject = others >= 1 and rng.random() < 0.3
             if sel.abnormal_status == "awaiting" and reject and rng.random() < 0.3:
                 # No justification came: the owner rejects once the time to justify has passed.
-                t_due = market.ensure_aware(sel.abnormal_due_at) + timedelta(hours=rng.uniform(1, 20))
+                t_due = ensure_aware(sel.abnormal_due_at) + timedelta(hours=rng.uniform(1, 20))
                 if not self._fits(t_due):
                     return None
                 self.at(t_due)
-                await self.call(selecting.decide_justification, self.owner(p.owner_id), job.job_no, False,
+                await self.call(decide_justification, self.owner(p.owner_id), job.job_no, False,
                                 "逾期未提交低价说明")
                 t = t_due
                 continue
@@ -481,14 +497,14 @@ class Replay:
                 if not self._fits(t_just):
                     return None
                 self.at(t_just)
-                await self.call(selecting.submit_justification, self.agency(win.agency_id), job.job_no,
+                await self.call(submit_justification, self.agency(win.agency_id), job.job_no,
                                 rng.choice(JUSTIFICATIONS))
                 t = t_just
             t_dec = t + timedelta(hours=rng.uniform(3, 24))
             if not self._fits(t_dec):
                 return None
             self.at(t_dec)
-            await self.call(selecting.decide_justification, self.owner(p.owner_id), job.job_no, not reject,
+            await self.call(decide_justification, self.owner(p.owner_id), job.job_no, not reject,
                             rng.choice(REJECT_REASONS if reject else ACCEPT_REASONS))
             t = t_dec
             if not reject:
@@ -506,9 +522,9 @@ class Replay:
             losers = sorted(set(await self.rows(select(Quote.agency_id).where(
                 Quote.job_id == job.id, Quote.status == "live", Quote.agency_id != win.agency_id))))
             t_obj = t + timedelta(hours=rng.uniform(3, 40))
-            if losers and self._fits(t_obj) and t_obj < market.ensure_aware(job.publicity_ends_at):
+            if losers and self._fits(t_obj) and t_obj < ensure_aware(job.publicity_ends_at):
                 self.at(t_obj)
-                obj = await self.call(selecting.file_objection, self.agency(rng.choice(losers)), job.job_no,
+                obj = await self.call(file_objection, self.agency(rng.choice(losers)), job.job_no,
                                       rng.choice(OBJECTION_REASONS))
                 t = t_obj
                 t_dec = t + timedelta(hours=rng.uniform(4, 30))
@@ -517,7 +533,7 @@ class Replay:
                     others = len(sel.candidates) - len(sel.excluded) - 1
                     uphold = others >= 1 and roll < 0.05
                     self.at(t_dec)
-                    await self.call(selecting.decide_objection, self.regulator, obj.id,
+                    await self.call(decide_objection, self.regulator, obj.id,
                                     "uphold" if uphold else "dismiss",
                                     rng.choice(UPHOLD_REASONS if uphold else DISMISS_REASONS))
                     t = t_dec
@@ -529,31 +545,31 @@ class Replay:
             return
         # Publicity over: the owner confirms (or records that the winner refused to sign).
         job, sel, win = await self.selection(job.id)
-        t = max(t, market.ensure_aware(job.publicity_ends_at)) + timedelta(hours=rng.uniform(2, 90))
+        t = max(t, ensure_aware(job.publicity_ends_at)) + timedelta(hours=rng.uniform(2, 90))
         others = len(sel.candidates) - len(sel.excluded) - 1
         if not self._fits(t):  # a long twist ran out of time: still awaiting the contract
             return
         if (rng.random() < 0.06 and p.method != "direct" and others >= 1
                 and win.agency_id not in self.refused_agencies and not await self.has_refused(win.agency_id)):
             self.at(t)
-            await self.call(selecting.record_refusal, self.owner(p.owner_id), job.job_no, rng.choice(REFUSAL_REASONS))
+            await self.call(record_refusal, self.owner(p.owner_id), job.job_no, rng.choice(REFUSAL_REASONS))
             self.refused_agencies.add(win.agency_id)
             t = await self.abnormal(p, job, t)
             if t is None:
                 return
             job, sel, win = await self.selection(job.id)
-            t = max(t, market.ensure_aware(job.publicity_ends_at)) + timedelta(hours=rng.uniform(2, 90))
+            t = max(t, ensure_aware(job.publicity_ends_at)) + timedelta(hours=rng.uniform(2, 90))
             if not self._fits(t):
                 return
         self.at(t)
-        await self.call(selecting.confirm_contract, self.owner(p.owner_id), job.job_no)
+        await self.call(confirm_contract, self.owner(p.owner_id), job.job_no)
         if p.outcome != "completed":
             return
         t_done = min(t + timedelta(days=p.service_days * rng.uniform(0.6, 1.0)), self.limit)
         if t_done <= t:
             return
         self.at(t_done)
-        await self.call(selecting.complete_job, self.owner(p.owner_id), job.job_no)
+        await self.call(complete_job, self.owner(p.owner_id), job.job_no)
         # Most owners rate within the 30-day window; ratings lean to the good side.
         t_rate = t_done + timedelta(days=rng.uniform(0.5, 12))
         if rng.random() < 0.75 and self._fits(t_rate):

@@ -13,10 +13,9 @@ import pytest
 from sqlalchemy import text
 
 from app.db import make_engine, make_sessionmaker
-from app.db_schema import metadata
-from app.main import create_app
+from app.main import create_app, metadata
 from app.settings import Settings, normalise_database_url
-from marketplace.registry import seed_categories
+from marketplace.services.registry import seed_categories
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")

@@ -6,8 +6,9 @@ import random
 from datetime import date, timedelta
 
 from app.accounts import new_user
-from marketplace import credit_code, registry
+from marketplace.domain import credit_code
 from marketplace.schemas import AgencySignup, OwnerSignup, QualificationIn
+from marketplace.services import registry
 
 PASSWORD = "correct-horse-battery-9"
 _rng = random.Random(4242)

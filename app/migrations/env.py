@@ -7,7 +7,7 @@ from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.db_schema import metadata
+from app.main import metadata
 
 config = context.config
 target_metadata = metadata

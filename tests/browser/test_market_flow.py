@@ -4,15 +4,15 @@ shows the winner and the draw step by step, and the standalone verifier says OK.
 import asyncio
 import random
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
 from sqlalchemy import text
 
-from marketplace.credit_code import generate
+from marketplace.domain.credit_code import generate
 from tests.browser.conftest import ADMIN_PASSWORD, ROOT
 from tests.browser.test_registration_flow import login, logout, submit
 

@@ -3,7 +3,7 @@
 import random
 from datetime import date, timedelta
 
-from marketplace.credit_code import generate
+from marketplace.domain.credit_code import generate
 from tests.browser.conftest import ADMIN_PASSWORD
 
 

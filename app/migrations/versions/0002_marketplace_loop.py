@@ -7,10 +7,9 @@ Create Date: 2026-11-27 18:55:18.859207
 """
 from typing import Sequence, Union
 
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = '0002'

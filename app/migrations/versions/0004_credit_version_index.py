@@ -8,9 +8,6 @@ Create Date: 2026-11-27 19:56:03.952920
 from typing import Sequence, Union
 
 from alembic import op
-import sqlalchemy as sa
-import sqlmodel
-
 
 # revision identifiers, used by Alembic.
 revision: str = '0004'

@@ -1,0 +1,44 @@
+"""The audit chain: its head for outsiders to pin, the verifier's verdict and the regulator's page."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, get
+from litestar.params import QueryParameter
+from litestar.response import Template
+from sqlmodel import col, select
+
+from app.audit import chain_head, verify_stored_chain
+from app.auth import PUBLIC, roles
+from app.db import DB
+from app.models import AuditEvent
+from app.web import render
+
+
+@get("/api/audit/head", opt=roles(PUBLIC))
+async def api_audit_head(db: DB) -> dict[str, Any]:
+    """The chain head, for outsiders to pin."""
+    seq, head = await chain_head(db)
+    return {"seq": seq, "hash": head}
+
+
+@get("/api/audit/verify", opt=roles("regulator", "admin"))
+async def api_audit_verify(db: DB) -> dict[str, Any]:
+    report = await verify_stored_chain(db)
+    return report.__dict__
+
+
+@get("/regulator/audit", opt=roles("regulator", "admin"))
+async def audit_page(request: Request, db: DB, page: Annotated[int, QueryParameter(name="page", ge=1, le=10**9)] = 1) -> Template:
+    report = await verify_stored_chain(db)
+    per_page = 50
+    page = max(1, page)
+    events = (await db.exec(select(AuditEvent).order_by(col(AuditEvent.seq).desc())
+                            .offset((page - 1) * per_page).limit(per_page))).all()
+    total = report.head_seq
+    return await render(request, "app/audit.html", report=report, events=events, page=page,
+                        pages=max(1, -(-total // per_page)))
+
+
+route_handlers = [api_audit_head, api_audit_verify, audit_page]

@@ -1,0 +1,168 @@
+"""Login, logout, language, the session's user and the CSRF token (pages and API), health."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import Cookie
+from litestar.params import FromQuery, QueryParameter
+from litestar.response import Redirect, Template
+from sqlalchemy import text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.accounts import as_current, authenticate, set_locale
+from app.api_docs import body
+from app.audit import append_event
+from app.auth import ANY_USER, LANG_COOKIE, PUBLIC, SESSION_COOKIE, CurrentUser, roles
+from app.db import DB
+from app.errors import DomainError, InputError
+from app.forms import parse
+from app.i18n import gettext as _
+from app.i18n import normalise_locale
+from app.web import csrf_token, flash, read_input, render
+from marketplace.schemas import Credentials, LocaleIn, UserOut
+
+
+def _session_cookie(request: Request, sid: str) -> Cookie:
+    return Cookie(key=SESSION_COOKIE, value=sid, httponly=True, samesite="lax",
+                  secure=request.app.state.settings.secure_cookies, path="/")
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def login_user(request: Request, db: AsyncSession, data: dict[str, Any]) -> tuple[CurrentUser, str]:
+    """Check limits and credentials; on success a fresh session id (old one destroyed)."""
+    try:
+        creds = parse(Credentials, data)
+    except InputError:
+        msg = _("Wrong user name or password.")
+        raise InputError(msg, fields={"password": msg}) from None
+    limiter = request.app.state.login_limiter
+    ip = _client_ip(request)
+    await limiter.check(creds.username, ip)
+    number = await limiter.attempt(creds.username, ip)
+    user = await authenticate(db, creds.username, creds.password)
+    if user is None:
+        if number == limiter.max_account:
+            await append_event(db, actor="system", kind="security.account_locked",
+                               subject=f"user:{creds.username}", data={"ip": ip})
+            await db.commit()
+        msg = _("Wrong user name or password.")
+        raise InputError(msg, fields={"password": msg})
+    await limiter.succeed(creds.username, ip)
+    sessions = request.app.state.sessions
+    old = request.scope.get("session_id")
+    if old:
+        await sessions.destroy(old)
+    current = as_current(user)
+    sid = await sessions.create(current)
+    return current, sid
+
+
+def _safe_next(value: str | None) -> str:
+    if value and value.startswith("/") and not value.startswith("//"):
+        return value
+    return "/"
+
+
+@get("/login", opt=roles(PUBLIC))
+async def login_page(request: Request, next_: Annotated[str | None, QueryParameter(name="next")] = None,
+                     reason: FromQuery[str | None] = None) -> Template:
+    return await render(request, "app/login.html", next=_safe_next(next_), reason=reason)
+
+
+@post("/login", opt=roles(PUBLIC))
+async def login_submit(request: Request, db: DB) -> Response | Template:
+    data = await read_input(request)
+    nxt = _safe_next(data.get("next"))
+    try:
+        user, sid = await login_user(request, db, data)
+    except DomainError as exc:
+        return await render(request, "app/login.html", status_code=exc.status_code, next=nxt,
+                            error=exc.message, form={"username": data.get("username", "")})
+    await flash(request, _("Welcome, {name}.", name=user.display_name or user.username), session_id=sid)
+    resp = Redirect(path=nxt, status_code=303)
+    resp.set_cookie(_session_cookie(request, sid))
+    return resp
+
+
+@post("/logout", opt=roles(*ANY_USER))
+async def logout(request: Request) -> Response:
+    sid = request.scope.get("session_id")
+    if sid:
+        await request.app.state.sessions.destroy(sid)
+    resp = Redirect(path="/", status_code=303)
+    resp.delete_cookie(SESSION_COOKIE, path="/")
+    return resp
+
+
+@get("/language", opt=roles(PUBLIC))
+async def switch_language(request: Request, db: DB, locale: FromQuery[str] = "zh_CN",
+                          next_: Annotated[str | None, QueryParameter(name="next")] = None) -> Response:
+    """Switch the interface language (a link, so pages carry no per-visitor form and can be cached)."""
+    locale = normalise_locale(locale) or "zh_CN"
+    user: CurrentUser | None = request.scope.get("user")
+    if user:
+        await set_locale(db, user.id, locale)
+        updated = CurrentUser(**{**user.__dict__, "locale": locale})
+        await request.app.state.sessions.update_user(request.scope["session_id"], updated)
+    resp = Redirect(path=_safe_next(next_), status_code=303)
+    resp.set_cookie(Cookie(key=LANG_COOKIE, value=locale, httponly=True, samesite="lax", path="/",
+                           max_age=365 * 86400))
+    return resp
+
+
+@get("/healthz", opt=roles(PUBLIC), media_type="application/json")
+async def healthz(db: DB) -> Response:
+    try:
+        await db.exec(text("SELECT 1"))
+    except Exception:
+        return Response({"status": "unavailable"}, status_code=503)
+    return Response({"status": "ok"})
+
+
+@get("/api/csrf", opt=roles(PUBLIC))
+async def api_csrf(request: Request) -> dict[str, str]:
+    """The CSRF token to send as `X-CSRF-Token` on every unsafe API call."""
+    return {"csrf_token": csrf_token(request)}
+
+
+@post("/api/auth/login", opt=roles(PUBLIC), status_code=200,
+      operation_class=body(Credentials))
+async def api_login(request: Request, db: DB) -> Response:
+    """Body: `{"username", "password"}`. Sets the session cookie; returns the new CSRF token."""
+    user, sid = await login_user(request, db, await read_input(request))
+    request.scope["session_id"] = sid
+    resp = Response({"user": UserOut(**user.__dict__).model_dump(), "csrf_token": csrf_token(request)})
+    resp.set_cookie(_session_cookie(request, sid))
+    return resp
+
+
+@post("/api/auth/logout", opt=roles(*ANY_USER), status_code=200)
+async def api_logout(request: Request) -> Response:
+    await request.app.state.sessions.destroy(request.scope["session_id"])
+    resp = Response({"status": "logged_out"})
+    resp.delete_cookie(SESSION_COOKIE, path="/")
+    return resp
+
+
+@get("/api/me", opt=roles(*ANY_USER))
+async def api_me(request: Request) -> UserOut:
+    return UserOut(**request.scope["user"].__dict__)
+
+
+@post("/api/me/locale", opt=roles(*ANY_USER), status_code=200,
+      operation_class=body(LocaleIn))
+async def api_set_locale(request: Request, db: DB) -> UserOut:
+    """Body: `{"locale": "zh_CN" | "en"}`; remembered for the user."""
+    data = parse(LocaleIn, await read_input(request))
+    user = await set_locale(db, request.scope["user"].id, data.locale)
+    current = as_current(user)
+    await request.app.state.sessions.update_user(request.scope["session_id"], current)
+    return UserOut(**current.__dict__)
+
+
+route_handlers = [login_page, login_submit, logout, switch_language, healthz, api_csrf, api_login, api_logout, api_me, api_set_locale]

@@ -1,0 +1,1 @@
+"""The marketplace's pure core: standard library only (and `app.canonical`), no database, no web."""

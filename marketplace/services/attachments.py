@@ -1,0 +1,93 @@
+"""Job attachments: size- and type-checked, stored by content hash under var/uploads."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.audit import append_event
+from app.auth import CurrentUser
+from app.errors import Conflict, InputError, NotFound
+from app.i18n import gettext as _
+from marketplace.models import DRAFT, PUBLISHED, Attachment, Job
+from marketplace.services.jobs import actor, own_job
+
+MAX_BYTES = 10 * 1024 * 1024
+MAX_PER_JOB = 10
+# Extension → (content type, leading bytes the file must start with, or None).
+ALLOWED = {
+    ".pdf": ("application/pdf", (b"%PDF",)),
+    ".docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", (b"PK\x03\x04",)),
+    ".xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", (b"PK\x03\x04",)),
+    ".zip": ("application/zip", (b"PK\x03\x04",)),
+    ".doc": ("application/msword", (b"\xd0\xcf\x11\xe0",)),
+    ".xls": ("application/vnd.ms-excel", (b"\xd0\xcf\x11\xe0",)),
+    ".png": ("image/png", (b"\x89PNG",)),
+    ".jpg": ("image/jpeg", (b"\xff\xd8\xff",)),
+    ".jpeg": ("image/jpeg", (b"\xff\xd8\xff",)),
+}
+
+
+def upload_dir(var_dir: Path) -> Path:
+    path = var_dir / "uploads"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _safe_name(filename: str) -> str:
+    name = Path(filename.replace("\\", "/")).name.strip()
+    return name[:200] or "file"
+
+
+async def add_attachment(session: AsyncSession, user: CurrentUser, job_no: str, filename: str, data: bytes,
+                         var_dir: Path) -> Attachment:
+    job = await own_job(session, user, job_no)
+    if job.status not in (DRAFT, PUBLISHED):
+        raise Conflict(_("Attachments can be added only to a draft or an open job."))
+    name = _safe_name(filename)
+    ext = Path(name).suffix.lower()
+    if ext not in ALLOWED:
+        msg = _("This file type is not accepted. Use PDF, Word, Excel, ZIP, PNG or JPEG.")
+        raise InputError(msg, fields={"file": msg})
+    if not data:
+        msg = _("The file is empty.")
+        raise InputError(msg, fields={"file": msg})
+    if len(data) > MAX_BYTES:
+        msg = _("The file is larger than 10 MB.")
+        raise InputError(msg, fields={"file": msg}, status_code=413)
+    content_type, magic = ALLOWED[ext]
+    if not data.startswith(magic):
+        msg = _("The file's content does not match its type.")
+        raise InputError(msg, fields={"file": msg})
+    count = len((await session.exec(select(Attachment.id).where(Attachment.job_id == job.id))).all())
+    if count >= MAX_PER_JOB:
+        raise Conflict(_("A job can have at most {n} attachments.", n=MAX_PER_JOB))
+    digest = hashlib.sha256(data).hexdigest()
+    path = upload_dir(var_dir) / digest
+    if not path.exists():
+        path.write_bytes(data)
+    att = Attachment(job_id=job.id, filename=name, content_type=content_type, size=len(data), sha256=digest)
+    session.add(att)
+    await session.flush()
+    await append_event(session, actor=actor(user), kind="job.attachment_added", subject=f"job:{job.job_no}",
+                       data={"filename": name, "sha256": digest, "size": len(data)})
+    await session.commit()
+    return att
+
+
+async def attachments_of(session: AsyncSession, job: Job) -> list[Attachment]:
+    return list((await session.exec(select(Attachment).where(Attachment.job_id == job.id)
+                                    .order_by(col(Attachment.id)))).all())
+
+
+async def attachment_file(session: AsyncSession, job: Job, attachment_id: int, var_dir: Path) -> tuple[Attachment, Path]:
+    att = await session.get(Attachment, attachment_id)
+    if att is None or att.job_id != job.id:
+        raise NotFound(_("No such attachment."))
+    path = upload_dir(var_dir) / att.sha256
+    if not path.exists():
+        raise NotFound(_("No such attachment."))
+    return att, path

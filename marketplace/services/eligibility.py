@@ -1,0 +1,59 @@
+"""Who may quote on a job, and why not (DESIGN "Eligibility")."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.clock import SHANGHAI, ensure_aware
+from app.i18n import gettext as _
+from marketplace.models import APPROVED, SUSPENDED, Agency, Job, JobExclusion, Qualification
+from ratings.services.standing import black_listed
+
+REASONS = ("agency_not_approved", "agency_suspended", "black_listed", "not_qualified", "level_too_low",
+           "certificate_expired", "excluded_by_owner", "over_cap")
+
+
+def reason_text(code: str) -> str:
+    return {
+        "agency_not_approved": _("Your agency registration is not approved."),
+        "agency_suspended": _("Your agency is suspended."),
+        "black_listed": _("Your agency is on the black list and may not quote until the entry ends."),
+        "not_qualified": _("Your agency holds no approved qualification in this service category."),
+        "level_too_low": _("Your qualification level is below the minimum this job requires."),
+        "certificate_expired": _("Your qualification certificate is not valid on the quote deadline."),
+        "excluded_by_owner": _("The owner declared your agency conflicted for this job (回避)."),
+        "over_cap": _("The price is above the budget cap."),
+        "deadline_passed": _("The quote deadline has passed."),
+        "job_not_open": _("This job is not open for quotes."),
+    }.get(code, code)
+
+
+async def eligibility_reasons(session: AsyncSession, agency: Agency, job: Job, at: datetime) -> list[str]:
+    """Why this agency may not quote on this job (empty: eligible)."""
+    reasons: list[str] = []
+    if agency.status == SUSPENDED:
+        reasons.append("agency_suspended")
+    elif agency.status != APPROVED:
+        reasons.append("agency_not_approved")
+    if agency.id in await black_listed(session, [agency.id], at):
+        reasons.append("black_listed")
+    quals = (await session.exec(select(Qualification).where(
+        Qualification.agency_id == agency.id, Qualification.category_id == job.category_id,
+        Qualification.status.in_((APPROVED, "expired"))))).all()
+    deadline_day = ensure_aware(job.quote_deadline).astimezone(SHANGHAI).date()
+    if not quals:
+        reasons.append("not_qualified")
+    else:
+        q = quals[0]
+        if q.level > job.min_level:
+            reasons.append("level_too_low")
+        if q.valid_until < deadline_day:
+            reasons.append("certificate_expired")
+    excluded = (await session.exec(select(func.count()).select_from(JobExclusion).where(
+        JobExclusion.job_id == job.id, JobExclusion.agency_code == agency.credit_code))).one()
+    if excluded:
+        reasons.append("excluded_by_owner")
+    return reasons

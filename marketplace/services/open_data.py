@@ -1,0 +1,116 @@
+"""Open data: the facts of published jobs loaded for the pure OCDS builder (marketplace.domain.ocds).
+
+Facts are loaded in a fixed number of queries per batch of jobs. Quotes are loaded only
+for jobs whose quotes are open (`quotes_are_open`), so a sealed price never reaches the
+builder."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import literal
+from sqlmodel import col, or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.clock import ensure_aware
+from app.i18n import get_locale
+from app.models import AuditEvent
+from marketplace.domain import ocds
+from marketplace.models import LIVE, Agency, Attachment, Contract, Job, Owner, Quote, Selection, ServiceCategory
+from marketplace.services.jobs import quotes_are_open
+
+# Audit events that change a job's award after its selection (DESIGN step 10) or end it.
+AWARD_CHANGES = ("selection.excluded", "job.direct_rechosen", "job.failed")
+
+
+def _aware(dt: datetime | None) -> datetime | None:
+    return ensure_aware(dt)
+
+
+async def job_facts(db: AsyncSession, jobs: list[Job]) -> list[ocds.JobFacts]:
+    """What the releases of `jobs` need, batched: a fixed number of queries however many jobs."""
+    if not jobs:
+        return []
+    ids = [j.id for j in jobs]
+    zh = get_locale() == "zh_CN"
+    cats = {c.id: c for c in (await db.exec(select(ServiceCategory))).all()}
+    owner_ids = {j.owner_id for j in jobs}
+    owners = {o.id: o for o in (await db.exec(select(Owner).where(col(Owner.id).in_(owner_ids)))).all()}
+    bids = await _bids(db, [j.id for j in jobs if quotes_are_open(j)])
+    selections = {s.job_id: s for s in (await db.exec(select(Selection).where(col(Selection.job_id).in_(ids)))).all()}
+    contracts = {c.job_id: c for c in (await db.exec(select(Contract).where(col(Contract.job_id).in_(ids)))).all()}
+    files: dict[int, list[ocds.AttachmentFacts]] = {i: [] for i in ids}
+    attached = select(Attachment).where(col(Attachment.job_id).in_(ids)).order_by(col(Attachment.id))
+    for a in (await db.exec(attached)).all():
+        files[a.job_id].append(ocds.AttachmentFacts(a.id, a.filename, a.content_type, _aware(a.created_at)))
+    changed = await _award_changes(db, [j for j in jobs if j.id in selections])
+    copied = await _published_job_nos(db, {j.copied_from_id for j in jobs if j.copied_from_id})
+    out = []
+    for job in jobs:
+        cat, owner = cats[job.category_id], owners[job.owner_id]
+        sel, contract = selections.get(job.id), contracts.get(job.id)
+        out.append(ocds.JobFacts(
+            job_no=job.job_no, title=job.title, description=job.description, status=job.status, method=job.method,
+            budget_cap=job.budget_cap, owner=ocds.Organisation(owner.credit_code, owner.name),
+            category_code=cat.code, category_name=cat.name_zh if zh else cat.name_en,
+            published_at=_aware(job.published_at), quote_deadline=_aware(job.quote_deadline),
+            service_days=job.service_days, project_name=job.project_name, project_code=job.project_code,
+            price_weight=job.price_weight, credit_weight=job.credit_weight, closed_at=_aware(job.closed_at),
+            cancelled_at=_aware(job.cancelled_at), publicity_ends_at=_aware(job.publicity_ends_at),
+            completed_at=_aware(job.completed_at), bids=tuple(bids.get(job.id, ())),
+            selection=_selection(sel, changed.get(job.job_no)) if sel else None,
+            contract=ocds.ContractFacts(str(contract.quote_id), contract.amount, _aware(contract.confirmed_at))
+            if contract else None,
+            attachments=tuple(files[job.id]), copied_from=copied.get(job.copied_from_id)))
+    return out
+
+
+async def _bids(db: AsyncSession, opened_ids: list[int]) -> dict[int, list[ocds.Bid]]:
+    """The quotes live at the deadline of jobs whose quotes are open (never of the others)."""
+    out: dict[int, list[ocds.Bid]] = {}
+    if not opened_ids:
+        return out
+    rows = (await db.exec(select(Quote, Agency).join(Agency, Agency.id == Quote.agency_id).where(
+        col(Quote.job_id).in_(opened_ids), Quote.status == LIVE).order_by(col(Quote.id)))).all()
+    for q, a in rows:
+        out.setdefault(q.job_id, []).append(ocds.Bid(
+            quote_id=str(q.id), agency=ocds.Organisation(a.credit_code, a.name), price=q.price,
+            service_days=q.service_days, submitted_at=_aware(q.submitted_at), eligible=bool(q.eligible)))
+    return out
+
+
+def _selection(sel: Selection, changed_at: datetime | None) -> ocds.SelectionFacts:
+    return ocds.SelectionFacts(
+        selected_at=_aware(sel.selected_at), winner_quote_id=sel.winner_quote_id,
+        excluded=tuple(ocds.Exclusion(e["quote_id"], e["reason"]) for e in sel.excluded), changed_at=changed_at,
+        direct_reason=str(sel.params.get("reason", "")) if sel.method == "direct" else "")
+
+
+async def _award_changes(db: AsyncSession, jobs: list[Job]) -> dict[str, datetime]:
+    """job_no → when its award last changed after the selection (from the audit chain)."""
+    if not jobs:
+        return {}
+    rows = (await db.exec(select(AuditEvent.subject, AuditEvent.at).where(
+        col(AuditEvent.subject).in_([f"job:{j.job_no}" for j in jobs]), col(AuditEvent.kind).in_(AWARD_CHANGES)))).all()
+    out: dict[str, datetime] = {}
+    for subject, at in rows:
+        job_no, at = subject.removeprefix("job:"), _aware(at)
+        out[job_no] = max(out.get(job_no, at), at)
+    return out
+
+
+async def _published_job_nos(db: AsyncSession, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    stmt = select(Job.id, Job.job_no).where(col(Job.id).in_(ids), col(Job.published_at).is_not(None))
+    return dict((await db.exec(stmt)).all())
+
+
+def touched_since(since: datetime):
+    """Jobs that may have a release dated at or after `since` (a superset; the exact test is on the release)."""
+    award_changed = select(AuditEvent.seq).where(
+        AuditEvent.subject == literal("job:") + Job.job_no, col(AuditEvent.kind).in_(AWARD_CHANGES),
+        AuditEvent.at >= since).exists()
+    return or_(*(col(c) >= since for c in (Job.published_at, Job.cancelled_at, Job.closed_at, Job.awarded_at,
+                                          Job.publicity_ends_at, Job.contracted_at, Job.completed_at)),
+               award_changed)

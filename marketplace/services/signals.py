@@ -1,0 +1,120 @@
+"""Collusion signals (围标串标): the opened quotes of a period loaded for the pure analysis
+(marketplace.domain.collusion), and the filters that choose which signals are shown.
+
+Sealed prices never leak: a job is analysed only once its quotes have been opened, for
+every kind of signal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.clock import ensure_aware
+from app.errors import InputError
+from app.forms import date_filter
+from app.i18n import gettext as _
+from marketplace.domain import collusion
+from marketplace.domain.collusion import KINDS, PAIR_FAMILY_CHANCE, QuoteRow, Signal
+from marketplace.models import CANCELLED, DRAFT, LIVE, PUBLISHED, Agency, Job, Quote, ServiceCategory
+from marketplace.schemas import local_day_bounds
+
+SEARCH_MAX = 100
+
+
+# Quotes of jobs in these states are still sealed (with `closed_at` unset): never analysed.
+SEALED_STATUSES = (DRAFT, PUBLISHED, CANCELLED)
+
+
+def chance(p: float) -> str:
+    return f"{p:.2g}"
+
+
+def chance_limit(pairs_tested: int) -> float:
+    """The largest tail probability flagged when `pairs_tested` pairs were tested (as in `frequent_pairs`)."""
+    return PAIR_FAMILY_CHANCE / max(1, pairs_tested)
+
+
+@dataclass(frozen=True)
+class SignalFilters:
+    kind: str | None = None
+    date_from: date | None = None   # quote deadline, Beijing date, inclusive
+    date_to: date | None = None
+    q: str | None = None            # job number, agency code or agency name (contains, any case)
+
+
+def parse_filters(kind: str | None = None, date_from: str | None = None, date_to: str | None = None,
+                  q: str | None = None) -> SignalFilters:
+    """Validated filters; an unknown kind, a malformed date or a reversed period is a 400."""
+    fields: dict[str, str] = {}
+    kind, q = (kind or "").strip(), (q or "").strip()
+    if kind and kind not in KINDS:
+        fields["kind"] = _("Choose one of the offered values.")
+    d_from = date_filter((date_from or "").strip(), "date_from", fields)
+    d_to = date_filter((date_to or "").strip(), "date_to", fields)
+    if d_from and d_to and d_from > d_to:
+        fields["date_to"] = _("The end date is before the start date.")
+    if len(q) > SEARCH_MAX:
+        fields["q"] = _("Must be at most {n} characters.", n=SEARCH_MAX)
+    if fields:
+        raise InputError(_("Unknown filter value."), fields=fields)
+    return SignalFilters(kind=kind or None, date_from=d_from, date_to=d_to, q=q or None)
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    job_no: str
+    title: str
+    quote_deadline: datetime
+
+
+@dataclass
+class Analysis:
+    signals: list[Signal]        # after the kind and search filters
+    jobs: dict[str, JobInfo]     # every job analysed, by number
+    quotes_analysed: int
+    pairs_tested: int            # m: agency pairs that quoted together on at least one job analysed
+
+
+async def _quote_rows(db: AsyncSession, f: SignalFilters) -> tuple[list[QuoteRow], dict[str, JobInfo]]:
+    """The live quotes of the opened jobs in the period, newest deadline first: one query."""
+    stmt = (select(Job.job_no, Job.title, Job.quote_deadline, ServiceCategory.code, Agency.credit_code, Agency.name,
+                   Agency.phone, Agency.legal_rep, Quote.price, Quote.client_ip, Quote.user_agent)
+            .select_from(Quote)
+            .join(Job, Job.id == Quote.job_id)
+            .join(Agency, Agency.id == Quote.agency_id)
+            .join(ServiceCategory, ServiceCategory.id == Job.category_id)
+            .where(Quote.status == LIVE, col(Job.status).not_in(SEALED_STATUSES), col(Job.closed_at).is_not(None))
+            .order_by(col(Job.quote_deadline).desc(), col(Job.job_no), col(Agency.credit_code)))
+    start, end = local_day_bounds(f.date_from, f.date_to)
+    if start:
+        stmt = stmt.where(Job.quote_deadline >= start)
+    if end:
+        stmt = stmt.where(Job.quote_deadline < end)
+    rows: list[QuoteRow] = []
+    jobs: dict[str, JobInfo] = {}
+    for job_no, title, deadline, category, code, name, phone, legal_rep, price, ip, agent in (await db.exec(stmt)).all():
+        jobs.setdefault(job_no, JobInfo(job_no, title, ensure_aware(deadline)))
+        rows.append(QuoteRow(job_no=job_no, agency_code=code, agency_name=name, price=price, client_ip=ip,
+                             device=agent, phone=phone, legal_rep=legal_rep, category=category))
+    return rows, jobs
+
+
+def _matches(signal: Signal, f: SignalFilters) -> bool:
+    if f.kind and signal.kind != f.kind:
+        return False
+    if not f.q:
+        return True
+    needle = f.q.casefold()
+    return (any(needle in no.casefold() for no in signal.job_nos)
+            or any(needle in a.code.casefold() or needle in a.name.casefold() for a in signal.agencies))
+
+
+async def analyse(db: AsyncSession, f: SignalFilters) -> Analysis:
+    """Signals over the whole period; the kind and search filters apply afterwards, so they never
+    change the participation rates the pair model is computed from."""
+    rows, jobs = await _quote_rows(db, f)
+    signals = [s for s in collusion.find_signals(rows) if _matches(s, f)]
+    return Analysis(signals=signals, jobs=jobs, quotes_analysed=len(rows), pairs_tested=collusion.pairs_tested(rows))

@@ -1,0 +1,74 @@
+"""Background jobs of the marketplace (idempotent; ids in, never objects)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlmodel import col, select
+
+from app.audit import append_event
+from app.tasks import sweep_step, task
+from marketplace.models import APPROVED, Agency, Qualification, ServiceCategory
+from marketplace.services.registry import notify
+
+EXPIRED = "expired"
+
+
+@sweep_step
+async def expire_qualifications(ctx: dict[str, Any]) -> int:
+    """Mark approved qualifications past their valid-until date as expired.
+
+    Each row is claimed with a conditional UPDATE, so concurrent or repeated
+    runs record each expiry (and its audit event) exactly once.
+    """
+    from sqlalchemy import update
+
+    today = date.today()
+    done = 0
+    async with ctx["sessionmaker"]() as session:
+        due = (await session.exec(
+            select(Qualification.id).where(Qualification.status == APPROVED, col(Qualification.valid_until) < today)
+        )).all()
+        for qid in due:
+            res = await session.exec(
+                update(Qualification).where(Qualification.id == qid, Qualification.status == APPROVED)
+                .values(status=EXPIRED)
+            )
+            if res.rowcount != 1:
+                continue
+            qual = await session.get(Qualification, qid)
+            agency = await session.get(Agency, qual.agency_id)
+            cat = await session.get(ServiceCategory, qual.category_id)
+            await append_event(session, actor="system", kind="qualification.expired",
+                               subject=f"agency:{agency.credit_code}",
+                               data={"category": cat.code, "valid_until": qual.valid_until.isoformat()})
+            await notify(session, agency_id=agency.id, kind="qualification.expired", data={"category": cat.code})
+            await session.commit()
+            done += 1
+    return done
+
+
+@task
+async def close_job(ctx: dict[str, Any], job_id: int) -> str:
+    """At the deadline: open quotes and select (a no-op when already done or not due)."""
+    from marketplace.services.selection import close_and_select
+
+    return await close_and_select(ctx["sessionmaker"], job_id)
+
+
+@sweep_step
+async def close_due_jobs(ctx: dict[str, Any]) -> int:
+    """Find published jobs past their deadline (a lost or late queued job changes nothing)."""
+    from app.clock import utcnow
+    from marketplace.models import PUBLISHED, Job
+    from marketplace.services.selection import close_and_select
+
+    async with ctx["sessionmaker"]() as session:
+        due = (await session.exec(select(Job.id).where(Job.status == PUBLISHED, Job.quote_deadline <= utcnow())
+                                  .order_by(Job.quote_deadline).limit(500))).all()
+    done = 0
+    for job_id in due:
+        if await close_and_select(ctx["sessionmaker"], job_id) != "noop":
+            done += 1
+    return done

@@ -1,0 +1,73 @@
+"""What the marketplace may read from ratings: list bars and credit at a moment.
+
+One small interface (STYLE: marketplace never reads ratings' tables directly).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlmodel import col, or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ratings.domain.credit import CreditParams, credit_grade, credit_score
+from ratings.models import ListEntry, Rating, Violation
+from ratings.parameters import params_in_force
+
+
+async def black_listed(session: AsyncSession, agency_ids: list[int], at: datetime) -> set[int]:
+    """Agencies with a black-list entry in force at `at`."""
+    return await _listed(session, agency_ids, at, "black")
+
+
+async def red_listed(session: AsyncSession, agency_ids: list[int], at: datetime) -> set[int]:
+    """Agencies with a red-list entry in force at `at` (weight 4 in `random_weighted`)."""
+    return await _listed(session, agency_ids, at, "red")
+
+
+async def _listed(session: AsyncSession, agency_ids: list[int], at: datetime, kind: str) -> set[int]:
+    if not agency_ids:
+        return set()
+    rows = (await session.exec(select(ListEntry.agency_id).where(
+        col(ListEntry.agency_id).in_(agency_ids), ListEntry.kind == kind, ListEntry.starts_at <= at,
+        or_(col(ListEntry.ends_at).is_(None), col(ListEntry.ends_at) > at),
+        or_(col(ListEntry.lifted_at).is_(None), col(ListEntry.lifted_at) > at),
+    ))).all()
+    return set(rows)
+
+
+def grade_of(score: Decimal, params: CreditParams) -> str:
+    return credit_grade(score, params)
+
+
+async def credit_params(session: AsyncSession) -> CreditParams:
+    """The credit formula's parameters in force (platform settings)."""
+    return await params_in_force(session)
+
+
+async def credit_at(session: AsyncSession, agency_ids: list[int], at: datetime,
+                    params: CreditParams | None = None) -> dict[int, Decimal]:
+    """Credit score of each agency as it stood at `at` (DESIGN "Ratings and credit").
+
+    Ratings given by `at` and not voided by then, and violations up to `at`,
+    through ratings.credit's formula: what best_value and random_weighted use
+    at a quote deadline.
+    """
+    if not agency_ids:
+        return {}
+    p = params or await params_in_force(session)
+    ratings = (await session.exec(select(Rating.agency_id, Rating.score, Rating.rated_at).where(
+        col(Rating.agency_id).in_(agency_ids), Rating.rated_at <= at,
+        or_(col(Rating.voided_at).is_(None), col(Rating.voided_at) > at))
+        .order_by(col(Rating.rated_at), col(Rating.id)))).all()
+    violations = (await session.exec(select(Violation.agency_id, Violation.severity, Violation.occurred_at).where(
+        col(Violation.agency_id).in_(agency_ids), Violation.occurred_at <= at,
+        Violation.occurred_at > at - timedelta(days=p.violation_window_days)))).all()
+    by_rating: dict[int, list] = {a: [] for a in agency_ids}
+    by_violation: dict[int, list] = {a: [] for a in agency_ids}
+    for agency_id, score, rated_at in ratings:
+        by_rating[agency_id].append((score, rated_at))
+    for agency_id, severity, occurred_at in violations:
+        by_violation[agency_id].append((severity, occurred_at))
+    return {a: credit_score(by_rating[a], by_violation[a], at, p) for a in agency_ids}

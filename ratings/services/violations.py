@@ -1,0 +1,60 @@
+"""Violations recorded by regulators (and by the marketplace through the credit port), and early lifts of list entries."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlmodel import col, or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.audit import append_event
+from app.auth import CurrentUser
+from app.clock import utcnow
+from app.errors import Conflict, InputError, NotFound
+from app.i18n import gettext as _
+from marketplace.models import Agency
+from marketplace.schemas import check_credit_code
+from marketplace.services.jobs import actor
+from marketplace.services.registry import notify
+from ratings.models import ListEntry, Violation
+from ratings.schemas import ViolationIn
+from ratings.services.recompute import list_change
+
+
+async def record_violation(session: AsyncSession, user: CurrentUser, data: ViolationIn) -> Violation:
+    try:
+        code = check_credit_code(data.agency_code)
+    except ValueError as exc:
+        raise InputError(str(exc), fields={"agency_code": str(exc)}) from None
+    agency = (await session.exec(select(Agency).where(Agency.credit_code == code))).first()
+    if agency is None:
+        msg = _("No such agency.")
+        raise InputError(msg, fields={"agency_code": msg})
+    v = Violation(agency_id=agency.id, severity=data.severity, kind=data.kind, description=data.description,
+                  evidence=data.evidence, recorded_by=actor(user))
+    session.add(v)
+    await session.flush()
+    await append_event(session, actor=actor(user), kind="violation.recorded", subject=f"agency:{agency.credit_code}",
+                       data={"violation_id": v.id, "severity": v.severity, "kind": v.kind})
+    await notify(session, agency_id=agency.id, kind="violation.recorded", data={"reason": v.description})
+    await session.commit()
+    return v
+
+
+async def lift_entry(session: AsyncSession, user: CurrentUser, entry_id: int, reason: str) -> ListEntry:
+    entry = await session.get(ListEntry, entry_id)
+    if entry is None:
+        raise NotFound(_("No such list entry."))
+    if entry.kind != "black":
+        # A red-list entry follows the score; lifting it early would be undone at once.
+        raise Conflict(_("A red-list entry cannot be lifted; it ends when the agency no longer qualifies."))
+    now = utcnow()
+    res = await session.exec(update(ListEntry).where(ListEntry.id == entry_id, col(ListEntry.lifted_at).is_(None),
+                                                     or_(col(ListEntry.ends_at).is_(None), col(ListEntry.ends_at) > now))
+                             .values(lifted_at=now, lift_reason=reason))
+    if res.rowcount != 1:
+        raise Conflict(_("This entry has already ended."))
+    agency = await session.get(Agency, entry.agency_id)
+    await list_change(session, agency, entry.kind, "lifted", {"entry_id": entry.id, "reason": reason}, by=actor(user))
+    await session.commit()
+    await session.refresh(entry)
+    return entry

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any, TypeVar
 
@@ -93,3 +93,53 @@ def date_filter(value: str | None, name: str, fields: dict[str, str]) -> date | 
     except ValueError:
         fields[name] = _("Enter a date as YYYY-MM-DD.")
         return None
+
+
+class FilterCheck:
+    """The filters of a listing, checked in one place: an unknown value is a 400, never an empty page.
+
+        check = FilterCheck()
+        status = check.choice("status", status, JOB_STATUSES)
+        q = check.text("q", q)
+        check.done()          # raises InputError("Unknown filter value.", fields=...) once, if any
+
+    Empty values mean "no filter" and come back as None.
+    """
+
+    def __init__(self) -> None:
+        self.fields: dict[str, str] = {}
+
+    def choice(self, name: str, value: str | None, allowed: Iterable[str]) -> str | None:
+        """`value` if it is one of `allowed`; otherwise noted as "Choose one of the offered values."."""
+        value = (value or "").strip() if isinstance(value, str) else value
+        if not value:
+            return None
+        if value not in set(allowed):
+            self.fields[name] = _("Choose one of the offered values.")
+            return None
+        return value
+
+    def text(self, name: str, value: str | None, limit: int = 100) -> str | None:
+        """A search text of at most `limit` characters, stripped."""
+        value = (value or "").strip()
+        if len(value) > limit:
+            self.fields[name] = _("Must be at most {n} characters.", n=limit)
+        return value or None
+
+    def date(self, name: str, value: str | None) -> date | None:
+        """A YYYY-MM-DD day."""
+        return date_filter(value, name, self.fields)
+
+    def period(self, date_from: date | None, date_to: date | None, name: str = "date_to") -> None:
+        """The end of a period must not be before its start."""
+        if date_from and date_to and date_from > date_to:
+            self.fields[name] = _("The end date is before the start date.")
+
+    def refuse(self, name: str, message: str) -> None:
+        """Note a problem found by the caller (e.g. a credit code no organisation has)."""
+        self.fields.setdefault(name, message)
+
+    def done(self, message: str | None = None) -> None:
+        """Raise once for everything noted (400, per field)."""
+        if self.fields:
+            raise InputError(message or _("Unknown filter value."), fields=dict(self.fields))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from litestar import MediaType, Request, Response
@@ -17,6 +18,8 @@ from app.i18n import get_locale
 from app.i18n import gettext as _
 
 log = logging.getLogger("market.web")
+
+T = TypeVar("T")
 
 
 def wants_json(request: Request) -> bool:
@@ -92,6 +95,32 @@ async def render(request: Request, template: str, status_code: int = 200, **cont
 
 def redirect(path: str) -> Redirect:
     return Redirect(path=path, status_code=303)
+
+
+async def form_action(db: Any, action: Callable[[], Awaitable[T]],
+                      on_success: Callable[[T], Awaitable[Response]],
+                      on_error: Callable[[DomainError], Awaitable[Template]]) -> Response | Template:
+    """The one way a form handler runs its service: on success `on_success(result)` (flash and
+    redirect, usually `done`); on a domain error roll back what it wrote and show the form again
+    with `on_error(exc)` (its message, per-field errors and status)."""
+    try:
+        result = await action()
+    except DomainError as exc:
+        await db.rollback()
+        return await on_error(exc)
+    return await on_success(result)
+
+
+def done(request: Request, message: str | Callable[[Any], str], path: str | Callable[[Any], str],
+         level: str = "success") -> Callable[[Any], Awaitable[Response]]:
+    """An `on_success` for `form_action`: flash `message`, then 303 to `path` (either may be a
+    function of the action's result, e.g. `lambda job: f"/owner/jobs/{job.job_no}"`)."""
+
+    async def finish(result: Any) -> Response:
+        await flash(request, message(result) if callable(message) else message, level)
+        return redirect(path(result) if callable(path) else path)
+
+    return finish
 
 
 def _generic_message(status: int) -> str:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import ast
 import sys
-import sysconfig
 from collections import defaultdict
 from pathlib import Path
 

@@ -31,10 +31,10 @@ from app.i18n import gettext as _
 from app.i18n import local_time
 from app.parameters import direct_threshold
 from app.web import flash, read_input, redirect, render
-from marketplace.domain.draw import sha256_hex
-from marketplace.domain.methods import best_value_score, min_quotes_required, price_score
+from marketplace.domain.methods import min_quotes_required
 from marketplace.domain.money import money
 from marketplace.domain.receipts import compute_receipt, receipt_body
+from marketplace.domain.records import explain
 from marketplace.models import (
     AWARDED,
     CANCELLED,
@@ -77,7 +77,7 @@ from marketplace.services.awards import (
     record_refusal,
     submit_justification,
 )
-from marketplace.services.draw_records import opened_quotes
+from marketplace.services.draw_records import opened_quotes, record_of
 from marketplace.services.eligibility import eligibility_reasons, reason_text
 from marketplace.services.jobs import (
     JobFilters,
@@ -229,51 +229,6 @@ async def _districts(db: AsyncSession) -> list[str]:
 
 # ---- the job view (notice, result, draw explained) ------------------------------------------
 
-def _explain_draw(job: Job, sel, names: dict[str, str]) -> dict[str, Any]:
-    """The draw record laid out step by step, with the server's own re-computation."""
-    cands = list(sel.candidates)
-    by_id = {c["quote_id"]: c for c in cands}
-    seed_hash = sha256_hex(bytes.fromhex(job.server_seed)) if job.server_seed else ""
-    seed_ok = seed_hash == job.seed_commitment if seed_hash else None
-    digest = sha256_hex(canonical(cands))
-    seed_input = {"v": 1, "job_id": job.job_no, "server_seed": job.server_seed,
-                  "candidates_digest": sel.candidates_digest, "beacon": sel.beacon}
-    final = sha256_hex(canonical(seed_input))
-    excluded = {e["quote_id"]: e["reason"] for e in sel.excluded}
-    params = sel.params or {}
-    rows = []
-    lowest = min((Decimal(c["price"]) for c in cands), default=None)
-    reference = Decimal(params["reference_price"]) if params.get("reference_price") else None
-    for rank, qid in enumerate(sel.ranking, start=1):
-        c = by_id.get(qid)
-        if c is None:
-            continue
-        row = {"rank": rank, "quote_id": qid, "agency_code": c["agency_code"], "agency_name": names.get(qid, ""),
-               "price": c["price"], "excluded": excluded.get(qid), "winner": qid == sel.winner_quote_id,
-               "draw_position": sel.order.index(qid) + 1 if qid in sel.order else None}
-        if sel.method == "optimal" and reference is not None:
-            row["distance"] = money(abs(Decimal(c["price"]) - reference))
-        if sel.method == "best_value" and lowest is not None:
-            credit = Decimal(params["credit_scores"][qid])
-            points = price_score(lowest, Decimal(c["price"]))
-            row["price_score"] = f"{points:.2f}"
-            row["credit_score"] = f"{credit:.2f}"
-            row["score"] = f"{best_value_score(points, credit, params['price_weight'], params['credit_weight']):.2f}"
-        rows.append(row)
-    return {
-        "seed_hash": seed_hash, "seed_ok": seed_ok, "candidates": [{**c, "agency_name": names.get(c["quote_id"], "")} for c in cands],
-        "candidates_json": canonical(cands).decode() if len(cands) <= 200 else "",
-        "digest": digest, "digest_ok": digest == sel.candidates_digest,
-        "seed_input_json": canonical(seed_input).decode(), "final_seed": final, "final_ok": final == sel.final_seed,
-        "order": [{"pos": i, "quote_id": qid, "agency_code": by_id.get(qid, {}).get("agency_code", ""),
-                   "agency_name": names.get(qid, "")} for i, qid in enumerate(sel.order, start=1)],
-        "ranking": rows, "params": params, "lowest": money(lowest) if lowest is not None else "",
-        "excluded": [{"quote_id": e["quote_id"], "reason": e["reason"], "agency_name": names.get(e["quote_id"], "")}
-                     for e in sel.excluded],
-        "weighted": sel.method == "random_weighted",
-    }
-
-
 async def _job_view(db: AsyncSession, request: Request, job: Job) -> dict[str, Any]:
     """Everything the notice and the manage page show about a job, sealed until opening."""
     user: CurrentUser | None = request.scope.get("user")
@@ -308,7 +263,7 @@ async def _job_view(db: AsyncSession, request: Request, job: Job) -> dict[str, A
         "opened": opened, "quotes": quotes, "eligible_count": sum(1 for q in quotes if q["eligible"]),
         "sel": sel, "winner": winner,
         "winner_saved": money(job.budget_cap - Decimal(winner["price"])) if winner else "",
-        "min_required": min_quotes_required(job.state_funded), "draw": _explain_draw(job, sel, names) if sel else None,
+        "min_required": min_quotes_required(job.state_funded), "draw": explain(record_of(job, sel), names) if sel else None,
         "objections": objections, "open_objections": sum(1 for o in objections if o.status == "open"),
         "contract": contract, "in_publicity": job.status == AWARDED and publicity_ends is not None and now < publicity_ends,
         "publicity_over": publicity_ends is not None and now >= publicity_ends,

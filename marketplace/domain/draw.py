@@ -167,24 +167,25 @@ def _check_seed_hex(server_seed_hex: str) -> None:
         raise ValueError("server_seed must be 64 lowercase hex characters (32 bytes)")
 
 
-def final_seed(job_id: str, server_seed_hex: str, candidates_digest: str, beacon: str) -> bytes:
-    """Step 5: the 32-byte seed of the random stream."""
+def seed_input(job_id: str, server_seed_hex: str, candidates_digest: str, beacon: str) -> dict[str, Any]:
+    """Step 5's input: the object whose canonical JSON is hashed into the final seed."""
     if not isinstance(job_id, str):
         raise ValueError("job_id must be a string (ids are strings in the protocol)")
     if not isinstance(beacon, str):
         raise ValueError("beacon must be a string ('' when none)")
     _check_seed_hex(server_seed_hex)
-    return hashlib.sha256(
-        canonical(
-            {
-                "v": 1,
-                "job_id": job_id,
-                "server_seed": server_seed_hex,
-                "candidates_digest": candidates_digest,
-                "beacon": beacon,
-            }
-        )
-    ).digest()
+    return {
+        "v": 1,
+        "job_id": job_id,
+        "server_seed": server_seed_hex,
+        "candidates_digest": candidates_digest,
+        "beacon": beacon,
+    }
+
+
+def final_seed(job_id: str, server_seed_hex: str, candidates_digest: str, beacon: str) -> bytes:
+    """Step 5: the 32-byte seed of the random stream."""
+    return hashlib.sha256(canonical(seed_input(job_id, server_seed_hex, candidates_digest, beacon))).digest()
 
 
 class RandomStream:

@@ -63,7 +63,7 @@ _INPUT_KEYS: dict[str, frozenset[str]] = {
 
 
 @dataclass(frozen=True)
-class Selection:
+class SelectionOutcome:
     """The outcome of :func:`select`; everything the draw record needs.
 
     ``final_seed`` is lowercase hex; ``params`` is the record's ``params``
@@ -287,7 +287,7 @@ def select(
     beacon: str,
     candidates: Iterable[Candidate],
     inputs: Mapping[str, Any] | None = None,
-) -> Selection:
+) -> SelectionOutcome:
     """Run the draw and the selection method over the eligible ``candidates``.
 
     ``inputs``: for ``best_value`` ``price_weight``/``credit_weight`` (whole
@@ -314,7 +314,7 @@ def select(
     params, credit_cents = _method_params(method, cands, inputs, stream)
     order = draw_order(cands, stream)
     ranking = _rank(method, cands, order, params, credit_cents) if cands else []
-    return Selection(
+    return SelectionOutcome(
         method=method,
         candidates=cands,
         candidates_digest=digest,
@@ -324,6 +324,16 @@ def select(
         ranking=ranking,
         winner_quote_id=ranking[0] if ranking else None,
     )
+
+
+def ranking(
+    method: str, candidates: Iterable[Candidate], order: Sequence[str], params: Mapping[str, Any]
+) -> list[str]:
+    """The method's full preference order (winner first) from recorded inputs; ties by the draw order."""
+    if method not in METHODS:
+        raise ValueError(f"unknown selection method {method!r}")
+    cands = sort_candidates(candidates)
+    return _rank(method, cands, order, params) if cands else []
 
 
 def reapply(

@@ -8,24 +8,29 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.canonical import format_time
-from app.clock import ensure_aware
 from marketplace.domain.receipts import receipt_body
-from marketplace.models import LIVE, Agency, Job, Quote
+from marketplace.domain.records import draw_record as build
+from marketplace.domain.records import outcome_of
+from marketplace.models import LIVE, Agency, Job, Quote, Selection
 from marketplace.services.selection import selection_of
 
 
+def record_of(job: Job, sel: Selection) -> dict[str, Any]:
+    """The job's draw record from its stored selection, built by the one pure builder."""
+    outcome = outcome_of({"method": sel.method, "candidates": sel.candidates, "candidates_digest": sel.candidates_digest,
+                          "final_seed": sel.final_seed, "order": sel.order, "params": sel.params,
+                          "winner_quote_id": sel.winner_quote_id}, sel.ranking)
+    return build(outcome, job_id=job.job_no, server_seed_hex=job.server_seed, beacon=sel.beacon,
+                 selected_at=format_time(sel.selected_at), excluded=sel.excluded,
+                 published_commitment=job.seed_commitment)
+
+
 async def draw_record(session: AsyncSession, job: Job) -> dict[str, Any] | None:
-    """The draw record (DESIGN field list) plus the opened quotes with their nonces."""
+    """The draw record (DESIGN field list) plus the opened quotes with their nonces; None before selection."""
     sel = await selection_of(session, job)
     if sel is None:
         return None
-    record = {
-        "protocol": "marketdraw-v1", "job_id": job.job_no, "method": sel.method, "params": sel.params,
-        "seed_commitment": job.seed_commitment, "server_seed": job.server_seed, "beacon": sel.beacon,
-        "candidates": sel.candidates, "candidates_digest": sel.candidates_digest, "final_seed": sel.final_seed,
-        "order": sel.order, "excluded": sel.excluded, "winner_quote_id": sel.winner_quote_id,
-        "selected_at": format_time(ensure_aware(sel.selected_at)),
-    }
+    record = record_of(job, sel)
     record["quotes"] = await opened_quotes(session, job)
     return record
 

@@ -12,7 +12,7 @@ from app.clock import utcnow
 from app.errors import Conflict, InputError
 from app.i18n import gettext as _
 from app.models import User
-from app.passwords import hash_password, password_problem, verify_password
+from app.passwords import hash_password, password_message, password_problem, verify_password
 
 
 def actor_of(user: CurrentUser | None) -> str:
@@ -62,7 +62,6 @@ async def authenticate(session: AsyncSession, username: str, password: str) -> U
 async def create_admin(session: AsyncSession, username: str, password: str) -> User:
     problem = password_problem(password, username=username)
     if problem:
-        from marketplace.schemas import password_message
         raise InputError(password_message(problem))
     user = await new_user(session, username=username, password=password, role="admin", display_name=username)
     await append_event(session, actor="cli", kind="account.admin_created", subject=f"user:{user.username}",

@@ -21,7 +21,7 @@ from app.forms import parse
 from app.i18n import gettext as _
 from app.i18n import normalise_locale
 from app.web import csrf_token, flash, read_input, render
-from marketplace.schemas import Credentials, LocaleIn, UserOut
+from app.schemas import Credentials, LocaleIn, UserOut
 
 
 def _session_cookie(request: Request, sid: str) -> Cookie:

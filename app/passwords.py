@@ -10,6 +10,8 @@ from pathlib import Path
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from app.i18n import gettext as _
+
 MIN_LENGTH = 8
 MAX_LENGTH = 128
 _COMMON_FILE = Path(__file__).parent / "data" / "common-passwords.txt.gz"
@@ -61,3 +63,13 @@ async def hash_password(password: str) -> str:
 async def verify_password(password_hash: str | None, password: str) -> bool:
     """Verify off the event loop; always spends one argon2 verification."""
     return await asyncio.to_thread(verify_password_sync, password_hash or _DUMMY_HASH, password) and bool(password_hash)
+
+
+def password_message(code: str) -> str:
+    """The user's-language message for a `password_problem` code."""
+    return {
+        "too_short": _("The password must have at least 8 characters."),
+        "too_long": _("The password must have at most 128 characters."),
+        "too_common": _("This password is too common and easy to guess. Choose another."),
+        "same_as_username": _("The password must not be the same as the user name."),
+    }[code]

@@ -7,15 +7,16 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from app.clock import SHANGHAI
 from app.i18n import gettext as _
-from app.passwords import password_problem
+from app.schemas import Credentials, InputModel, LocaleIn, NewAccount, UserOut  # noqa: F401  (re-used below)
 from marketplace.domain.credit_code import CreditCodeError
 from marketplace.domain.credit_code import validate as validate_code
+from marketplace.domain.methods import METHODS as METHOD_CODES  # noqa: F401  (until every caller imports METHODS)
+from marketplace.domain.methods import MethodCode
 
-USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,64}$")
 PHONE_RE = re.compile(r"^[0-9+\-() ]{5,40}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -36,46 +37,11 @@ def check_credit_code(value: str) -> str:
         raise ValueError(credit_code_message(exc)) from None
 
 
-def password_message(code: str) -> str:
-    return {
-        "too_short": _("The password must have at least 8 characters."),
-        "too_long": _("The password must have at most 128 characters."),
-        "too_common": _("This password is too common and easy to guess. Choose another."),
-        "same_as_username": _("The password must not be the same as the user name."),
-    }[code]
-
+_Strict = InputModel
 
 Str100 = Annotated[str, Field(min_length=1, max_length=100)]
 Str200 = Annotated[str, Field(min_length=1, max_length=200)]
 Str300 = Annotated[str, Field(min_length=1, max_length=300)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
-
-
-class Credentials(_Strict):
-    username: Annotated[str, Field(min_length=3, max_length=64)]
-    password: Annotated[str, Field(min_length=1, max_length=128)]
-
-    @field_validator("username")
-    @classmethod
-    def _username(cls, v: str) -> str:
-        if not USERNAME_RE.match(v):
-            raise ValueError(_("Use 3–64 letters, digits, dots, dashes or underscores."))
-        return v.lower()
-
-
-class NewAccount(Credentials):
-    password: Annotated[str, Field(min_length=1, max_length=200)]
-
-    @field_validator("password")
-    @classmethod
-    def _password(cls, v: str, info) -> str:
-        problem = password_problem(v, username=(info.data or {}).get("username", ""))
-        if problem:
-            raise ValueError(password_message(problem))
-        return v
 
 
 class OrgFields(_Strict):
@@ -165,10 +131,6 @@ class RegulatorIn(NewAccount):
     display_name: Str100
 
 
-class LocaleIn(_Strict):
-    locale: Literal["zh_CN", "en"]
-
-
 # ---- outputs ----------------------------------------------------------------
 
 class CategoryOut(BaseModel):
@@ -223,16 +185,6 @@ class OwnerOut(BaseModel):
     created_at: datetime
 
 
-class UserOut(BaseModel):
-    id: int
-    username: str
-    role: str
-    display_name: str
-    locale: str | None
-    agency_id: int | None
-    owner_id: int | None
-
-
 class Page(BaseModel):
     total: int
     page: int
@@ -252,7 +204,6 @@ def local_day_bounds(date_from: date | None, date_to: date | None) -> tuple[date
            if date_to and date_to < _LATEST_DAY else None)
     return start, end
 Money = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)]
-METHOD_CODES = ("random", "random_weighted", "lowest", "optimal", "best_value", "direct")
 
 
 def _aware(v: datetime) -> datetime:
@@ -267,7 +218,7 @@ class JobIn(_Strict):
     category_code: Annotated[str, Field(min_length=1, max_length=32)]
     min_level: Literal[1, 2, 3] = 3
     budget_cap: Money
-    method: Literal["random", "random_weighted", "lowest", "optimal", "best_value", "direct"]
+    method: MethodCode
     price_weight: Annotated[int, Field(ge=0, le=100)] | None = None
     credit_weight: Annotated[int, Field(ge=0, le=100)] | None = None
     state_funded: bool = True

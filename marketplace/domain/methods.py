@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Literal, get_args
 
 from marketplace.domain.draw import (
     CENT,
@@ -29,7 +29,9 @@ from marketplace.domain.draw import (
     sort_candidates,
 )
 
-METHODS = ("random", "random_weighted", "lowest", "optimal", "best_value", "direct")
+# The selection methods (DESIGN "Selection methods"), in DESIGN's order: the one list, also as a type.
+MethodCode = Literal["random", "random_weighted", "lowest", "optimal", "best_value", "direct"]
+METHODS: tuple[str, ...] = get_args(MethodCode)
 
 
 GRADE_WEIGHTS = {"A": 4, "B": 3, "C": 2, "D": 1}

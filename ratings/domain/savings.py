@@ -23,6 +23,8 @@ from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from marketplace.domain.methods import METHODS
+
 __all__ = [
     "AwardedJob",
     "BASELINE",
@@ -38,7 +40,7 @@ BASELINE = "cap"
 GROUP_BY = (None, "method", "category", "owner", "district", "month")
 # DESIGN's selection methods, always listed in the distribution (zeros included)
 # so that charts keep the same columns; other codes follow in sorted order.
-KNOWN_METHODS = ("random", "random_weighted", "lowest", "optimal", "best_value", "direct")
+KNOWN_METHODS = METHODS  # every selection method is listed, with or without jobs
 
 _CENT = Decimal("0.01")
 _MICROSECONDS_PER_HOUR = 3600 * 10**6

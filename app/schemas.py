@@ -1,0 +1,57 @@
+"""Schemas of accounts: credentials, a new account's password rules, the user as the API shows it."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from app.i18n import gettext as _
+from app.passwords import password_message, password_problem
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,64}$")
+
+
+class InputModel(BaseModel):
+    """Base of every input schema: unknown fields ignored, text stripped."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+class Credentials(InputModel):
+    username: Annotated[str, Field(min_length=3, max_length=64)]
+    password: Annotated[str, Field(min_length=1, max_length=128)]
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, v: str) -> str:
+        if not USERNAME_RE.match(v):
+            raise ValueError(_("Use 3–64 letters, digits, dots, dashes or underscores."))
+        return v.lower()
+
+
+class NewAccount(Credentials):
+    password: Annotated[str, Field(min_length=1, max_length=200)]
+
+    @field_validator("password")
+    @classmethod
+    def _password(cls, v: str, info) -> str:
+        problem = password_problem(v, username=(info.data or {}).get("username", ""))
+        if problem:
+            raise ValueError(password_message(problem))
+        return v
+
+
+class LocaleIn(InputModel):
+    locale: Literal["zh_CN", "en"]
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    role: str
+    display_name: str
+    locale: str | None
+    agency_id: int | None
+    owner_id: int | None

@@ -1,4 +1,8 @@
-"""Command line: python -m app {run,serve,migrate,seed,create-admin,worker,verify-audit}."""
+"""Command line: python -m app {serve,migrate,create-admin,worker,verify-audit}.
+
+The demo data (scripts/seed_demo.py, not part of the installed package) is loaded by
+`python3 scripts/dev.py run` or `python3 scripts/dev.py seed`.
+"""
 
 from __future__ import annotations
 
@@ -11,37 +15,24 @@ import sys
 from app.settings import get_settings
 
 
-def _migrate() -> None:
-    """Apply migrations, then add any missing default service category."""
+def migrate() -> None:
+    """Apply migrations, then add what every database needs (the default service categories)."""
     from app.db import make_engine, make_sessionmaker
+    from app.main import after_migrate
     from app.migrate import upgrade
-    from marketplace.services.registry import seed_categories
 
     url = get_settings().database_url
     upgrade(url)
 
-    async def categories() -> None:
+    async def prepare() -> None:
         engine = make_engine(url)
         try:
             async with make_sessionmaker(engine)() as session:
-                await seed_categories(session)
+                await after_migrate(session)
         finally:
             await engine.dispose()
 
-    asyncio.run(categories())
-
-
-async def _seed_and_reset(progress: bool = True) -> dict:
-    from app.db import make_engine, make_sessionmaker
-    from scripts.seed_demo import reset_demo_passwords, seed
-
-    engine = make_engine(get_settings().database_url)
-    try:
-        sm = make_sessionmaker(engine)
-        await seed(sm, progress=progress)
-        return await reset_demo_passwords(sm)
-    finally:
-        await engine.dispose()
+    asyncio.run(prepare())
 
 
 def proxy_options(s) -> dict:
@@ -51,25 +42,11 @@ def proxy_options(s) -> dict:
     return {"proxy_headers": True, "forwarded_allow_ips": s.trusted_proxies}
 
 
-def _serve(workers: int = 1) -> None:
+def serve(workers: int = 1) -> None:
     import uvicorn
 
     s = get_settings()
     uvicorn.run("app.asgi:app", host=s.host, port=s.port, workers=workers, log_level="info", **proxy_options(s))
-
-
-def cmd_run(args) -> None:
-    """Migrate, load demo data, print the demo passwords, serve."""
-    s = get_settings()
-    print(f"database: {s.database_url.split('@')[-1]}")
-    print(f"background jobs: {'arq on ' + s.redis_url.split('@')[-1] if s.redis_url else 'in-process'}")
-    _migrate()
-    creds = asyncio.run(_seed_and_reset())
-    print("\nDemo accounts (new one-time passwords, shown only now):")
-    for role, (username, password) in creds.items():
-        print(f"  {role:<10} {username:<10} {password}")
-    print(f"\nOpen http://{s.host}:{s.port}/  (API docs: http://{s.host}:{s.port}/schema)\n", flush=True)
-    _serve(args.workers)
 
 
 async def _create_admin(username: str, password: str) -> None:
@@ -95,7 +72,7 @@ def cmd_create_admin(args) -> None:
         password = getpass.getpass("Password: ")
         if getpass.getpass("Repeat: ") != password:
             sys.exit("Passwords differ.")
-    _migrate()
+    migrate()
     try:
         asyncio.run(_create_admin(args.username, password))
     except DomainError as exc:
@@ -134,14 +111,10 @@ def cmd_worker(args) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m app")
     sub = parser.add_subparsers(dest="cmd", required=True)
-    p = sub.add_parser("run", help="migrate, load demo data and serve")
-    p.add_argument("--workers", type=int, default=1)
-    p.set_defaults(fn=cmd_run)
     p = sub.add_parser("serve", help="serve without touching data")
     p.add_argument("--workers", type=int, default=1)
-    p.set_defaults(fn=lambda a: _serve(a.workers))
-    sub.add_parser("migrate", help="apply database migrations").set_defaults(fn=lambda a: _migrate())
-    sub.add_parser("seed", help="load demo data").set_defaults(fn=lambda a: (_migrate(), asyncio.run(_seed_and_reset())))
+    p.set_defaults(fn=lambda a: serve(a.workers))
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(fn=lambda a: migrate())
     p = sub.add_parser("create-admin", help="create an administrator (password from prompt or stdin)")
     p.add_argument("username")
     p.add_argument("--generate", action="store_true", help="generate and print a password")

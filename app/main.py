@@ -28,6 +28,7 @@ from sqlmodel import SQLModel
 import app.mail  # noqa: F401  (registers the outbox sweep step)
 import app.models  # noqa: F401  (tables)
 import marketplace.models  # noqa: F401  (tables)
+import marketplace.ports
 import marketplace.tasks  # noqa: F401  (registers its tasks)
 import ratings.models  # noqa: F401  (tables)
 import ratings.tasks  # noqa: F401  (registers its tasks)
@@ -47,6 +48,16 @@ from ratings.controllers import pages as ratings_pages
 from ratings.controllers import parameters
 from ratings.services import dashboard as ratings_dashboard
 from ratings.services.ranking_cache import CreditVersion, RankingCache
+from marketplace.services.registry import seed_categories
+from ratings.services.standing import CREDIT
+
+marketplace.ports.use_credit(CREDIT)  # the marketplace reaches credit only through this port
+
+
+async def after_migrate(session) -> None:
+    """What every database needs once migrated: the default service categories (idempotent)."""
+    await seed_categories(session)
+
 
 # Every table of every domain, for Alembic and the tests' schema.
 metadata = SQLModel.metadata

@@ -8,6 +8,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.audit import append_event
+from app.clock import utcnow
 from app.models import PlatformSetting
 
 DEFAULTS: dict[str, str] = {
@@ -58,8 +60,6 @@ def changes_of(data: BaseModel, current: dict[str, str]) -> dict[str, str]:
 
 async def write_settings(session: AsyncSession, actor: str, changes: dict[str, tuple[str, str]]) -> None:
     """Store `{key: (old, new)}`; each change is an audit event (DESIGN "Audit chain"). Commits."""
-    from app.audit import append_event
-    from app.clock import utcnow
 
     for key, (old, new) in changes.items():
         row = await session.get(PlatformSetting, key)

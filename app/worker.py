@@ -9,7 +9,7 @@ from arq.connections import RedisSettings
 
 from app.db import make_engine, make_sessionmaker
 from app.settings import get_settings
-from app.tasks import REGISTRY
+from app.tasks import REGISTRY, ArqQueue
 
 # Keep short: a killed worker's job is retried after job_timeout + 10 s.
 JOB_TIMEOUT = 60
@@ -20,7 +20,6 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["settings"] = settings
     ctx["engine"] = make_engine(settings.database_url)
     ctx["sessionmaker"] = make_sessionmaker(ctx["engine"])
-    from app.tasks import ArqQueue
 
     queue = ArqQueue(settings.redis_url)
     await queue.start()

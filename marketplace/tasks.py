@@ -1,16 +1,19 @@
-"""Background jobs of the marketplace (idempotent; ids in, never objects)."""
+"""Background tasks of the marketplace (idempotent; ids in, never objects)."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import col, select
 
 from app.audit import append_event
+from app.clock import utcnow
 from app.tasks import sweep_step, task
-from marketplace.models import APPROVED, Agency, Qualification, ServiceCategory
+from marketplace.models import APPROVED, PUBLISHED, Agency, Job, Qualification, ServiceCategory
 from marketplace.services.registry import notify
+from marketplace.services.selection import close_and_select
 
 EXPIRED = "expired"
 
@@ -22,7 +25,6 @@ async def expire_qualifications(ctx: dict[str, Any]) -> int:
     Each row is claimed with a conditional UPDATE, so concurrent or repeated
     runs record each expiry (and its audit event) exactly once.
     """
-    from sqlalchemy import update
 
     today = date.today()
     done = 0
@@ -52,7 +54,6 @@ async def expire_qualifications(ctx: dict[str, Any]) -> int:
 @task
 async def close_job(ctx: dict[str, Any], job_id: int) -> str:
     """At the deadline: open quotes and select (a no-op when already done or not due)."""
-    from marketplace.services.selection import close_and_select
 
     return await close_and_select(ctx["sessionmaker"], job_id)
 
@@ -60,9 +61,6 @@ async def close_job(ctx: dict[str, Any], job_id: int) -> str:
 @sweep_step
 async def close_due_jobs(ctx: dict[str, Any]) -> int:
     """Find published jobs past their deadline (a lost or late queued job changes nothing)."""
-    from app.clock import utcnow
-    from marketplace.models import PUBLISHED, Job
-    from marketplace.services.selection import close_and_select
 
     async with ctx["sessionmaker"]() as session:
         due = (await session.exec(select(Job.id).where(Job.status == PUBLISHED, Job.quote_deadline <= utcnow())

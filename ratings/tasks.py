@@ -1,12 +1,15 @@
-"""Background jobs of ratings: per-agency recompute on events, nightly for everyone."""
+"""Background tasks of ratings: per-agency recompute on events, nightly for everyone."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import update
+
 from app.clock import SHANGHAI, utcnow
 from app.models import PlatformSetting
 from app.tasks import sweep_step, task
+from ratings.services.recompute import nightly_recompute, recompute_agency
 
 NIGHTLY_KEY = "credit_nightly_done_on"
 NIGHTLY_HOUR = 2  # Beijing time
@@ -14,7 +17,6 @@ NIGHTLY_HOUR = 2  # Beijing time
 
 @task
 async def recompute_credit(ctx: dict[str, Any], agency_id: int) -> str:
-    from ratings.services.recompute import recompute_agency
 
     async with ctx["sessionmaker"]() as session:
         credit = await recompute_agency(session, agency_id)
@@ -24,7 +26,6 @@ async def recompute_credit(ctx: dict[str, Any], agency_id: int) -> str:
 @task
 async def recompute_all_credit(ctx: dict[str, Any]) -> str:
     """Everyone at once, e.g. after the credit formula's parameters changed (idempotent)."""
-    from ratings.services.recompute import nightly_recompute
 
     async with ctx["sessionmaker"]() as session:
         return str(await nightly_recompute(session))
@@ -33,9 +34,6 @@ async def recompute_all_credit(ctx: dict[str, Any]) -> str:
 @sweep_step
 async def nightly_credit_if_due(ctx: dict[str, Any]) -> str:
     """Once per Beijing day after 02:00: recompute everyone (expiry, time decay)."""
-    from sqlalchemy import update
-
-    from ratings.services.recompute import nightly_recompute
 
     local = utcnow().astimezone(SHANGHAI)
     today = local.date().isoformat()

@@ -46,6 +46,7 @@ from sqlalchemy import text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import app.main  # noqa: E402,F401  (the composition root: wires the domains' ports and tasks)
 from app.auth import CurrentUser  # noqa: E402
 from app.db import make_engine, make_sessionmaker  # noqa: E402
 from app.models import User  # noqa: E402

@@ -3,6 +3,7 @@
 
     python3 scripts/dev.py run    # set up .venv, migrate, load demo data, serve on :8000
     python3 scripts/dev.py test   # set up .venv and run every test suite
+    python3 scripts/dev.py seed   # migrate and load the demo data only (new one-time passwords)
 
 Standard library only: it creates (or reuses) .venv, installs the pinned
 project into it when pyproject.toml changed, and re-runs itself inside it.
@@ -89,8 +90,44 @@ def run_tests(extra: list[str]) -> int:
     return 0 if failed == 0 and all(rc in (0, 5) for _, rc, _ in results) and passed > 0 else 1
 
 
+def run_demo(serve_after: bool, extra: list[str]) -> None:
+    """Migrate, load the demo data (scripts/seed_demo.py), print one-time passwords, then serve."""
+    import argparse
+    import asyncio
+
+    from app.__main__ import migrate, serve
+    from app.db import make_engine, make_sessionmaker
+    from app.settings import get_settings
+    from scripts.seed_demo import reset_demo_passwords, seed
+
+    parser = argparse.ArgumentParser(prog=f"scripts/dev.py {'run' if serve_after else 'seed'}")
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args(extra)
+    s = get_settings()
+    print(f"database: {s.database_url.split('@')[-1]}")
+    print(f"background jobs: {'arq on ' + s.redis_url.split('@')[-1] if s.redis_url else 'in-process'}")
+    migrate()
+
+    async def load() -> dict:
+        engine = make_engine(s.database_url)
+        try:
+            sm = make_sessionmaker(engine)
+            await seed(sm, progress=True)
+            return await reset_demo_passwords(sm)
+        finally:
+            await engine.dispose()
+
+    creds = asyncio.run(load())
+    print("\nDemo accounts (new one-time passwords, shown only now):")
+    for role, (username, password) in creds.items():
+        print(f"  {role:<10} {username:<10} {password}")
+    if serve_after:
+        print(f"\nOpen http://{s.host}:{s.port}/  (API docs: http://{s.host}:{s.port}/schema)\n", flush=True)
+        serve(args.workers)
+
+
 def main() -> None:
-    if len(sys.argv) < 2 or sys.argv[1] not in ("run", "test"):
+    if len(sys.argv) < 2 or sys.argv[1] not in ("run", "test", "seed"):
         sys.exit(__doc__)
     if not _in_venv():
         ensure_venv()
@@ -98,10 +135,8 @@ def main() -> None:
     cmd, extra = sys.argv[1], sys.argv[2:]
     os.chdir(ROOT)
     sys.path.insert(0, str(ROOT))
-    if cmd == "run":
-        from app.__main__ import main as app_main
-
-        app_main(["run", *extra])
+    if cmd in ("run", "seed"):
+        run_demo(serve_after=cmd == "run", extra=extra)
     else:
         sys.exit(run_tests(extra))
 

@@ -19,6 +19,7 @@ from faker import Faker
 from sqlmodel import select
 from tqdm import tqdm
 
+import app.main  # noqa: F401  (the composition root: wires the domains' ports and tasks)
 from app.accounts import new_user
 from app.audit import append_event
 from app.db import SessionMaker, make_engine, make_sessionmaker

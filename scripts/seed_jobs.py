@@ -41,6 +41,7 @@ from faker import Faker
 from sqlmodel import col, select
 from tqdm import tqdm
 
+import app.main  # noqa: F401  (the composition root: wires the domains' ports and tasks)
 from app.auth import CurrentUser
 from app.clock import ensure_aware, set_clock_offset
 from app.db import SessionMaker, make_engine, make_sessionmaker

@@ -23,10 +23,10 @@ from marketplace.models import (
     AWARDED,
     CLOSED,
     COMPLETED,
+    RATED,
     CONTRACTED,
     FAILED,
     LIVE,
-    Agency,
     Contract,
     Job,
     Objection,
@@ -37,7 +37,7 @@ from marketplace.services.decisions import decide_once
 from marketplace.services.jobs import actor, get_job, own_job, public_job
 from marketplace.services.registry import notify
 from marketplace.services.selection import flag_abnormal, selection_of, winning_quote
-from ratings.models import Violation
+from marketplace.ports import credit
 
 
 async def _exclude_winner(session: AsyncSession, job: Job, sel: Selection, reason: str, actor_name: str) -> str | None:
@@ -164,14 +164,8 @@ async def record_refusal(session: AsyncSession, user: CurrentUser, job_no: str, 
         raise Conflict(_("A refusal to sign can be recorded only after the publicity period ends."))
     sel = await selection_of(session, job)
     winner = await winning_quote(session, sel)
-    earlier = (await session.exec(select(Violation).where(Violation.agency_id == winner.agency_id,
-                                                          Violation.kind == "refused_to_sign"))).all()
-    severity = "severe" if earlier else "major"
-    session.add(Violation(agency_id=winner.agency_id, severity=severity, kind="refused_to_sign",
-                          description=reason, evidence=f"job:{job.job_no}", job_id=job.id, recorded_by=actor(user)))
-    agency = await session.get(Agency, winner.agency_id)
-    await append_event(session, actor=actor(user), kind="violation.recorded", subject=f"agency:{agency.credit_code}",
-                       data={"severity": severity, "kind": "refused_to_sign", "job": job.job_no})
+    await credit().record_refusal(session, agency_id=winner.agency_id, job_id=job.id, job_no=job.job_no,
+                                  reason=reason, actor=actor(user))
     await _exclude_winner(session, job, sel, "refused_to_sign", actor(user))
     await session.commit()
     return job
@@ -255,3 +249,10 @@ async def complete_job(session: AsyncSession, user: CurrentUser, job_no: str) ->
     await session.commit()
     await session.refresh(job)
     return job
+
+
+async def mark_rated(session: AsyncSession, job: Job) -> None:
+    """A completed job becomes `rated` (once; the rating's caller commits). 409 if it is not completed."""
+    res = await session.exec(update(Job).where(Job.id == job.id, Job.status == COMPLETED).values(status=RATED))
+    if res.rowcount != 1:
+        raise Conflict(_("This contract has already been rated."))

@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.clock import SHANGHAI, ensure_aware
 from app.i18n import gettext as _
 from marketplace.models import APPROVED, SUSPENDED, Agency, Job, JobExclusion, Qualification
-from ratings.services.standing import black_listed
+from marketplace.ports import credit
 
 REASONS = ("agency_not_approved", "agency_suspended", "black_listed", "not_qualified", "level_too_low",
            "certificate_expired", "excluded_by_owner", "over_cap")
@@ -38,7 +38,7 @@ async def eligibility_reasons(session: AsyncSession, agency: Agency, job: Job, a
         reasons.append("agency_suspended")
     elif agency.status != APPROVED:
         reasons.append("agency_not_approved")
-    if agency.id in await black_listed(session, [agency.id], at):
+    if agency.id in await credit().black_listed(session, [agency.id], at):
         reasons.append("black_listed")
     quals = (await session.exec(select(Qualification).where(
         Qualification.agency_id == agency.id, Qualification.category_id == job.category_id,

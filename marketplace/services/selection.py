@@ -29,11 +29,12 @@ from marketplace.domain import methods
 from marketplace.domain.draw import Candidate
 from marketplace.domain.due_dates import add_working_days
 from marketplace.models import AWARDED, CLOSED, FAILED, LIVE, PUBLISHED, Agency, Job, Quote, Selection
+from marketplace.ports import credit
 from marketplace.services.beacons import source_of
 from marketplace.services.eligibility import eligibility_reasons
 from marketplace.services.jobs import actor, get_job, own_job
+from marketplace.services.quotes import live_quote_count
 from marketplace.services.registry import notify
-from ratings.services.standing import credit_at, credit_params, grade_of, red_listed
 
 CLOSED_AWAITING_BEACON = "awaiting_beacon"
 
@@ -70,16 +71,14 @@ async def _candidates(session: AsyncSession, job: Job, eligible: list[tuple[Quot
     inputs: dict[str, Any] = {}
     weights = {q.id: 1 for q, _a in eligible}
     if job.method in ("random_weighted", "best_value"):
-        params = await credit_params(session)
-        scores = await credit_at(session, [a.id for _q, a in eligible], ensure_aware(job.quote_deadline), params)
+        standing = await credit().standing_at(session, [a.id for _q, a in eligible], ensure_aware(job.quote_deadline))
         if job.method == "random_weighted":
             # DESIGN: weight by credit grade (A 4, B 3, C 2, D 1); a red-listed agency weighs 4.
-            red = await red_listed(session, [a.id for _q, a in eligible], ensure_aware(job.quote_deadline))
-            weights = {q.id: methods.GRADE_WEIGHTS["A" if a.id in red else grade_of(scores[a.id], params)]
+            weights = {q.id: methods.GRADE_WEIGHTS["A" if standing[a.id].red_listed else standing[a.id].grade]
                        for q, a in eligible}
         else:
             inputs = {"price_weight": job.price_weight, "credit_weight": job.credit_weight,
-                      "credit_scores": {str(q.id): scores[a.id] for q, a in eligible}}
+                      "credit_scores": {str(q.id): standing[a.id].score for q, a in eligible}}
     cands = [Candidate(quote_id=str(q.id), agency_code=a.credit_code, price=q.price, weight=weights[q.id])
              for q, a in eligible]
     return cands, inputs
@@ -173,7 +172,6 @@ async def close_and_select(sessionmaker: SessionMaker, job_id: int, actor_name: 
 
 
 async def _live_count(session: AsyncSession, job_id: int) -> int:
-    from marketplace.services.quotes import live_quote_count
 
     return await live_quote_count(session, job_id)
 

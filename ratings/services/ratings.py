@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -14,7 +13,8 @@ from app.auth import CurrentUser
 from app.clock import ensure_aware, utcnow
 from app.errors import Conflict
 from app.i18n import gettext as _
-from marketplace.models import COMPLETED, RATED, Agency, Contract, Job
+from marketplace.models import COMPLETED, RATED, Agency, Contract
+from marketplace.services.awards import mark_rated
 from marketplace.services.jobs import actor, own_job
 from marketplace.services.registry import notify
 from ratings.domain.credit import rating_score
@@ -33,9 +33,7 @@ async def rate_job(session: AsyncSession, user: CurrentUser, job_no: str, data: 
         raise Conflict(_("Only a completed job can be rated."))
     if utcnow() > ensure_aware(job.completed_at) + timedelta(days=RATING_WINDOW_DAYS):
         raise Conflict(_("The 30-day rating period has ended."))
-    res = await session.exec(update(Job).where(Job.id == job.id, Job.status == COMPLETED).values(status=RATED))
-    if res.rowcount != 1:
-        raise Conflict(_("This contract has already been rated."))
+    await mark_rated(session, job)
     score = rating_score(data.quality, data.timeliness, data.fee_compliance, data.attitude)
     rating = Rating(contract_id=contract.id, job_id=job.id, agency_id=contract.agency_id, owner_id=job.owner_id,
                     quality=data.quality, timeliness=data.timeliness, fee_compliance=data.fee_compliance,

@@ -1,6 +1,8 @@
-"""What the marketplace may read from ratings: list bars and credit at a moment.
+"""Ratings' side of the marketplace's credit port (marketplace.ports.CreditPort).
 
-One small interface (STYLE: marketplace never reads ratings' tables directly).
+List bars and credit at a moment, and recording a refusal to sign: the marketplace
+never reads or writes ratings' tables itself. `CREDIT` is the implementation the
+composition root wires.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from decimal import Decimal
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from marketplace.ports import Standing
 from ratings.domain.credit import CreditParams, credit_grade, credit_score
 from ratings.models import ListEntry, Rating, Violation
 from ratings.parameters import params_in_force
+from ratings.services.violations import record_refusal
 
 
 async def black_listed(session: AsyncSession, agency_ids: list[int], at: datetime) -> set[int]:
@@ -71,3 +75,25 @@ async def credit_at(session: AsyncSession, agency_ids: list[int], at: datetime,
     for agency_id, severity, occurred_at in violations:
         by_violation[agency_id].append((severity, occurred_at))
     return {a: credit_score(by_rating[a], by_violation[a], at, p) for a in agency_ids}
+
+
+class CreditStanding:
+    """The credit port as ratings implements it."""
+
+    async def black_listed(self, session: AsyncSession, agency_ids: list[int], at: datetime) -> set[int]:
+        return await black_listed(session, agency_ids, at)
+
+    async def standing_at(self, session: AsyncSession, agency_ids: list[int], at: datetime) -> dict[int, Standing]:
+        params = await credit_params(session)
+        scores = await credit_at(session, agency_ids, at, params)
+        red = await red_listed(session, agency_ids, at)
+        return {a: Standing(score=scores[a], grade=grade_of(scores[a], params), red_listed=a in red)
+                for a in agency_ids}
+
+    async def record_refusal(self, session: AsyncSession, *, agency_id: int, job_id: int, job_no: str,
+                             reason: str, actor: str) -> str:
+        return await record_refusal(session, agency_id=agency_id, job_id=job_id, job_no=job_no, reason=reason,
+                                    actor=actor)
+
+
+CREDIT = CreditStanding()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from sqlalchemy import update
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -20,6 +23,32 @@ from ratings.schemas import ViolationIn
 from ratings.services.recompute import list_change
 
 
+async def add_violation(session: AsyncSession, agency: Agency, *, severity: str, kind: str, description: str,
+                        evidence: str, recorded_by: str, event: Callable[[Violation], dict[str, Any]],
+                        job_id: int | None = None) -> Violation:
+    """The one place a violation is stored, with its `violation.recorded` audit event (caller commits)."""
+    v = Violation(agency_id=agency.id, severity=severity, kind=kind, description=description, evidence=evidence,
+                  job_id=job_id, recorded_by=recorded_by)
+    session.add(v)
+    await session.flush()
+    await append_event(session, actor=recorded_by, kind="violation.recorded", subject=f"agency:{agency.credit_code}",
+                       data=event(v))
+    return v
+
+
+async def record_refusal(session: AsyncSession, *, agency_id: int, job_id: int, job_no: str, reason: str,
+                         actor: str) -> str:
+    """The winner refused to sign (DESIGN): a `major` violation, `severe` from the second time."""
+    earlier = (await session.exec(select(Violation.id).where(Violation.agency_id == agency_id,
+                                                             Violation.kind == "refused_to_sign"))).first()
+    severity = "severe" if earlier else "major"
+    agency = await session.get(Agency, agency_id)
+    await add_violation(session, agency, severity=severity, kind="refused_to_sign", description=reason,
+                        evidence=f"job:{job_no}", recorded_by=actor, job_id=job_id,
+                        event=lambda _v: {"severity": severity, "kind": "refused_to_sign", "job": job_no})
+    return severity
+
+
 async def record_violation(session: AsyncSession, user: CurrentUser, data: ViolationIn) -> Violation:
     try:
         code = check_credit_code(data.agency_code)
@@ -29,12 +58,9 @@ async def record_violation(session: AsyncSession, user: CurrentUser, data: Viola
     if agency is None:
         msg = _("No such agency.")
         raise InputError(msg, fields={"agency_code": msg})
-    v = Violation(agency_id=agency.id, severity=data.severity, kind=data.kind, description=data.description,
-                  evidence=data.evidence, recorded_by=actor(user))
-    session.add(v)
-    await session.flush()
-    await append_event(session, actor=actor(user), kind="violation.recorded", subject=f"agency:{agency.credit_code}",
-                       data={"violation_id": v.id, "severity": v.severity, "kind": v.kind})
+    v = await add_violation(session, agency, severity=data.severity, kind=data.kind, description=data.description,
+                            evidence=data.evidence, recorded_by=actor(user),
+                            event=lambda v: {"violation_id": v.id, "severity": v.severity, "kind": v.kind})
     await notify(session, agency_id=agency.id, kind="violation.recorded", data={"reason": v.description})
     await session.commit()
     return v

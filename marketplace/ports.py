@@ -1,0 +1,57 @@
+"""What the marketplace needs from credit, as a small port (DESIGN "Eligibility", "Selection methods").
+
+The marketplace never reads or writes ratings' tables: it asks this port whether agencies
+are black- or red-listed, for their credit standing at a quote deadline (best_value and
+random_weighted), and records a refusal to sign. `ratings` implements it
+(`ratings.services.standing.CreditStanding`) and the composition root (app.main) wires it
+with `use_credit`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+
+@dataclass(frozen=True)
+class Standing:
+    """An agency's credit as it stood at a moment."""
+
+    score: Decimal
+    grade: str          # A, B, C or D under the parameters in force
+    red_listed: bool
+
+
+class CreditPort(Protocol):
+    async def black_listed(self, session: AsyncSession, agency_ids: list[int], at: datetime) -> set[int]:
+        """Agencies with a black-list entry in force at `at` (they may not quote)."""
+        ...
+
+    async def standing_at(self, session: AsyncSession, agency_ids: list[int], at: datetime) -> dict[int, Standing]:
+        """Score, grade and red-list status of each agency at `at`."""
+        ...
+
+    async def record_refusal(self, session: AsyncSession, *, agency_id: int, job_id: int, job_no: str,
+                             reason: str, actor: str) -> str:
+        """Record that the winner refused to sign (a violation, in the caller's transaction); returns its severity."""
+        ...
+
+
+_credit: CreditPort | None = None
+
+
+def use_credit(port: CreditPort) -> None:
+    """Wire the credit port (the composition root does, once)."""
+    global _credit
+    _credit = port
+
+
+def credit() -> CreditPort:
+    """The wired credit port."""
+    if _credit is None:
+        raise RuntimeError("the credit port is not wired: import app.main (the composition root) first")
+    return _credit

@@ -44,6 +44,12 @@ async def chain_head(session: AsyncSession) -> tuple[int, str]:
     return (head.seq, head.hash) if head else (0, GENESIS_HASH)
 
 
+async def latest_events(session: AsyncSession, page: int, per_page: int) -> list[AuditEvent]:
+    """One page of the chain, newest first."""
+    return list((await session.exec(select(AuditEvent).order_by(col(AuditEvent.seq).desc())
+                                    .offset((page - 1) * per_page).limit(per_page))).all())
+
+
 def event_as_dict(ev: AuditEvent) -> dict[str, Any]:
     body = event_body(ev.seq, ev.at, ev.actor, ev.kind, ev.subject, ev.data, ev.prev_hash)
     body["hash"] = ev.hash

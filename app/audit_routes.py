@@ -2,31 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Request, get
 from litestar.params import QueryParameter
 from litestar.response import Template
-from sqlmodel import col, select
 
-from app.audit import chain_head, verify_stored_chain
+from app.audit import latest_events, chain_head, verify_stored_chain
 from app.auth import PUBLIC, roles
 from app.db import DB
-from app.models import AuditEvent
+from app.schemas import AuditHeadOut, ChainReportOut
 from app.web import render
 
 
 @get("/api/audit/head", opt=roles(PUBLIC))
-async def api_audit_head(db: DB) -> dict[str, Any]:
+async def api_audit_head(db: DB) -> AuditHeadOut:
     """The chain head, for outsiders to pin."""
     seq, head = await chain_head(db)
-    return {"seq": seq, "hash": head}
+    return AuditHeadOut(seq=seq, hash=head)
 
 
 @get("/api/audit/verify", opt=roles("regulator", "admin"))
-async def api_audit_verify(db: DB) -> dict[str, Any]:
+async def api_audit_verify(db: DB) -> ChainReportOut:
+    """Walk the whole stored chain and report the first broken link, if any."""
     report = await verify_stored_chain(db)
-    return report.__dict__
+    return ChainReportOut(**report.__dict__)
 
 
 @get("/regulator/audit", opt=roles("regulator", "admin"))
@@ -34,8 +34,7 @@ async def audit_page(request: Request, db: DB, page: Annotated[int, QueryParamet
     report = await verify_stored_chain(db)
     per_page = 50
     page = max(1, page)
-    events = (await db.exec(select(AuditEvent).order_by(col(AuditEvent.seq).desc())
-                            .offset((page - 1) * per_page).limit(per_page))).all()
+    events = await latest_events(db, page, per_page)
     total = report.head_seq
     return await render(request, "app/audit.html", report=report, events=events, page=page,
                         pages=max(1, -(-total // per_page)))

@@ -21,7 +21,7 @@ from app.forms import parse
 from app.i18n import gettext as _
 from app.i18n import normalise_locale
 from app.web import csrf_token, flash, read_input, render
-from app.schemas import Credentials, LocaleIn, UserOut
+from app.schemas import Credentials, CsrfOut, LocaleIn, LoginOut, StatusOut, UserOut
 
 
 def _session_cookie(request: Request, sid: str) -> Cookie:
@@ -116,35 +116,36 @@ async def switch_language(request: Request, db: DB, locale: FromQuery[str] = "zh
 
 
 @get("/healthz", opt=roles(PUBLIC), media_type="application/json")
-async def healthz(db: DB) -> Response:
+async def healthz(db: DB) -> Response[StatusOut]:
+    """200 while the database answers, 503 otherwise."""
     try:
         await db.exec(text("SELECT 1"))
     except Exception:
-        return Response({"status": "unavailable"}, status_code=503)
-    return Response({"status": "ok"})
+        return Response(StatusOut(status="unavailable"), status_code=503)
+    return Response(StatusOut(status="ok"))
 
 
 @get("/api/csrf", opt=roles(PUBLIC))
-async def api_csrf(request: Request) -> dict[str, str]:
+async def api_csrf(request: Request) -> CsrfOut:
     """The CSRF token to send as `X-CSRF-Token` on every unsafe API call."""
-    return {"csrf_token": csrf_token(request)}
+    return CsrfOut(csrf_token=csrf_token(request))
 
 
 @post("/api/auth/login", opt=roles(PUBLIC), status_code=200,
       operation_class=body(Credentials))
-async def api_login(request: Request, db: DB) -> Response:
+async def api_login(request: Request, db: DB) -> Response[LoginOut]:
     """Body: `{"username", "password"}`. Sets the session cookie; returns the new CSRF token."""
     user, sid = await login_user(request, db, await read_input(request))
     request.scope["session_id"] = sid
-    resp = Response({"user": UserOut(**user.__dict__).model_dump(), "csrf_token": csrf_token(request)})
+    resp = Response(LoginOut(user=UserOut(**user.__dict__), csrf_token=csrf_token(request)))
     resp.set_cookie(_session_cookie(request, sid))
     return resp
 
 
 @post("/api/auth/logout", opt=roles(*ANY_USER), status_code=200)
-async def api_logout(request: Request) -> Response:
+async def api_logout(request: Request) -> Response[StatusOut]:
     await request.app.state.sessions.destroy(request.scope["session_id"])
-    resp = Response({"status": "logged_out"})
+    resp = Response(StatusOut(status="logged_out"))
     resp.delete_cookie(SESSION_COOKIE, path="/")
     return resp
 

@@ -1,4 +1,4 @@
-"""Schemas of accounts: credentials, a new account's password rules, the user as the API shows it."""
+"""Schemas of the platform's own API: accounts (credentials, password rules, the user), CSRF, health, audit chain."""
 
 from __future__ import annotations
 
@@ -55,3 +55,34 @@ class UserOut(BaseModel):
     locale: str | None
     agency_id: int | None
     owner_id: int | None
+
+
+class LoginOut(BaseModel):
+    user: UserOut
+    csrf_token: str
+
+
+class CsrfOut(BaseModel):
+    csrf_token: str
+
+
+class StatusOut(BaseModel):
+    status: str  # "ok" / "unavailable" (health), "logged_out"
+
+
+class AuditHeadOut(BaseModel):
+    """The chain head to pin: the last event's sequence number and hash (64 zeros when empty)."""
+
+    seq: int
+    hash: str
+
+
+class ChainReportOut(BaseModel):
+    """The verifier's verdict on the stored chain; `broken_seq`/`problem` name the first broken link."""
+
+    ok: bool
+    checked: int
+    head_seq: int
+    head_hash: str
+    broken_seq: int | None = None
+    problem: str | None = None  # "seq", "prev_hash" or "hash"

@@ -3,6 +3,7 @@
 
     python3 scripts/import_graph.py          # report; exit 1 on a cycle or a forbidden arrow
     python3 scripts/import_graph.py --edges  # also list every package-level arrow
+    python3 scripts/import_graph.py --root DIR   # another checkout
 
 Counts every import, at module level or inside a function (a function-local import
 that hides a cycle is still a cycle). Rules (docs/architecture.md):
@@ -30,13 +31,13 @@ LAYER = {"app": 0, "marketplace": 1, "ratings": 2}  # an arrow may point only to
 PURE_ALLOWED = {"app.canonical"}
 
 
-def modules() -> dict[str, Path]:
+def modules(root: Path) -> dict[str, Path]:
     out = {}
     for pkg in PACKAGES:
-        for path in (ROOT / pkg).rglob("*.py"):
+        for path in (root / pkg).rglob("*.py"):
             if "migrations" in path.parts:
                 continue
-            rel = path.relative_to(ROOT).with_suffix("")
+            rel = path.relative_to(root).with_suffix("")
             parts = list(rel.parts)
             if parts[-1] == "__init__":
                 parts = parts[:-1]
@@ -131,7 +132,8 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def main() -> int:
-    known = modules()
+    root = Path(sys.argv[sys.argv.index("--root") + 1]).resolve() if "--root" in sys.argv else ROOT
+    known = modules(root)
     graph = {m: imports_of(m, p, known) for m, p in known.items()}
     problems = 0
     for comp in cycles(graph):

@@ -109,10 +109,11 @@ class FilterCheck:
     def __init__(self) -> None:
         self.fields: dict[str, str] = {}
 
-    def choice(self, name: str, value: str | None, allowed: Iterable[str]) -> str | None:
-        """`value` if it is one of `allowed`; otherwise noted as "Choose one of the offered values."."""
-        value = (value or "").strip() if isinstance(value, str) else value
-        if not value:
+    def choice(self, name: str, value: str | None, allowed: Iterable[str], *, required: bool = False) -> str | None:
+        """`value` if it is one of `allowed` (exactly); otherwise noted as "Choose one of the offered values.".
+
+        An empty value is no filter (None), unless `required`."""
+        if not value and not required:
             return None
         if value not in set(allowed):
             self.fields[name] = _("Choose one of the offered values.")

@@ -41,11 +41,31 @@ from app.notices import notice_detail, notice_text
 from app.settings import ROOT, Settings, get_settings
 from app.tasks import ArqQueue, InProcessQueue
 from app.web import handle_domain_error, handle_http_exception, handle_unexpected
-from marketplace.controllers import home, jobs_api, jobs_pages, open_data_api, registry, signals
+from marketplace.controllers import (
+    admin_api,
+    admin_pages,
+    agency_api,
+    agency_pages,
+    home,
+    job_pages,
+    open_data_api,
+    owner_api,
+    owner_pages,
+    public_api,
+    registry_api,
+    registry_pages,
+    regulator_api,
+    regulator_pages,
+    signal_pages,
+    signals_api,
+)
 from marketplace.services import dashboard as marketplace_dashboard
 from ratings.controllers import api as ratings_api
-from ratings.controllers import pages as ratings_pages
 from ratings.controllers import parameters
+from ratings.controllers import rankings_pages as ratings_rankings_pages
+from ratings.controllers import rating_pages as ratings_rating_pages
+from ratings.controllers import regulator_pages as ratings_regulator_pages
+from ratings.controllers import savings_pages as ratings_savings_pages
 from ratings.services import dashboard as ratings_dashboard
 from ratings.services.ranking_cache import CreditVersion, RankingCache
 from marketplace.services.registry import seed_categories
@@ -63,9 +83,15 @@ async def after_migrate(session) -> None:
 metadata = SQLModel.metadata
 
 ROUTES = [*auth_routes.route_handlers, *audit_routes.route_handlers, *home.route_handlers,
-          *parameters.route_handlers, *registry.route_handlers, *jobs_api.route_handlers,
-          *jobs_pages.route_handlers, *ratings_api.route_handlers, *ratings_pages.route_handlers,
-          *open_data_api.route_handlers, *signals.route_handlers, *dashboard.route_handlers]
+          *parameters.route_handlers, *registry_pages.route_handlers, *registry_api.route_handlers,
+          *admin_pages.route_handlers, *admin_api.route_handlers, *public_api.route_handlers,
+          *agency_api.route_handlers, *owner_api.route_handlers, *regulator_api.route_handlers,
+          *job_pages.route_handlers, *agency_pages.route_handlers, *owner_pages.route_handlers,
+          *regulator_pages.route_handlers, *ratings_api.route_handlers,
+          *ratings_rankings_pages.route_handlers, *ratings_savings_pages.route_handlers,
+          *ratings_rating_pages.route_handlers, *ratings_regulator_pages.route_handlers,
+          *open_data_api.route_handlers, *signal_pages.route_handlers, *signals_api.route_handlers,
+          *dashboard.route_handlers]
 
 # The regulator's dashboard: each domain's cards, in this order.
 DASHBOARD_CARDS = [marketplace_dashboard.cards, ratings_dashboard.cards]

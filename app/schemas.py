@@ -75,14 +75,3 @@ class AuditHeadOut(BaseModel):
 
     seq: int
     hash: str
-
-
-class ChainReportOut(BaseModel):
-    """The verifier's verdict on the stored chain; `broken_seq`/`problem` name the first broken link."""
-
-    ok: bool
-    checked: int
-    head_seq: int
-    head_hash: str
-    broken_seq: int | None = None
-    problem: str | None = None  # "seq", "prev_hash" or "hash"

@@ -30,8 +30,9 @@ from marketplace.domain import credit_code
 from marketplace.models import Agency, Owner
 from marketplace.schemas import AgencySignup, OwnerSignup, QualificationIn
 from marketplace.services import registry
+from scripts.seed_jobs import seed_jobs
+from scripts.seed_plan import DEFAULT_SEED
 
-DEFAULT_SEED = 20261127
 DEMO_USERS = {"admin": "admin", "regulator": "regulator", "owner": "owner1", "agency": "agency1"}
 DISTRICTS = ["市辖区", "东城区", "西湖区", "高新区", "经开区", "滨江区", "北仑区", "余姚市", "慈溪市", "海曙区"]
 
@@ -141,7 +142,6 @@ async def seed(sessionmaker: SessionMaker, *, seed: int = DEFAULT_SEED, agencies
         bar.update(1)
     bar.close()
     if jobs:
-        from scripts.seed_jobs import seed_jobs  # it reads this module's seed
 
         statuses = await seed_jobs(sessionmaker, seed=seed, count=jobs, progress=progress)
         added["jobs"] = sum(statuses.values())

@@ -9,7 +9,6 @@ from typing import Any
 from litestar import Request, Response, get
 from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
-from sqlmodel import col, select
 
 from app.auth import PUBLIC, roles
 from app.clock import SHANGHAI, utcnow
@@ -18,17 +17,11 @@ from app.errors import InputError, NotFound
 from app.i18n import get_locale
 from app.i18n import gettext as _
 from marketplace.domain import ocds
-from marketplace.models import DRAFT, Job
+from marketplace.services.bulk_feeds import published_jobs_after
 from marketplace.services.jobs import public_job
-from marketplace.services.open_data import job_facts, touched_since
-
-BATCH = 200  # jobs per query of the bulk feed
-
-
-
+from marketplace.services.open_data import job_facts
 
 JSON = "application/json"
-
 BATCH = 200  # jobs per query of the bulk feed
 
 
@@ -38,13 +31,9 @@ def publication(request: Request) -> ocds.Publication:
                             publisher_name=_("Intermediary Service Supermarket"),
                             language="zh" if get_locale() == "zh_CN" else "en", translate=_)
 
-BATCH = 200  # jobs per query of the bulk feed
-
 
 def _json(obj: Any) -> Response:
     return Response(ocds.dumps(obj).encode(), media_type=JSON)
-
-BATCH = 200  # jobs per query of the bulk feed
 
 
 def parse_since(value: str | None) -> datetime | None:
@@ -62,8 +51,6 @@ def parse_since(value: str | None) -> datetime | None:
     except OverflowError:  # within a day of year 1 or 9999: before everything, or after everything
         return None if since.year == 1 else datetime.max.replace(tzinfo=timezone.utc)
 
-BATCH = 200  # jobs per query of the bulk feed
-
 
 @get("/api/jobs/{job_no:str}/ocds", opt=roles(PUBLIC), media_type=JSON)
 async def api_job_ocds(request: Request, db: DB, job_no: FromPath[str]) -> Response:
@@ -75,8 +62,6 @@ async def api_job_ocds(request: Request, db: DB, job_no: FromPath[str]) -> Respo
     pub, now = publication(request), utcnow()
     facts = (await job_facts(db, [job]))[0]
     return _json(ocds.release_package(ocds.releases(facts, pub, now), pub, uri=str(request.url), published_date=now))
-
-BATCH = 200  # jobs per query of the bulk feed
 
 
 @get("/api/ocds/releases.jsonl", opt=roles(PUBLIC), media_type="application/x-ndjson")
@@ -92,10 +77,7 @@ async def api_ocds_releases(request: Request, since: FromQuery[str | None] = Non
         last = 0
         while True:
             async with sessionmaker() as db:
-                stmt = select(Job).where(Job.id > last, Job.status != DRAFT, col(Job.published_at).is_not(None))
-                if after is not None:
-                    stmt = stmt.where(touched_since(after))
-                jobs = list((await db.exec(stmt.order_by(col(Job.id)).limit(BATCH))).all())
+                jobs = await published_jobs_after(db, last, after, BATCH)
                 if not jobs:
                     return
                 facts = await job_facts(db, jobs)
@@ -107,8 +89,6 @@ async def api_ocds_releases(request: Request, since: FromQuery[str | None] = Non
             last = jobs[-1].id
 
     return Stream(lines(), media_type="application/x-ndjson")
-
-BATCH = 200  # jobs per query of the bulk feed
 
 
 route_handlers = [api_job_ocds, api_ocds_releases]

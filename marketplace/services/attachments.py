@@ -8,12 +8,13 @@ from pathlib import Path
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.accounts import actor_of
 from app.audit import append_event
 from app.auth import CurrentUser
 from app.errors import Conflict, InputError, NotFound
 from app.i18n import gettext as _
 from marketplace.models import DRAFT, PUBLISHED, Attachment, Job
-from marketplace.services.jobs import actor, own_job
+from marketplace.services.jobs import own_job
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PER_JOB = 10
@@ -72,7 +73,7 @@ async def add_attachment(session: AsyncSession, user: CurrentUser, job_no: str, 
     att = Attachment(job_id=job.id, filename=name, content_type=content_type, size=len(data), sha256=digest)
     session.add(att)
     await session.flush()
-    await append_event(session, actor=actor(user), kind="job.attachment_added", subject=f"job:{job.job_no}",
+    await append_event(session, actor=actor_of(user), kind="job.attachment_added", subject=f"job:{job.job_no}",
                        data={"filename": name, "sha256": digest, "size": len(data)})
     await session.commit()
     return att

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.accounts import actor_of
 from app.audit import append_event
 from app.auth import CurrentUser
 from app.canonical import format_time
@@ -23,21 +24,21 @@ from marketplace.models import (
     AWARDED,
     CLOSED,
     COMPLETED,
-    RATED,
     CONTRACTED,
     FAILED,
     LIVE,
+    RATED,
     Contract,
     Job,
     Objection,
     Quote,
     Selection,
 )
+from marketplace.ports import credit
 from marketplace.services.decisions import decide_once
-from marketplace.services.jobs import actor, get_job, own_job, public_job
+from marketplace.services.jobs import get_job, own_job, public_job
 from marketplace.services.registry import notify
 from marketplace.services.selection import flag_abnormal, selection_of, winning_quote
-from marketplace.ports import credit
 
 
 async def _exclude_winner(session: AsyncSession, job: Job, sel: Selection, reason: str, actor_name: str) -> str | None:
@@ -95,23 +96,23 @@ async def file_objection(session: AsyncSession, user: CurrentUser, job_no: str, 
     obj = Objection(job_id=job.id, agency_id=user.agency_id, against_quote_id=sel.winner_quote_id or "", reason=reason)
     session.add(obj)
     await session.flush()
-    await append_event(session, actor=actor(user), kind="objection.filed", subject=f"job:{job.job_no}",
+    await append_event(session, actor=actor_of(user), kind="objection.filed", subject=f"job:{job.job_no}",
                        data={"objection_id": obj.id, "against_quote_id": obj.against_quote_id})
     await session.commit()
     return obj
 
 
 async def decide_objection(session: AsyncSession, user: CurrentUser, objection_id: int, decision: str, reason: str) -> Objection:
-    obj, status, _now = await decide_once(session, Objection, objection_id, decision == "uphold", reason, actor(user),
+    obj, status, _now = await decide_once(session, Objection, objection_id, decision == "uphold", reason, actor_of(user),
                                           missing=_("No such objection."),
                                           decided=_("This objection has already been decided."))
     job = await session.get(Job, obj.job_id)
-    await append_event(session, actor=actor(user), kind=f"objection.{status}",
+    await append_event(session, actor=actor_of(user), kind=f"objection.{status}",
                        subject=f"job:{job.job_no}", data={"objection_id": obj.id, "reason": reason})
     if decision == "uphold":
         sel = await selection_of(session, job)
         if job.status == AWARDED and sel.winner_quote_id == obj.against_quote_id:
-            await _exclude_winner(session, job, sel, "objection_upheld", actor(user))
+            await _exclude_winner(session, job, sel, "objection_upheld", actor_of(user))
     await session.commit()
     await session.refresh(obj)
     return obj
@@ -128,7 +129,7 @@ async def submit_justification(session: AsyncSession, user: CurrentUser, job_no:
     sel.abnormal_status = "submitted"
     sel.abnormal_justification = text_
     session.add(sel)
-    await append_event(session, actor=actor(user), kind="selection.justification_submitted",
+    await append_event(session, actor=actor_of(user), kind="selection.justification_submitted",
                        subject=f"job:{job.job_no}", data={"quote_id": sel.abnormal_quote_id})
     await session.commit()
     return sel
@@ -144,13 +145,13 @@ async def decide_justification(session: AsyncSession, user: CurrentUser, job_no:
         raise Conflict(_("There is no abnormally low price to decide on."))
     if sel.abnormal_status == "awaiting" and (accept or utcnow() <= ensure_aware(sel.abnormal_due_at)):
         raise Conflict(_("Wait for the agency's justification (or for its deadline to pass before rejecting)."))
-    await append_event(session, actor=actor(user), kind=f"selection.justification_{'accepted' if accept else 'rejected'}",
+    await append_event(session, actor=actor_of(user), kind=f"selection.justification_{'accepted' if accept else 'rejected'}",
                        subject=f"job:{job.job_no}", data={"quote_id": sel.abnormal_quote_id, "reason": reason})
     if accept:
         sel.abnormal_status = "accepted"
         session.add(sel)
     else:
-        await _exclude_winner(session, job, sel, "abnormally_low_rejected", actor(user))
+        await _exclude_winner(session, job, sel, "abnormally_low_rejected", actor_of(user))
     await session.commit()
     return sel
 
@@ -165,8 +166,8 @@ async def record_refusal(session: AsyncSession, user: CurrentUser, job_no: str, 
     sel = await selection_of(session, job)
     winner = await winning_quote(session, sel)
     await credit().record_refusal(session, agency_id=winner.agency_id, job_id=job.id, job_no=job.job_no,
-                                  reason=reason, actor=actor(user))
-    await _exclude_winner(session, job, sel, "refused_to_sign", actor(user))
+                                  reason=reason, actor=actor_of(user))
+    await _exclude_winner(session, job, sel, "refused_to_sign", actor_of(user))
     await session.commit()
     return job
 
@@ -194,14 +195,14 @@ async def confirm_contract(session: AsyncSession, user: CurrentUser, job_no: str
         raise Conflict(_("The contract has already been confirmed."))
     winner = await winning_quote(session, sel)
     contract = Contract(job_id=job.id, quote_id=winner.id, agency_id=winner.agency_id, amount=winner.price,
-                        confirmed_at=now, confirmed_by=actor(user))
+                        confirmed_at=now, confirmed_by=actor_of(user))
     session.add(contract)
     try:
         await session.flush()
     except IntegrityError:
         await session.rollback()
         raise Conflict(_("The contract has already been confirmed.")) from None
-    await append_event(session, actor=actor(user), kind="job.contracted", subject=f"job:{job.job_no}",
+    await append_event(session, actor=actor_of(user), kind="job.contracted", subject=f"job:{job.job_no}",
                        data={"quote_id": str(winner.id), "amount": money(winner.price)})
     await session.commit()
     return contract
@@ -229,7 +230,7 @@ async def extend_contract_window(session: AsyncSession, user: CurrentUser, job_n
                              .values(contract_due_at=new_due))
     if res.rowcount != 1:
         raise Conflict(_("The job changed meanwhile; reload and try again."))
-    await append_event(session, actor=actor(user), kind="job.contract_window_extended", subject=f"job:{job.job_no}",
+    await append_event(session, actor=actor_of(user), kind="job.contract_window_extended", subject=f"job:{job.job_no}",
                        data={"days": days, "reason": reason, "from": format_time(old_due) if old_due else None,
                              "to": format_time(new_due)})
     await notify(session, owner_id=job.owner_id, kind="contract.window_extended",
@@ -245,7 +246,7 @@ async def complete_job(session: AsyncSession, user: CurrentUser, job_no: str) ->
                              .values(status=COMPLETED, completed_at=utcnow()))
     if res.rowcount != 1:
         raise Conflict(_("Only a contracted job can be marked completed."))
-    await append_event(session, actor=actor(user), kind="job.completed", subject=f"job:{job.job_no}", data={})
+    await append_event(session, actor=actor_of(user), kind="job.completed", subject=f"job:{job.job_no}", data={})
     await session.commit()
     await session.refresh(job)
     return job

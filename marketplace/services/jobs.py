@@ -13,6 +13,7 @@ from sqlalchemy import update
 from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.accounts import actor_of
 from app.audit import append_event
 from app.auth import CurrentUser
 from app.canonical import format_time
@@ -38,10 +39,6 @@ from marketplace.models import (
 from marketplace.schemas import JobIn
 from marketplace.services.beacons import SOURCES
 from marketplace.services.registry import Listing
-
-
-def actor(user: CurrentUser | None) -> str:
-    return f"user:{user.username}" if user else "system"
 
 
 async def get_job(session: AsyncSession, job_no: str) -> Job:
@@ -133,7 +130,7 @@ async def create_job(session: AsyncSession, user: CurrentUser, data: JobIn) -> J
     await session.flush()
     job.job_no = f"J{utcnow().astimezone(SHANGHAI).year}-{job.id:05d}"
     await _set_exclusions(session, job, data.exclusions)
-    await append_event(session, actor=actor(user), kind="job.drafted", subject=f"job:{job.job_no}",
+    await append_event(session, actor=actor_of(user), kind="job.drafted", subject=f"job:{job.job_no}",
                        data={"title": job.title, "method": job.method, "budget_cap": money(job.budget_cap)})
     await session.commit()
     return job
@@ -147,7 +144,7 @@ async def update_job(session: AsyncSession, user: CurrentUser, job_no: str, data
     _apply_job_fields(job, data, cat)
     session.add(job)
     await _set_exclusions(session, job, data.exclusions)
-    await append_event(session, actor=actor(user), kind="job.edited", subject=f"job:{job.job_no}",
+    await append_event(session, actor=actor_of(user), kind="job.edited", subject=f"job:{job.job_no}",
                        data={"title": job.title, "method": job.method, "budget_cap": money(job.budget_cap)})
     await session.commit()
     return job
@@ -178,7 +175,7 @@ async def publish_job(session: AsyncSession, user: CurrentUser, job_no: str) -> 
     job.status = PUBLISHED
     job.published_at = utcnow()
     session.add(job)
-    await append_event(session, actor=actor(user), kind="job.published", subject=f"job:{job.job_no}",
+    await append_event(session, actor=actor_of(user), kind="job.published", subject=f"job:{job.job_no}",
                        data={"seed_commitment": job.seed_commitment, "quote_deadline": format_time(job.quote_deadline),
                              "method": job.method, "budget_cap": money(job.budget_cap),
                              "beacon_source": job.beacon_source, "beacon_label": job.beacon_label})
@@ -194,7 +191,7 @@ async def cancel_job(session: AsyncSession, user: CurrentUser, job_no: str, reas
         .values(status=CANCELLED, cancelled_at=now, status_reason=reason))
     if res.rowcount != 1:
         raise Conflict(_("A job can be cancelled only before its quote deadline."))
-    await append_event(session, actor=actor(user), kind="job.cancelled", subject=f"job:{job.job_no}",
+    await append_event(session, actor=actor_of(user), kind="job.cancelled", subject=f"job:{job.job_no}",
                        data={"reason": reason})
     await session.commit()
     await session.refresh(job)
@@ -263,3 +260,10 @@ def quotes_are_open(job: Job) -> bool:
 async def schedule_close(queue, job: Job) -> None:
     """Queue the deadline job (after commit); the sweeper covers a lost entry."""
     await queue.enqueue("close_job", job.id, at=ensure_aware(job.quote_deadline), key=f"close:{job.id}")
+
+
+async def job_districts(session: AsyncSession) -> list[str]:
+    """The districts of the published jobs, for the public list's filter."""
+    rows = (await session.exec(select(Job.district).where(Job.status != DRAFT, Job.district != "")
+                               .distinct().order_by(Job.district))).all()
+    return list(rows)

@@ -380,3 +380,10 @@ async def save_category(session: AsyncSession, actor: str, data: CategoryIn, cat
                        data=data.model_dump())
     await session.commit()
     return cat
+
+
+async def approved_counts(session: AsyncSession) -> tuple[int, int]:
+    """How many agencies and how many owner organisations are approved (the home page's figures)."""
+    agencies = (await session.exec(select(func.count()).select_from(Agency).where(Agency.status == APPROVED))).one()
+    owners = (await session.exec(select(func.count()).select_from(Owner).where(Owner.status == APPROVED))).one()
+    return agencies, owners

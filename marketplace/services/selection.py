@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.accounts import actor_of
 from app.audit import append_event
 from app.auth import CurrentUser
 from app.canonical import format_time
@@ -32,7 +33,7 @@ from marketplace.models import AWARDED, CLOSED, FAILED, LIVE, PUBLISHED, Agency,
 from marketplace.ports import credit
 from marketplace.services.beacons import source_of
 from marketplace.services.eligibility import eligibility_reasons
-from marketplace.services.jobs import actor, get_job, own_job
+from marketplace.services.jobs import get_job, own_job
 from marketplace.services.quotes import live_quote_count
 from marketplace.services.registry import notify
 
@@ -194,10 +195,10 @@ async def enter_beacon(sessionmaker: SessionMaker, user: CurrentUser, job_no: st
         if res.rowcount != 1:
             raise Conflict(_("This job has already been selected."))
         await session.refresh(job)
-        await append_event(session, actor=actor(user), kind="job.beacon_entered", subject=f"job:{job.job_no}",
+        await append_event(session, actor=actor_of(user), kind="job.beacon_entered", subject=f"job:{job.job_no}",
                            data={"beacon": value, "label": job.beacon_label})
         try:
-            sel = await _select(session, job, await _eligible_rows(session, job), actor_name=actor(user))
+            sel = await _select(session, job, await _eligible_rows(session, job), actor_name=actor_of(user))
             await session.commit()
         except IntegrityError:
             await session.rollback()
@@ -218,9 +219,9 @@ async def choose_direct(sessionmaker: SessionMaker, user: CurrentUser, job_no: s
             raise InputError(msg, fields={"quote_id": msg})
         if previous is not None:
             # A new choice after the previous one was excluded (step 10 for `direct`).
-            return await _rechoose_direct(session, job, previous, quote_id, reason, actor(user))
+            return await _rechoose_direct(session, job, previous, quote_id, reason, actor_of(user))
         try:
-            sel = await _select(session, job, eligible, actor_name=actor(user),
+            sel = await _select(session, job, eligible, actor_name=actor_of(user),
                                 direct_choice={"quote_id": quote_id, "reason": reason})
             await session.commit()
         except IntegrityError:

@@ -13,9 +13,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.clock import ensure_aware
-from app.errors import InputError
-from app.forms import date_filter
-from app.i18n import gettext as _
+from app.forms import FilterCheck
 from marketplace.domain import collusion
 from marketplace.domain.collusion import KINDS, PAIR_FAMILY_CHANCE, QuoteRow, Signal
 from marketplace.models import CANCELLED, DRAFT, LIVE, PUBLISHED, Agency, Job, Quote, ServiceCategory
@@ -48,19 +46,14 @@ class SignalFilters:
 def parse_filters(kind: str | None = None, date_from: str | None = None, date_to: str | None = None,
                   q: str | None = None) -> SignalFilters:
     """Validated filters; an unknown kind, a malformed date or a reversed period is a 400."""
-    fields: dict[str, str] = {}
-    kind, q = (kind or "").strip(), (q or "").strip()
-    if kind and kind not in KINDS:
-        fields["kind"] = _("Choose one of the offered values.")
-    d_from = date_filter((date_from or "").strip(), "date_from", fields)
-    d_to = date_filter((date_to or "").strip(), "date_to", fields)
-    if d_from and d_to and d_from > d_to:
-        fields["date_to"] = _("The end date is before the start date.")
-    if len(q) > SEARCH_MAX:
-        fields["q"] = _("Must be at most {n} characters.", n=SEARCH_MAX)
-    if fields:
-        raise InputError(_("Unknown filter value."), fields=fields)
-    return SignalFilters(kind=kind or None, date_from=d_from, date_to=d_to, q=q or None)
+    check = FilterCheck()
+    kind = check.choice("kind", (kind or "").strip(), KINDS)
+    d_from = check.date("date_from", date_from)
+    d_to = check.date("date_to", date_to)
+    check.period(d_from, d_to)
+    q = check.text("q", q, limit=SEARCH_MAX)
+    check.done()
+    return SignalFilters(kind=kind, date_from=d_from, date_to=d_to, q=q)
 
 
 @dataclass(frozen=True)

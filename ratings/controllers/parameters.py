@@ -24,7 +24,7 @@ from app.i18n import gettext as _
 from app.parameters import DEFAULTS, ParametersIn, all_params, changes_of, write_settings
 from app.web import flash, read_input, redirect, render
 from ratings import parameters as credit_settings
-from ratings.controllers.pages import param_label
+from ratings.controllers.page_helpers import param_label
 
 
 class AllParametersIn(ParametersIn, credit_settings.CreditParamsIn):

@@ -8,6 +8,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.accounts import actor_of
 from app.audit import append_event
 from app.auth import CurrentUser
 from app.clock import ensure_aware, utcnow
@@ -15,7 +16,6 @@ from app.errors import Conflict, NotFound
 from app.i18n import gettext as _
 from marketplace.models import Agency
 from marketplace.services.decisions import decide_once
-from marketplace.services.jobs import actor
 from marketplace.services.registry import notify
 from ratings.models import Appeal, Rating
 
@@ -38,20 +38,20 @@ async def appeal_rating(session: AsyncSession, user: CurrentUser, rating_id: int
         await session.rollback()
         raise Conflict(_("This rating has already been appealed.")) from None
     agency = await session.get(Agency, rating.agency_id)
-    await append_event(session, actor=actor(user), kind="appeal.filed", subject=f"agency:{agency.credit_code}",
+    await append_event(session, actor=actor_of(user), kind="appeal.filed", subject=f"agency:{agency.credit_code}",
                        data={"rating_id": rating.id, "appeal_id": appeal.id})
     await session.commit()
     return appeal
 
 
 async def decide_appeal(session: AsyncSession, user: CurrentUser, appeal_id: int, uphold: bool, reason: str) -> Appeal:
-    appeal, status, now = await decide_once(session, Appeal, appeal_id, uphold, reason, actor(user),
+    appeal, status, now = await decide_once(session, Appeal, appeal_id, uphold, reason, actor_of(user),
                                             missing=_("No such appeal."),
                                             decided=_("This appeal has already been decided."))
     agency = await session.get(Agency, appeal.agency_id)
     if uphold:
         await session.exec(update(Rating).where(Rating.id == appeal.rating_id).values(voided_at=now, void_reason=reason))
-    await append_event(session, actor=actor(user), kind=f"appeal.{status}", subject=f"agency:{agency.credit_code}",
+    await append_event(session, actor=actor_of(user), kind=f"appeal.{status}", subject=f"agency:{agency.credit_code}",
                        data={"appeal_id": appeal.id, "rating_id": appeal.rating_id, "reason": reason})
     await notify(session, agency_id=agency.id, kind=f"appeal.{status}", data={"reason": reason})
     await session.commit()

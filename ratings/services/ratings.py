@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.accounts import actor_of
 from app.audit import append_event
 from app.auth import CurrentUser
 from app.clock import ensure_aware, utcnow
@@ -15,7 +16,7 @@ from app.errors import Conflict
 from app.i18n import gettext as _
 from marketplace.models import COMPLETED, RATED, Agency, Contract
 from marketplace.services.awards import mark_rated
-from marketplace.services.jobs import actor, own_job
+from marketplace.services.jobs import own_job
 from marketplace.services.registry import notify
 from ratings.domain.credit import rating_score
 from ratings.models import Rating
@@ -45,7 +46,7 @@ async def rate_job(session: AsyncSession, user: CurrentUser, job_no: str, data: 
         await session.rollback()
         raise Conflict(_("This contract has already been rated.")) from None
     agency = await session.get(Agency, contract.agency_id)
-    await append_event(session, actor=actor(user), kind="rating.recorded", subject=f"agency:{agency.credit_code}",
+    await append_event(session, actor=actor_of(user), kind="rating.recorded", subject=f"agency:{agency.credit_code}",
                        data={"job": job.job_no, "rating_id": rating.id, "score": f"{score:.2f}",
                              "quality": data.quality, "timeliness": data.timeliness,
                              "fee_compliance": data.fee_compliance, "attitude": data.attitude})

@@ -4,17 +4,29 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.clock import ensure_aware
-from app.errors import InputError
+from app.forms import FilterCheck
 from app.i18n import gettext as _
-from marketplace.models import AWARDED, COMPLETED, CONTRACTED, RATED, Job, Owner, Quote, Selection, ServiceCategory
-from marketplace.schemas import METHOD_CODES, local_day_bounds
+from marketplace.domain.methods import METHODS
+from marketplace.models import (
+    AWARDED,
+    COMPLETED,
+    CONTRACTED,
+    DRAFT,
+    RATED,
+    Job,
+    Owner,
+    Quote,
+    Selection,
+    ServiceCategory,
+)
+from marketplace.schemas import local_day_bounds
 from ratings.domain.savings import GROUP_BY, AwardedJob, SavingsReport, summarise
 
 AWARDED_STATES = (AWARDED, CONTRACTED, COMPLETED, RATED)
@@ -31,30 +43,31 @@ class ReportFilters:
     group_by: str | None = None
 
 
-def check_filters(f: ReportFilters, categories: set[str]) -> None:
-    fields = {}
-    if f.date_from and f.date_to and f.date_from > f.date_to:
-        fields["date_to"] = _("The end date is before the start date.")
-    if f.method and f.method not in METHOD_CODES:
-        fields["method"] = _("Choose one of the offered values.")
-    if f.category and f.category not in categories:
-        fields["category"] = _("Choose one of the offered values.")
-    if f.group_by and f.group_by not in GROUP_BY:
-        fields["group_by"] = _("Choose one of the offered values.")
-    if fields:
-        raise InputError(_("Unknown filter value."), fields=fields)
+def check_filters(f: ReportFilters, categories: set[str], check: FilterCheck | None = None) -> ReportFilters:
+    """The filters with their choices checked (and stripped); raises once for everything noted in
+    `check` too (the report page notes its own problems first)."""
+    check = check or FilterCheck()
+    check.period(f.date_from, f.date_to)
+    f = replace(f, method=check.choice("method", f.method, METHODS),
+                category=check.choice("category", f.category, categories),
+                group_by=check.choice("group_by", f.group_by, GROUP_BY))
+    check.done()
+    return f
+
+
+async def _owner_known(session: AsyncSession, credit_code: str) -> bool:
+    return (await session.exec(select(Owner.id).where(Owner.credit_code == credit_code.upper()))).first() is not None
 
 
 async def savings_report(session: AsyncSession, f: ReportFilters) -> SavingsReport:
     cats = set((await session.exec(select(ServiceCategory.code))).all())
-    check_filters(f, cats)
-    fields = {}
-    if f.owner and not (await session.exec(select(Owner.id).where(Owner.credit_code == f.owner.upper()))).first():
-        fields["owner"] = _("No owner organisation has this credit code.")
+    f = check_filters(f, cats)
+    check = FilterCheck()
+    if f.owner and not await _owner_known(session, f.owner):
+        check.refuse("owner", _("No owner organisation has this credit code."))
     if f.district and not (await session.exec(select(Job.id).where(Job.district == f.district).limit(1))).first():
-        fields["district"] = _("Choose one of the offered values.")
-    if fields:
-        raise InputError(_("Unknown filter value."), fields=fields)
+        check.refuse("district", _("Choose one of the offered values."))
+    check.done()
     stmt = (select(Job, Selection, ServiceCategory.code, Owner.credit_code)
             .join(Selection, Selection.job_id == Job.id)
             .join(ServiceCategory, ServiceCategory.id == Job.category_id)
@@ -84,6 +97,35 @@ async def savings_report(session: AsyncSession, f: ReportFilters) -> SavingsRepo
                        published_at=ensure_aware(job.published_at), awarded_at=ensure_aware(job.awarded_at))
             for job, sel, cat, owner in rows]
     return summarise(jobs, f.group_by)
+
+
+async def report_districts(session: AsyncSession) -> list[str]:
+    """The districts of published jobs, sorted (the report page offers these)."""
+    rows = (await session.exec(select(Job.district).where(Job.status != DRAFT, Job.district != "")
+                               .distinct().order_by(Job.district))).all()
+    return list(rows)
+
+
+async def page_filters(session: AsyncSession, *, date_from: str, date_to: str, category: str, method: str,
+                       owner: str, district: str, group_by: str, districts: list[str],
+                       categories: set[str]) -> ReportFilters:
+    """The report page's filters as typed (dates as text, `owner` upper-cased), checked all at once:
+    a malformed date, an owner no one has, a district not offered, then `check_filters`."""
+    check = FilterCheck()
+    d_from = check.date("date_from", date_from)
+    d_to = check.date("date_to", date_to)
+    if owner and (len(owner) > 18 or not await _owner_known(session, owner)):
+        check.refuse("owner", _("No project owner has this credit code."))
+    district = check.choice("district", district, districts)
+    f = ReportFilters(date_from=d_from, date_to=d_to, category=category or None, method=method or None,
+                      owner=owner or None, district=district, group_by=group_by or None)
+    return check_filters(f, categories, check)
+
+
+async def owner_names(session: AsyncSession, credit_codes: list[str]) -> dict[str, str]:
+    """Owner organisations' names by credit code."""
+    return dict((await session.exec(select(Owner.credit_code, Owner.name)
+                                    .where(col(Owner.credit_code).in_(credit_codes)))).all())
 
 
 COLUMNS = ("group", "count", "total_cap", "total_awarded", "total_saved", "savings_rate", "average_selection_hours")

@@ -9,6 +9,7 @@ from sqlalchemy import update
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.accounts import actor_of
 from app.audit import append_event
 from app.auth import CurrentUser
 from app.clock import utcnow
@@ -16,7 +17,6 @@ from app.errors import Conflict, InputError, NotFound
 from app.i18n import gettext as _
 from marketplace.models import Agency
 from marketplace.schemas import check_credit_code
-from marketplace.services.jobs import actor
 from marketplace.services.registry import notify
 from ratings.models import ListEntry, Violation
 from ratings.schemas import ViolationIn
@@ -59,7 +59,7 @@ async def record_violation(session: AsyncSession, user: CurrentUser, data: Viola
         msg = _("No such agency.")
         raise InputError(msg, fields={"agency_code": msg})
     v = await add_violation(session, agency, severity=data.severity, kind=data.kind, description=data.description,
-                            evidence=data.evidence, recorded_by=actor(user),
+                            evidence=data.evidence, recorded_by=actor_of(user),
                             event=lambda v: {"violation_id": v.id, "severity": v.severity, "kind": v.kind})
     await notify(session, agency_id=agency.id, kind="violation.recorded", data={"reason": v.description})
     await session.commit()
@@ -80,7 +80,7 @@ async def lift_entry(session: AsyncSession, user: CurrentUser, entry_id: int, re
     if res.rowcount != 1:
         raise Conflict(_("This entry has already ended."))
     agency = await session.get(Agency, entry.agency_id)
-    await list_change(session, agency, entry.kind, "lifted", {"entry_id": entry.id, "reason": reason}, by=actor(user))
+    await list_change(session, agency, entry.kind, "lifted", {"entry_id": entry.id, "reason": reason}, by=actor_of(user))
     await session.commit()
     await session.refresh(entry)
     return entry

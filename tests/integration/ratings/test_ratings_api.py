@@ -293,7 +293,7 @@ async def test_ranking_version_falls_back_to_the_database_without_a_listener(cli
 
 
 async def test_visitors_who_miss_together_share_one_render(client, sessionmaker, world, monkeypatch):
-    from ratings.controllers import pages
+    from ratings.controllers import rankings_pages as pages
     from ratings.services.recompute import nightly_recompute
     async with sessionmaker() as s:
         await nightly_recompute(s)

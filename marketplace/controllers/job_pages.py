@@ -1,0 +1,77 @@
+"""The public job pages: the list of calls and results, the notice (the result and the draw
+explained; an agency's own box), and the notice's attachments.
+
+Sealed prices are never loaded for a page before quotes are opened: before that the only figure
+about quotes any page shows is the live count, and only to the job's owner.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote as urlquote
+
+from litestar import Request, Response, get
+from litestar.params import FromPath, FromQuery
+from litestar.response import Template
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.auth import PUBLIC, roles
+from app.clock import utcnow
+from app.db import DB
+from app.errors import NotFound
+from app.i18n import gettext as _
+from marketplace.controllers.filters import PUBLIC_STATUSES, job_filters
+from marketplace.controllers.page_helpers import PER_PAGE, Page, pager_base, render_page
+from marketplace.models import DRAFT, Job
+from marketplace.services import attachments, registry
+from marketplace.services.job_views import job_view
+from marketplace.services.jobs import get_job, job_districts, list_jobs, public_job
+
+
+async def notice_context(request: Request, db: AsyncSession, job: Job) -> dict[str, Any]:
+    """`job_view` for this request's user (an agency may paste a receipt to check: `?receipt=`)."""
+    return await job_view(db, job, request.scope.get("user"), base_url=str(request.base_url).rstrip("/"),
+                          pasted_receipt=str(request.query_params.get("receipt", "")).strip().lower()[:64])
+
+
+async def render_job_page(request: Request, db: AsyncSession, job_no: str, status_code: int = 200,
+                          **extra: Any) -> Template:
+    """The notice; `extra` carries a form shown again with its errors."""
+    job = await public_job(db, job_no)
+    view = await notice_context(request, db, job)
+    return await render_page(request, "marketplace/jobs/job.html", status_code=status_code, **view, **extra)
+
+
+@get("/jobs", opt=roles(PUBLIC))
+async def jobs_page(request: Request, db: DB, page: Page = 1, q: FromQuery[str | None] = None,
+                    category: FromQuery[str | None] = None, method: FromQuery[str | None] = None,
+                    district: FromQuery[str | None] = None, status: FromQuery[str | None] = None) -> Template:
+    f = await job_filters(db, q=q, category=category, method=method, district=district, status=status,
+                          statuses=PUBLIC_STATUSES)
+    listing = await list_jobs(db, f, page=page, per_page=PER_PAGE)
+    params = {"q": f.q, "category": f.category, "method": f.method, "district": f.district, "status": f.status}
+    return await render_page(request, "marketplace/jobs/jobs.html", listing=listing, filters=params,
+                             statuses=PUBLIC_STATUSES, categories=await registry.list_categories(db, active_only=False),
+                             districts=await job_districts(db), pager_base=pager_base("/jobs", params), now=utcnow())
+
+
+@get("/jobs/{job_no:str}", opt=roles(PUBLIC))
+async def job_page(request: Request, db: DB, job_no: FromPath[str]) -> Template:
+    return await render_job_page(request, db, job_no)
+
+
+@get("/jobs/{job_no:str}/attachments/{attachment_id:int}", opt=roles(PUBLIC), include_in_schema=False)
+async def download_attachment(request: Request, db: DB, job_no: FromPath[str],
+                              attachment_id: FromPath[int]) -> Response:
+    """Attachments are public with the notice (drafts' only to their owner)."""
+    job = await get_job(db, job_no)
+    user = request.scope.get("user")
+    if job.status == DRAFT and not (user and user.owner_id == job.owner_id):
+        raise NotFound(_("No such job."))
+    att, path = await attachments.attachment_file(db, job, attachment_id, request.app.state.settings.var_dir)
+    return Response(path.read_bytes(), media_type=att.content_type, headers={
+        "content-disposition": f"attachment; filename*=UTF-8''{urlquote(att.filename)}",
+        "x-content-type-options": "nosniff"})
+
+
+route_handlers = [jobs_page, job_page, download_attachment]

@@ -1,0 +1,74 @@
+"""The public half of the jobs API: calls and results, a notice, its draw record, and every draw
+record in bulk."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from litestar import Request, get
+from litestar.params import FromPath, FromQuery
+from litestar.response import Stream
+
+from app.auth import PUBLIC, roles
+from app.db import DB
+from app.errors import NotFound
+from app.i18n import gettext as _
+from marketplace.controllers.filters import api_job_filters
+from marketplace.controllers.page_helpers import Page, PerPage
+from marketplace.schemas import JobListOut, JobOut
+from marketplace.services.bulk_feeds import drawn_jobs_after
+from marketplace.services.draw_records import draw_record
+from marketplace.services.job_notices import job_notice, notice_listing
+from marketplace.services.jobs import JobFilters, public_job
+
+BATCH = 200  # draw records per query of the bulk feed
+
+
+@get("/api/jobs", opt=roles(PUBLIC))
+async def api_jobs(db: DB, page: Page = 1, per_page: PerPage = 20, q: FromQuery[str | None] = None,
+                   category: FromQuery[str | None] = None, method: FromQuery[str | None] = None,
+                   district: FromQuery[str | None] = None, status: FromQuery[str | None] = None) -> JobListOut:
+    """Open calls and results (search, filters, pagination)."""
+    f = api_job_filters(JobFilters(q=q, category=category, method=method, district=district, status=status))
+    return await notice_listing(db, f, page, per_page)
+
+
+@get("/api/jobs/{job_no:str}", opt=roles(PUBLIC))
+async def api_job(db: DB, job_no: FromPath[str]) -> JobOut:
+    """A job notice: before the deadline only the number of quotes, never prices."""
+    return await job_notice(db, await public_job(db, job_no))
+
+
+@get("/api/jobs/{job_no:str}/draw", opt=roles(PUBLIC))
+async def api_draw(db: DB, job_no: FromPath[str]) -> dict[str, Any]:
+    """The draw record (DESIGN 'Draw protocol') plus the opened quotes with their nonces."""
+    job = await public_job(db, job_no)
+    record = await draw_record(db, job)
+    if record is None:
+        raise NotFound(_("This job has not been drawn yet."))
+    return record
+
+
+@get("/api/draws.jsonl", opt=roles(PUBLIC), media_type="application/x-ndjson")
+async def api_draws(request: Request) -> Stream:
+    """Every draw record, one JSON object per line, oldest first."""
+    sessionmaker = request.app.state.sessionmaker
+
+    async def lines() -> AsyncIterator[bytes]:
+        last = 0
+        while True:
+            async with sessionmaker() as db:
+                rows = await drawn_jobs_after(db, last, BATCH)
+                if not rows:
+                    return
+                for sel_id, job in rows:
+                    record = await draw_record(db, job)
+                    yield (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+                    last = sel_id
+
+    return Stream(lines(), media_type="application/x-ndjson")
+
+
+route_handlers = [api_jobs, api_job, api_draw, api_draws]

@@ -1,0 +1,80 @@
+"""The marketplace's schemas (validated; never table models), re-exported from one place:
+`from marketplace.schemas import JobIn, JobOut`.
+
+* `registry`: sign-up, profiles, review, categories, regulators (in and out);
+* `jobs`: jobs, quotes and the award's steps (in);
+* `job_outputs`: the jobs API's outputs; `signals`: the collusion signals API's outputs.
+"""
+
+from app.schemas import Credentials, InputModel, LocaleIn, NewAccount, UserOut  # noqa: F401  (re-exported)
+from marketplace.domain.methods import METHODS as METHOD_CODES  # noqa: F401  (until every caller imports METHODS)
+from marketplace.schemas.fields import (  # noqa: F401
+    EMAIL_RE,
+    PHONE_RE,
+    Str100,
+    Str200,
+    Str300,
+    check_credit_code,
+    credit_code_message,
+)
+from marketplace.schemas.job_outputs import (  # noqa: F401
+    AgencyJobListOut,
+    AgencyJobOut,
+    AttachmentOut,
+    ContractOut,
+    ContractWindowOut,
+    ExclusionOut,
+    JobListOut,
+    JobOut,
+    JobResultOut,
+    JustificationDecisionOut,
+    JustificationOut,
+    ObjectionOut,
+    ObjectionStateOut,
+    OpenedQuoteOut,
+    QuoteReceiptOut,
+    SelectOutcomeOut,
+    WinnerOut,
+)
+from marketplace.schemas.jobs import (  # noqa: F401
+    BeaconIn,
+    ContractWindowIn,
+    DirectChoiceIn,
+    JobIn,
+    JustificationDecisionIn,
+    Money,
+    ObjectionDecisionIn,
+    QuoteIn,
+    ReasonIn,
+    local_day_bounds,
+)
+from marketplace.schemas.output import OmitUnset  # noqa: F401
+from marketplace.schemas.registry import (  # noqa: F401
+    AgencyDirectoryOut,
+    AgencyOut,
+    AgencyProfileIn,
+    AgencyPublicOut,
+    AgencySignup,
+    CategoryIn,
+    CategoryOut,
+    Decision,
+    OrgFields,
+    OwnerOut,
+    OwnerSignup,
+    Page,
+    QualificationIn,
+    QualificationOut,
+    QualificationStateOut,
+    RegistrationsOut,
+    RegulatorIn,
+    RegulatorOut,
+    StatusChange,
+)
+from marketplace.schemas.signals import (  # noqa: F401
+    EvidenceOut,
+    PairModelOut,
+    SignalAgencyOut,
+    SignalJobOut,
+    SignalOut,
+    SignalsOut,
+)

@@ -1,0 +1,173 @@
+"""Output schemas of the jobs API: notices, quotes and receipts, the award's steps, objections.
+
+Money is a string with two decimals and times are ISO 8601 strings in UTC (`app.canonical.format_time`),
+exactly as the receipts and the draw record hash them. The draw record itself
+(`GET /api/jobs/{job_no}/draw`) is the protocol document built by `marketplace.domain.records`.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from marketplace.schemas.output import OmitUnset
+
+
+class AttachmentOut(BaseModel):
+    id: int
+    filename: str
+    size: int
+    sha256: str
+    url: str
+
+
+class ExclusionOut(BaseModel):
+    """A candidate excluded after the selection (DESIGN step 10) and why."""
+    quote_id: str
+    reason: str
+
+
+class JobResultOut(BaseModel):
+    """The selection's result; `draw` links the full draw record."""
+    winner_quote_id: str | None
+    winner_agency_code: str | None
+    winner_agency_name: str | None
+    price: str | None
+    selected_at: str | None
+    excluded: list[ExclusionOut]
+    abnormally_low: str | None
+    abnormal_status: str
+    draw: str
+
+
+class OpenedQuoteOut(BaseModel):
+    """A quote live at the deadline, published once quotes are opened: the receipt's fields, the receipt,
+    the bidder's name and whether it was eligible."""
+    job_id: str
+    quote_id: str
+    agency_code: str
+    price: str
+    service_days: int
+    submitted_at: str
+    nonce: str
+    receipt: str
+    agency_name: str
+    eligible: bool
+    ineligible_reasons: list[str]
+
+
+class JobOut(OmitUnset):
+    """A job notice. Sealed: `quote_count` only once quotes are opened (or for the job's owner), `result`
+    once selected, `quotes` only for the owner once opened; before that they are absent."""
+    job_id: str
+    title: str
+    project_name: str
+    project_code: str
+    category: str
+    min_level: int
+    budget_cap: str
+    method: str
+    price_weight: int | None
+    credit_weight: int | None
+    state_funded: bool
+    quote_deadline: str
+    service_days: int
+    description: str
+    district: str
+    beacon_source: str
+    beacon_label: str
+    beacon_value: str | None
+    status: str
+    seed_commitment: str | None
+    published_at: str | None
+    closed_at: str | None
+    awarded_at: str | None
+    publicity_ends_at: str | None
+    contract_due_at: str | None
+    status_reason: str
+    attachments: list[AttachmentOut]
+    quote_count: int | None = None
+    result: JobResultOut | None = None
+    quotes: list[OpenedQuoteOut] | None = None
+
+
+class JobListOut(BaseModel):
+    items: list[JobOut]
+    total: int
+    page: int
+    per_page: int
+
+
+class AgencyJobOut(JobOut):
+    """An open job as an agency sees it: whether it may quote, and why not (codes and texts)."""
+    eligible: bool
+    reasons: list[str]
+    reason_texts: list[str]
+
+
+class AgencyJobListOut(BaseModel):
+    items: list[AgencyJobOut]
+    total: int
+    page: int
+    per_page: int
+
+
+class QuoteReceiptOut(BaseModel):
+    """An agency's own quote: the fields its receipt commits to, the receipt, its status and note."""
+    job_id: str
+    quote_id: str
+    agency_code: str
+    price: str
+    service_days: int
+    submitted_at: str
+    nonce: str
+    receipt: str
+    status: str
+    note: str
+
+
+class ObjectionStateOut(BaseModel):
+    id: int
+    status: str
+
+
+class ObjectionOut(BaseModel):
+    id: int
+    job_id: str
+    against_quote_id: str
+    reason: str
+    status: str
+    decision_reason: str
+    created_at: str | None
+
+
+class JustificationOut(BaseModel):
+    abnormal_status: str
+
+
+class JustificationDecisionOut(BaseModel):
+    abnormal_status: str
+    winner_quote_id: str | None
+
+
+class WinnerOut(BaseModel):
+    winner_quote_id: str | None
+
+
+class ContractOut(BaseModel):
+    job_id: str
+    quote_id: str
+    amount: str
+    confirmed_at: str | None
+
+
+class SelectOutcomeOut(BaseModel):
+    """What 'select now' did (`selected`, `failed`, `awaiting_beacon`, `awaiting_choice`, `noop`) and the
+    job's status after it."""
+    outcome: str
+    status: str
+
+
+class ContractWindowOut(BaseModel):
+    job_no: str
+    status: str
+    contract_due_at: str | None

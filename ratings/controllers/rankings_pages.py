@@ -1,0 +1,120 @@
+"""Public pages of credit: the ranking with its formula, an agency's profile, the red and black lists."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import MediaType, Request, Response, get
+from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.response import Template
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.auth import PUBLIC, roles
+from app.db import DB
+from app.errors import InputError
+from app.forms import FilterCheck
+from app.i18n import get_locale
+from app.i18n import gettext as _
+from marketplace.models import APPROVED
+from marketplace.services import registry
+from ratings.controllers.page_helpers import PER_PAGE, Page, pager_base, param_label, render_page
+from ratings.domain.credit import GRADES, RATING_WEIGHTS
+from ratings.parameters import params_in_force
+from ratings.services.list_entries import LIST_KINDS, public_lists
+from ratings.services.profiles import JOBS_WON_LIMIT, credit_record, jobs_won, public_agency, rating_summary
+from ratings.services.rankings import PROVISIONAL_BELOW, rankings
+
+
+def _formula(params: dict[str, Any]) -> list[str]:
+    """The credit formula in words, with the platform's parameter values filled in."""
+    w = RATING_WEIGHTS
+    return [
+        _("Each rating gives 1 to 5 points on quality ({q}%), timeliness ({t}%), fee compliance ({f}%) and "
+          "service attitude ({a}%). Its score from 0 to 100 is (weighted mean − 1) ÷ 4 × 100.",
+          q=w["quality"], t=w["timeliness"], f=w["fee_compliance"], a=w["attitude"]),
+        _("Credit score = (C × m + Σ wᵢ × sᵢ) ÷ (C + Σ wᵢ) − deductions, where sᵢ are the agency's ratings "
+          "(voided ratings excluded), m = {m} is the prior score and C = {c} its weight in ratings.",
+          m=params["prior_mean"], c=params["prior_weight"]),
+        _("Older ratings count less: wᵢ = 0.5 ^ (age in days ÷ {h}), so a rating {h} days old counts half.",
+          h=params["half_life_days"]),
+        _("Each violation of the last {d} days deducts points: minor {minor}, major {major}, severe {severe} "
+          "(a severe violation black-lists instead). The result is kept within 0–100 and rounded to 0.01.",
+          d=params["violation_window_days"], minor=params["minor_deduction"], major=params["major_deduction"],
+          severe=params["severe_deduction"]),
+        _("Grades: A from {a}, B from {b}, C from {c}, D below {c}.",
+          a=params["grade_a_min"], b=params["grade_b_min"], c=params["grade_c_min"]),
+        _("Red list: score of at least {s}, at least {n} ratings in the last {d} days and no violation in the "
+          "last {clean} days.", s=params["red_min_score"], n=params["red_min_ratings"],
+          d=params["red_rating_window_days"], clean=params["red_clean_window_days"]),
+        _("Black list: score below {s} with at least {n} ratings (barred from quoting for {m} months), or a "
+          "severe violation ({sm} months). The regulator may lift an entry early with a reason.",
+          s=params["black_score_below"], n=params["black_min_ratings"], m=params["black_months"],
+          sm=params["black_severe_months"]),
+        _("An agency with fewer than {n} ratings is marked provisional: its score is still mostly the prior.",
+          n=PROVISIONAL_BELOW),
+    ]
+
+
+@get("/rankings", opt=roles(PUBLIC))
+async def rankings_page(request: Request, db: DB, page: Page = 1, q: FromQuery[str | None] = None,
+                        category: FromQuery[str | None] = None, grade: FromQuery[str | None] = None,
+                        list_: Annotated[str | None, QueryParameter(name="list")] = None) -> Response | Template:
+    """Agencies by credit score, with the formula and its parameters."""
+    anonymous = request.scope.get("user") is None
+    if not anonymous:
+        return await _rankings(request, db, page, q, category, grade, list_)
+    cache = request.app.state.ranking_cache
+    key = (get_locale(), str(request.url.query), await cache.version.current(db))
+    html = cache.get(key)
+    if html is None:
+        await db.rollback()  # hold no connection while waiting for another visitor's render
+        async with cache.flight(key):
+            html = cache.get(key)
+            if html is None:
+                resp = await _rankings(request, db, page, q, category, grade, list_)
+                if resp.status_code != 200 or resp.context.get("flash"):
+                    return resp
+                html = request.app.template_engine.get_template(resp.template_name).render(**resp.context)
+                cache.put(key, html)
+    return Response(html, media_type=MediaType.HTML)
+
+
+async def _rankings(request: Request, db: AsyncSession, page: int, q: str | None, category: str | None,
+                    grade: str | None, list_: str | None) -> Template:
+    categories = await registry.list_categories(db, active_only=False)
+    filters = {"q": (q or "").strip(), "category": category or "", "grade": grade or "", "list": list_ or ""}
+    p = await params_in_force(db)
+    params = p.to_json()
+    ctx: dict[str, Any] = dict(categories=categories, filters=filters, grades=GRADES, list_kinds=LIST_KINDS,
+                               formula=_formula(params), parameters_json=params,
+                               parameters=[(k, param_label(k), v) for k, v in params.items()])
+    check = FilterCheck()
+    text = check.text("q", q)
+    try:
+        listing = await rankings(db, page=page, per_page=PER_PAGE, q=text, category=category, grade=grade,
+                                 list_=list_, check=check)
+    except InputError as exc:
+        return await render_page(request, db, "ratings/rankings.html", status_code=exc.status_code, params=p,
+                                 error=exc.message, errors=exc.fields, listing=None, **ctx)
+    return await render_page(request, db, "ratings/rankings.html", params=p, listing=listing,
+                             pager_base=pager_base("/rankings", filters), **ctx)
+
+
+@get("/agencies/{code:str}/profile", opt=roles(PUBLIC))
+async def agency_profile_page(request: Request, db: DB, code: FromPath[str]) -> Template:
+    """Qualifications, credit, jobs won, ratings by criterion, violations and list history."""
+    agency = await public_agency(db, code)
+    quals = [(q, c) for q, c in (await registry.qualifications_of(db, [agency.id]))[agency.id] if q.status == APPROVED]
+    won, won_total = await jobs_won(db, agency.id)
+    view = await credit_record(db, agency)
+    return await render_page(request, db, "ratings/profile.html", quals=quals, won=won, won_total=won_total,
+                             won_limit=JOBS_WON_LIMIT, summary=await rating_summary(db, agency.id), **view)
+
+
+@get("/lists", opt=roles(PUBLIC))
+async def lists_page(request: Request, db: DB) -> Template:
+    """The red list and the black list in force: reason, start and end of each entry."""
+    return await render_page(request, db, "ratings/lists.html", lists=await public_lists(db), list_kinds=LIST_KINDS)
+
+
+route_handlers = [rankings_page, agency_profile_page, lists_page]

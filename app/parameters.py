@@ -1,50 +1,31 @@
-"""Platform parameters (admin-managed settings with published defaults)."""
+"""The store of platform parameters: admin-managed values with published defaults, each change audited.
+
+The domains declare their own parameters and defaults (marketplace.parameters,
+ratings.parameters); this module only reads and writes the `platform_setting` rows.
+"""
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.audit import append_event
 from app.clock import utcnow
 from app.models import PlatformSetting
 
-DEFAULTS: dict[str, str] = {
-    "direct_threshold": "100000.00",   # 直接选取 allowed when the cap is at most this
-    "publicity_days": "3",             # 中选公示 period
-    "contract_days": "10",             # owner confirms the contract within this after publicity
-    "justification_working_days": "2", # abnormally low price: time to justify
-}
 
-
-async def get_param(session: AsyncSession, key: str) -> str:
+async def stored_value(session: AsyncSession, key: str, default: str) -> str:
+    """The stored text of parameter `key`, or `default` when it was never changed."""
     row = await session.get(PlatformSetting, key)
-    return row.value if row else DEFAULTS[key]
+    return row.value if row else default
 
 
-async def direct_threshold(session: AsyncSession) -> Decimal:
-    return Decimal(await get_param(session, "direct_threshold"))
-
-
-async def int_param(session: AsyncSession, key: str) -> int:
-    return int(await get_param(session, key))
-
-
-class ParametersIn(BaseModel):
-    """Admin input; every field optional (only the given ones change)."""
-
-    model_config = ConfigDict(extra="forbid")
-    direct_threshold: Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)] | None = None
-    publicity_days: Annotated[int, Field(ge=1, le=30)] | None = None
-    contract_days: Annotated[int, Field(ge=1, le=60)] | None = None
-    justification_working_days: Annotated[int, Field(ge=1, le=20)] | None = None
-
-
-async def all_params(session: AsyncSession) -> dict[str, str]:
-    return {key: await get_param(session, key) for key in DEFAULTS}
+async def stored_values(session: AsyncSession, defaults: dict[str, str]) -> dict[str, str]:
+    """The stored text of every parameter in `defaults`, each defaulting to its published value."""
+    return {key: await stored_value(session, key, default) for key, default in defaults.items()}
 
 
 def as_text(value: Any) -> str:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
-from urllib.parse import quote
+from typing import Annotated, Any, TypeVar
+from urllib.parse import quote, urlencode
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException
+from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 
 from app.auth import CSRF_FIELD, csrf_token_for
@@ -20,6 +21,26 @@ from app.i18n import gettext as _
 log = logging.getLogger("market.web")
 
 T = TypeVar("T")
+
+# Listing parameters, as handlers declare them: `page: Page = 1`, `per_page: PerPage = 20`.
+Page = Annotated[int, QueryParameter(name="page", ge=1, le=100000)]
+PerPage = Annotated[int, QueryParameter(name="per_page", ge=1, le=100)]
+PER_PAGE = 20  # rows per page of an HTML listing
+
+
+def user_of(request: Request) -> Any:
+    """The signed-in user (`app.auth.CurrentUser`) of a handler that requires one."""
+    return request.scope["user"]
+
+
+def pager_base(path: str, params: dict[str, Any]) -> str:
+    """`path?` with the filters in force, ready for `page=N` to be appended."""
+    kept = {k: v for k, v in params.items() if v not in (None, "")}
+    return f"{path}?{urlencode(kept)}&" if kept else f"{path}?"
+
+
+def yes_no(value: bool) -> str:
+    return _("Yes") if value else _("No")
 
 
 def wants_json(request: Request) -> bool:

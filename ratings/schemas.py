@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -311,3 +311,10 @@ class SavingsReportOut(BaseModel):
     @classmethod
     def of(cls, report: SavingsReport) -> SavingsReportOut:
         return cls.model_validate(report.to_json())
+
+
+class ParametersOut(BaseModel):
+    """The platform parameters in force: the marketplace's (stored text) and the credit formula's."""
+
+    platform: dict[str, str]
+    credit: dict[str, Any]

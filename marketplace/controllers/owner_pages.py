@@ -17,13 +17,13 @@ from app.db import DB
 from app.errors import DomainError, NotFound
 from app.forms import parse
 from app.i18n import gettext as _
-from app.parameters import direct_threshold
 from app.web import done, flash, form_action, read_input, redirect
 from marketplace.controllers.filters import job_filters
 from marketplace.controllers.job_pages import notice_context
 from marketplace.controllers.page_helpers import PER_PAGE, Page, pager_base, render_page, user_of
 from marketplace.domain.money import money
 from marketplace.models import DRAFT, JOB_STATUSES, LEVELS, Job
+from marketplace.parameters import direct_threshold
 from marketplace.schemas import DirectChoiceIn, JobIn, JustificationDecisionIn, ReasonIn
 from marketplace.services import registry
 from marketplace.services.accounts import owner_of

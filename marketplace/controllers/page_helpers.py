@@ -4,29 +4,18 @@ after a change that moves an agency's ranking."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-from urllib.parse import urlencode
+from typing import Any
 
 from litestar import Request
-from litestar.params import QueryParameter
 from litestar.response import Template
 
-from app.auth import CurrentUser
 from app.errors import DomainError
 from app.i18n import gettext as _
-from app.web import render
+from app.web import PER_PAGE, Page, PerPage, pager_base, render, user_of, yes_no  # noqa: F401  (shared with the controllers)
 from marketplace.domain.methods import METHODS
 from marketplace.domain.money import money
 from marketplace.models import AWARDED, CANCELLED, CLOSED, CONTRACTED, DRAFT, FAILED, PUBLISHED
 from marketplace.services.eligibility import reason_text
-
-Page = Annotated[int, QueryParameter(name="page", ge=1, le=100000)]
-PerPage = Annotated[int, QueryParameter(name="per_page", ge=1, le=100)]
-PER_PAGE = 20
-
-
-def user_of(request: Request) -> CurrentUser:
-    return request.scope["user"]
 
 
 async def recompute_later(request: Request, agency_id: int) -> None:
@@ -68,10 +57,6 @@ def objection_status_name(status: str) -> str:
     return {"open": _("Open"), "upheld": _("Upheld"), "dismissed": _("Dismissed")}.get(status, status)
 
 
-def yes_no(value: bool) -> str:
-    return _("Yes") if value else _("No")
-
-
 def _names() -> dict[str, Any]:
     return dict(money=money, method_name=method_name, job_status_name=job_status_name,
                 quote_status_name=quote_status_name, exclusion_reason_name=exclusion_reason_name,
@@ -85,12 +70,6 @@ async def render_page(request: Request, template: str, status_code: int = 200, *
 
 
 # ---- links and messages ---------------------------------------------------------------------
-
-def pager_base(path: str, params: dict[str, Any]) -> str:
-    """`path?` with the filters in force, ready for `page=N` to be appended."""
-    kept = {k: v for k, v in params.items() if v not in (None, "")}
-    return f"{path}?{urlencode(kept)}&" if kept else f"{path}?"
-
 
 def safe_back(value: Any, default: str) -> str:
     """A form's `back` link if it points to a job or a regulator's page of this site; else `default`."""

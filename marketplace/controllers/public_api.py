@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any
 
 from litestar import Request, get
 from litestar.params import FromPath, FromQuery
@@ -17,7 +16,7 @@ from app.errors import NotFound
 from app.i18n import gettext as _
 from marketplace.controllers.filters import api_job_filters
 from marketplace.controllers.page_helpers import Page, PerPage
-from marketplace.schemas import JobListOut, JobOut
+from marketplace.schemas import DrawRecordOut, JobListOut, JobOut
 from marketplace.services.bulk_feeds import drawn_jobs_after
 from marketplace.services.draw_records import draw_record
 from marketplace.services.job_notices import job_notice, notice_listing
@@ -42,13 +41,13 @@ async def api_job(db: DB, job_no: FromPath[str]) -> JobOut:
 
 
 @get("/api/jobs/{job_no:str}/draw", opt=roles(PUBLIC))
-async def api_draw(db: DB, job_no: FromPath[str]) -> dict[str, Any]:
+async def api_draw(db: DB, job_no: FromPath[str]) -> DrawRecordOut:
     """The draw record (DESIGN 'Draw protocol') plus the opened quotes with their nonces."""
     job = await public_job(db, job_no)
     record = await draw_record(db, job)
     if record is None:
         raise NotFound(_("This job has not been drawn yet."))
-    return record
+    return DrawRecordOut.model_validate(record)
 
 
 @get("/api/draws.jsonl", opt=roles(PUBLIC), media_type="application/x-ndjson")

@@ -7,7 +7,6 @@
 """
 
 from app.schemas import Credentials, InputModel, LocaleIn, NewAccount, UserOut  # noqa: F401  (re-exported)
-from marketplace.domain.methods import METHODS as METHOD_CODES  # noqa: F401  (until every caller imports METHODS)
 from marketplace.schemas.fields import (  # noqa: F401
     EMAIL_RE,
     PHONE_RE,
@@ -23,6 +22,8 @@ from marketplace.schemas.job_outputs import (  # noqa: F401
     AttachmentOut,
     ContractOut,
     ContractWindowOut,
+    DrawCandidateOut,
+    DrawRecordOut,
     ExclusionOut,
     JobListOut,
     JobOut,

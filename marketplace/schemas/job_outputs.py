@@ -7,6 +7,8 @@ exactly as the receipts and the draw record hash them. The draw record itself
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel
 
 from marketplace.schemas.output import OmitUnset
@@ -39,9 +41,8 @@ class JobResultOut(BaseModel):
     draw: str
 
 
-class OpenedQuoteOut(BaseModel):
-    """A quote live at the deadline, published once quotes are opened: the receipt's fields, the receipt,
-    the bidder's name and whether it was eligible."""
+class ReceiptOut(BaseModel):
+    """The fields a quote receipt commits to (DESIGN "Quote receipts"), and the receipt."""
     job_id: str
     quote_id: str
     agency_code: str
@@ -50,6 +51,11 @@ class OpenedQuoteOut(BaseModel):
     submitted_at: str
     nonce: str
     receipt: str
+
+
+class OpenedQuoteOut(ReceiptOut):
+    """A quote live at the deadline, published once quotes are opened: the receipt's fields, the receipt,
+    the bidder's name and whether it was eligible."""
     agency_name: str
     eligible: bool
     ineligible_reasons: list[str]
@@ -111,16 +117,8 @@ class AgencyJobListOut(BaseModel):
     per_page: int
 
 
-class QuoteReceiptOut(BaseModel):
+class QuoteReceiptOut(ReceiptOut):
     """An agency's own quote: the fields its receipt commits to, the receipt, its status and note."""
-    job_id: str
-    quote_id: str
-    agency_code: str
-    price: str
-    service_days: int
-    submitted_at: str
-    nonce: str
-    receipt: str
     status: str
     note: str
 
@@ -171,3 +169,31 @@ class ContractWindowOut(BaseModel):
     job_no: str
     status: str
     contract_due_at: str | None
+
+
+class DrawCandidateOut(BaseModel):
+    """A candidate as the draw protocol hashes it (sorted by agency code, then quote id)."""
+    quote_id: str
+    agency_code: str
+    price: str
+    weight: int
+
+
+class DrawRecordOut(BaseModel):
+    """The public draw record (DESIGN "Draw protocol marketdraw-v1", field list) and the opened quotes with their
+    nonces, built by `marketplace.domain.records.draw_record`; `scripts/verify_draw.py` re-derives every field."""
+    protocol: str
+    job_id: str
+    method: str
+    params: dict[str, Any]
+    seed_commitment: str
+    server_seed: str
+    beacon: str
+    candidates: list[DrawCandidateOut]
+    candidates_digest: str
+    final_seed: str
+    order: list[str]
+    excluded: list[ExclusionOut]
+    winner_quote_id: str | None
+    selected_at: str
+    quotes: list[OpenedQuoteOut]

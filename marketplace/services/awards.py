@@ -16,7 +16,6 @@ from app.canonical import format_time
 from app.clock import ensure_aware, utcnow
 from app.errors import Conflict, Forbidden, InputError
 from app.i18n import gettext as _
-from app.parameters import int_param
 from marketplace.domain.draw import Candidate
 from marketplace.domain.methods import reapply
 from marketplace.domain.money import money
@@ -34,6 +33,7 @@ from marketplace.models import (
     Quote,
     Selection,
 )
+from marketplace.parameters import int_param
 from marketplace.ports import credit
 from marketplace.services.decisions import decide_once
 from marketplace.services.jobs import get_job, own_job, public_job

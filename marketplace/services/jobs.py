@@ -21,7 +21,6 @@ from app.clock import SHANGHAI, ensure_aware, utcnow
 from app.errors import Conflict, Forbidden, InputError, NotFound
 from app.forms import contains
 from app.i18n import gettext as _
-from app.parameters import direct_threshold, int_param
 from marketplace.domain.draw import seed_commitment
 from marketplace.domain.money import money
 from marketplace.models import (
@@ -36,6 +35,7 @@ from marketplace.models import (
     Owner,
     ServiceCategory,
 )
+from marketplace.parameters import direct_threshold, int_param
 from marketplace.schemas import JobIn
 from marketplace.services.beacons import SOURCES
 from marketplace.services.registry import Listing

@@ -25,11 +25,11 @@ from app.clock import ensure_aware, utcnow
 from app.db import SessionMaker
 from app.errors import Conflict, InputError
 from app.i18n import gettext as _
-from app.parameters import int_param
 from marketplace.domain import methods
 from marketplace.domain.draw import Candidate
 from marketplace.domain.due_dates import add_working_days
 from marketplace.models import AWARDED, CLOSED, FAILED, LIVE, PUBLISHED, Agency, Job, Quote, Selection
+from marketplace.parameters import int_param
 from marketplace.ports import credit
 from marketplace.services.beacons import source_of
 from marketplace.services.eligibility import eligibility_reasons

@@ -15,7 +15,7 @@ from app.errors import NotFound
 from app.forms import FilterCheck, parse
 from app.i18n import gettext as _
 from app.web import read_input
-from ratings.controllers.page_helpers import Page, recompute_later, user_of
+from ratings.controllers.page_helpers import Page, PerPage, recompute_later, user_of
 from ratings.parameters import params_in_force
 from ratings.schemas import (
     AgencyCreditOut,
@@ -44,7 +44,6 @@ from ratings.services.rankings import rankings
 from ratings.services.ratings import rate_job
 from ratings.services.violations import lift_entry, record_violation
 
-PerPage = Annotated[int, QueryParameter(name="per_page", ge=1, le=100)]
 
 
 @post("/api/owner/jobs/{job_no:str}/rating", opt=roles("owner"), status_code=201,

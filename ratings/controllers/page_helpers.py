@@ -5,36 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Annotated, Any, TypeVar
-from urllib.parse import urlencode
+from typing import Any, TypeVar
 
 from litestar import Request, Response
-from litestar.params import QueryParameter
 from litestar.response import Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.auth import CurrentUser
 from app.errors import DomainError
 from app.i18n import gettext as _
-from app.web import render
+from app.web import PER_PAGE, Page, PerPage, pager_base, render, user_of, yes_no  # noqa: F401  (shared with the controllers)
+from marketplace.controllers.page_helpers import method_name, recompute_later  # noqa: F401  (shared)
 from marketplace.domain.money import money
 from ratings.domain.credit import CENT, RATING_CRITERIA, CreditParams
 from ratings.parameters import params_in_force
 from ratings.services.rankings import PROVISIONAL_BELOW
 
-Page = Annotated[int, QueryParameter(name="page", ge=1, le=100000)]
-PER_PAGE = 20
-
 T = TypeVar("T")
-
-
-def user_of(request: Request) -> CurrentUser:
-    return request.scope["user"]
-
-
-async def recompute_later(request: Request, agency_id: int) -> None:
-    """Queue the recompute of one agency's credit (after a change that moves its score)."""
-    await request.app.state.queue.enqueue("recompute_credit", agency_id)
 
 
 def recompute_then(request: Request,
@@ -65,13 +51,6 @@ def missing_is_404(on_error: OnError) -> OnError:
 
 
 # ---- names (translated per request) ---------------------------------------------------------
-
-def method_name(code: str) -> str:
-    return {
-        "random": _("Random draw"), "random_weighted": _("Credit-weighted draw"), "lowest": _("Lowest price"),
-        "optimal": _("Optimal price"), "best_value": _("Best value"), "direct": _("Direct selection"),
-    }.get(code, code)
-
 
 def criterion_name(code: str) -> str:
     return {"quality": _("Quality"), "timeliness": _("Timeliness"), "fee_compliance": _("Fee compliance"),
@@ -162,10 +141,6 @@ def two_places(value: Any) -> str:
     return "—" if value is None else f"{Decimal(str(value)).quantize(CENT)}"
 
 
-def yes_no(value: bool) -> str:
-    return _("Yes") if value else _("No")
-
-
 # ---- rendering ---------------------------------------------------------------------------------
 
 def _helpers(p: CreditParams) -> dict[str, Any]:
@@ -184,7 +159,3 @@ async def render_page(request: Request, db: AsyncSession, template: str, status_
     return await render(request, template, status_code=status_code, **_helpers(p), **context)
 
 
-def pager_base(path: str, params: dict[str, Any]) -> str:
-    """The pager's links: `path` with the filters in use, ready for `page=`."""
-    kept = {k: v for k, v in params.items() if v not in (None, "")}
-    return f"{path}?{urlencode(kept)}&" if kept else f"{path}?"

@@ -1,8 +1,8 @@
 """Platform parameters: public read, admin change (each change audited).
 
 Two groups share one page and one API: the marketplace's parameters
-(`app.params`) and the credit formula's (`ratings.settings`). A change to the
-credit formula queues a recomputation of every agency's score and lists.
+(`marketplace.parameters`) and the credit formula's (`ratings.parameters`); the
+service is ratings.services.parameters.
 """
 
 from __future__ import annotations
@@ -11,73 +11,38 @@ from typing import Any
 
 from litestar import Request, Response, get, post, put
 from litestar.response import Template
-from pydantic import ConfigDict
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts import actor_of
 from app.api_docs import body
 from app.auth import PUBLIC, roles
 from app.db import DB
-from app.errors import DomainError, InputError
-from app.forms import parse
 from app.i18n import gettext as _
-from app.parameters import DEFAULTS, ParametersIn, all_params, changes_of, write_settings
-from app.web import flash, read_input, redirect, render
+from app.web import done, form_action, read_input, render
+from marketplace.parameters import DEFAULTS, labels
 from ratings import parameters as credit_settings
 from ratings.controllers.page_helpers import param_label
+from ratings.schemas import ParametersOut
+from ratings.services.parameters import AllParametersIn, current, save
 
 
-class AllParametersIn(ParametersIn, credit_settings.CreditParamsIn):
-    model_config = ConfigDict(extra="forbid")
-
-
-def labels() -> dict[str, str]:
-    return {
-        "direct_threshold": _("Direct selection allowed up to this budget cap (yuan)"),
-        "publicity_days": _("Publicity period of a result (days)"),
-        "contract_days": _("Days the owner has to confirm the contract after the publicity period"),
-        "justification_working_days": _("Working days to justify an abnormally low price"),
-    }
-
-
-async def current(db: AsyncSession) -> dict[str, Any]:
-    return {"platform": await all_params(db), "credit": await credit_settings.stored(db)}
-
-
-async def save(request: Request, db: AsyncSession, raw: Any) -> dict[str, Any]:
-    """Validate everything first, then write every change in one transaction (nothing partial)."""
-    data = parse(AllParametersIn, raw)
-    now = await current(db)
-    changed = changes_of(data, {**now["platform"], **now["credit"]})
-    platform = {k: v for k, v in changed.items() if k in ParametersIn.model_fields}
-    credit = {k: v for k, v in changed.items() if k not in platform}
-    errors = credit_settings.consistency_errors({**now["credit"], **credit}, set(credit))
-    if errors:
-        raise InputError(_("Please correct the marked fields."), fields=errors)
-    changes = {k: (now["platform"][k], v) for k, v in platform.items()}
-    changes |= {credit_settings.PREFIX + k: (now["credit"][k], v) for k, v in credit.items()}
-    await write_settings(db, actor_of(request.scope["user"]), changes)
-    if credit:
-        await request.app.state.queue.enqueue("recompute_all_credit")
-    return await current(db)
+def _out(values: dict[str, dict[str, str]]) -> ParametersOut:
+    return ParametersOut(platform=values["platform"], credit=credit_settings.from_texts(values["credit"]).to_json())
 
 
 @get("/api/parameters", opt=roles(PUBLIC))
-async def api_parameters(db: DB) -> dict[str, Any]:
+async def api_parameters(db: DB) -> ParametersOut:
     """Platform parameters in force, and the credit formula's parameters in force."""
-    values = await current(db)
-    return {"platform": values["platform"],
-            "credit": credit_settings.from_texts(values["credit"]).to_json()}
+    return _out(await current(db))
 
 
 @put("/api/admin/parameters", opt=roles("admin"),
       operation_class=body(AllParametersIn))
-async def api_save_parameters(request: Request, db: DB) -> dict[str, Any]:
+async def api_save_parameters(request: Request, db: DB) -> ParametersOut:
     """Body: any of direct_threshold, publicity_days, contract_days, justification_working_days and the
     credit formula's parameters (names as in `GET /api/parameters` → `credit`). A credit change queues
     a recomputation of every score."""
-    values = await save(request, db, await read_input(request))
-    return {"platform": values["platform"], "credit": credit_settings.from_texts(values["credit"]).to_json()}
+    return _out(await save(db, actor_of(request.scope["user"]), await read_input(request), request.app.state.queue))
 
 
 async def _page(request: Request, db: AsyncSession, status_code: int = 200, form: dict[str, Any] | None = None,
@@ -100,14 +65,11 @@ async def parameters_page(request: Request, db: DB) -> Template:
 @post("/admin/parameters", opt=roles("admin"))
 async def parameters_submit(request: Request, db: DB) -> Response | Template:
     data = await read_input(request)
-    try:
-        await save(request, db, data)
-    except DomainError as exc:
-        await db.rollback()
-        return await _page(request, db, status_code=exc.status_code, form=dict(data), errors=exc.fields,
-                           error=exc.message)
-    await flash(request, _("Parameters saved."))
-    return redirect("/admin/parameters")
+    return await form_action(
+        db, lambda: save(db, actor_of(request.scope["user"]), data, request.app.state.queue),
+        done(request, _("Parameters saved."), "/admin/parameters"),
+        lambda exc: _page(request, db, status_code=exc.status_code, form=dict(data), errors=exc.fields,
+                          error=exc.message))
 
 
 route_handlers = [api_parameters, api_save_parameters, parameters_page, parameters_submit]

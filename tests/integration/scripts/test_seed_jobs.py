@@ -16,8 +16,8 @@ from app import clock
 from app.audit import verify_stored_chain
 from app.clock import ensure_aware, utcnow
 from app.models import AuditEvent
+from marketplace.domain.methods import METHODS as METHOD_CODES
 from marketplace.models import Contract, Job, Quote, Selection
-from marketplace.schemas import METHOD_CODES
 from marketplace.services.draw_records import draw_record
 from scripts.seed_demo import seed
 from scripts.seed_jobs import DEMO_PREFIX, seed_jobs

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from marketplace.domain import ocds
-from marketplace.schemas import METHOD_CODES
+from marketplace.domain.methods import METHODS as METHOD_CODES
 
 T0 = datetime(2026, 3, 2, 1, 30, tzinfo=timezone.utc)  # published
 DEADLINE = T0 + timedelta(days=7)

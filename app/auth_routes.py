@@ -8,19 +8,18 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.params import FromQuery, QueryParameter
 from litestar.response import Redirect, Template
-from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts import as_current, authenticate, set_locale
 from app.api_docs import body
 from app.audit import append_event
 from app.auth import ANY_USER, LANG_COOKIE, PUBLIC, SESSION_COOKIE, CurrentUser, roles
-from app.db import DB
-from app.errors import DomainError, InputError
+from app.db import DB, database_answers
+from app.errors import InputError
 from app.forms import parse
 from app.i18n import gettext as _
 from app.i18n import normalise_locale
-from app.web import csrf_token, flash, read_input, render
+from app.web import csrf_token, flash, form_action, read_input, render
 from app.schemas import Credentials, CsrfOut, LocaleIn, LoginOut, StatusOut, UserOut
 
 
@@ -78,15 +77,18 @@ async def login_page(request: Request, next_: Annotated[str | None, QueryParamet
 async def login_submit(request: Request, db: DB) -> Response | Template:
     data = await read_input(request)
     nxt = _safe_next(data.get("next"))
-    try:
-        user, sid = await login_user(request, db, data)
-    except DomainError as exc:
-        return await render(request, "app/login.html", status_code=exc.status_code, next=nxt,
-                            error=exc.message, form={"username": data.get("username", "")})
-    await flash(request, _("Welcome, {name}.", name=user.display_name or user.username), session_id=sid)
-    resp = Redirect(path=nxt, status_code=303)
-    resp.set_cookie(_session_cookie(request, sid))
-    return resp
+
+    async def welcome(logged_in: tuple[CurrentUser, str]) -> Response:
+        user, sid = logged_in
+        await flash(request, _("Welcome, {name}.", name=user.display_name or user.username), session_id=sid)
+        resp = Redirect(path=nxt, status_code=303)
+        resp.set_cookie(_session_cookie(request, sid))
+        return resp
+
+    return await form_action(
+        db, lambda: login_user(request, db, data), welcome,
+        lambda exc: render(request, "app/login.html", status_code=exc.status_code, next=nxt, error=exc.message,
+                           form={"username": data.get("username", "")}))
 
 
 @post("/logout", opt=roles(*ANY_USER))
@@ -118,9 +120,7 @@ async def switch_language(request: Request, db: DB, locale: FromQuery[str] = "zh
 @get("/healthz", opt=roles(PUBLIC), media_type="application/json")
 async def healthz(db: DB) -> Response[StatusOut]:
     """200 while the database answers, 503 otherwise."""
-    try:
-        await db.exec(text("SELECT 1"))
-    except Exception:
+    if not await database_answers(db):
         return Response(StatusOut(status="unavailable"), status_code=503)
     return Response(StatusOut(status="ok"))
 

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -48,3 +48,12 @@ async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
         finally:
             if session.in_transaction():
                 await session.rollback()
+
+
+async def database_answers(session: AsyncSession) -> bool:
+    """Whether the database answers a trivial query (the health check)."""
+    try:
+        await session.exec(text("SELECT 1"))
+    except Exception:
+        return False
+    return True

@@ -136,6 +136,10 @@ class FilterCheck:
         if date_from and date_to and date_from > date_to:
             self.fields[name] = _("The end date is before the start date.")
 
+    def unknown(self, name: str) -> None:
+        """Note a value the caller found unknown (e.g. a district no job has)."""
+        self.fields.setdefault(name, _("Choose one of the offered values."))
+
     def refuse(self, name: str, message: str) -> None:
         """Note a problem found by the caller (e.g. a credit code no organisation has)."""
         self.fields.setdefault(name, message)

@@ -1,1 +1,4 @@
-"""Ratings, credit scores, red and black lists, savings report."""
+"""Ratings, appeals, violations, credit scores, red and black lists, rankings, savings report.
+
+domain/ is the pure core, services/ the capabilities, controllers/ the pages and API; see docs/architecture.md.
+"""

@@ -1,0 +1,1 @@
+"""Marketplace controllers: pages and JSON API by area, each handler parse -> service -> render."""

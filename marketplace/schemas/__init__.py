@@ -6,7 +6,6 @@
 * `job_outputs`: the jobs API's outputs; `signals`: the collusion signals API's outputs.
 """
 
-from app.schemas import Credentials, InputModel, LocaleIn, NewAccount, UserOut  # noqa: F401  (re-exported)
 from marketplace.schemas.fields import (  # noqa: F401
     EMAIL_RE,
     PHONE_RE,

@@ -1,0 +1,1 @@
+"""Ratings controllers: pages and JSON API by area, each handler parse -> service -> render."""

@@ -45,7 +45,6 @@ from ratings.services.ratings import rate_job
 from ratings.services.violations import lift_entry, record_violation
 
 
-
 @post("/api/owner/jobs/{job_no:str}/rating", opt=roles("owner"), status_code=201,
       operation_class=body(RatingIn))
 async def api_rate(request: Request, db: DB, job_no: FromPath[str]) -> RatingGivenOut:
@@ -72,9 +71,7 @@ async def api_appeal(request: Request, db: DB, rating_id: FromPath[int]) -> Appe
 async def api_appeals(db: DB, status: FromQuery[str] = "open") -> list[AppealOut]:
     """The latest 200 appeals of one status (open, upheld or dismissed)."""
     check = FilterCheck()
-    wanted = check.choice("status", status, APPEAL_STATUSES)
-    if wanted is None:  # the status is required here: no value is not "all"
-        check.refuse("status", _("Choose one of the offered values."))
+    wanted = check.choice("status", status, APPEAL_STATUSES, required=True)  # no value is not "all" here
     check.done()
     return [AppealOut.of(a) for a in await appeals_with_status(db, wanted)]
 

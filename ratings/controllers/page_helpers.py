@@ -16,9 +16,8 @@ from app.i18n import gettext as _
 from app.web import PER_PAGE, Page, PerPage, pager_base, render, user_of, yes_no  # noqa: F401  (shared with the controllers)
 from marketplace.controllers.page_helpers import method_name, recompute_later  # noqa: F401  (shared)
 from marketplace.domain.money import money
-from ratings.domain.credit import CENT, RATING_CRITERIA, CreditParams
+from ratings.domain.credit import CENT, PROVISIONAL_BELOW, RATING_CRITERIA, CreditParams
 from ratings.parameters import params_in_force
-from ratings.services.rankings import PROVISIONAL_BELOW
 
 T = TypeVar("T")
 

@@ -18,11 +18,11 @@ from app.i18n import gettext as _
 from marketplace.models import APPROVED
 from marketplace.services import registry
 from ratings.controllers.page_helpers import PER_PAGE, Page, pager_base, param_label, render_page
-from ratings.domain.credit import GRADES, RATING_WEIGHTS
+from ratings.domain.credit import GRADES, PROVISIONAL_BELOW, RATING_WEIGHTS
 from ratings.parameters import params_in_force
 from ratings.services.list_entries import LIST_KINDS, public_lists
 from ratings.services.profiles import JOBS_WON_LIMIT, credit_record, jobs_won, public_agency, rating_summary
-from ratings.services.rankings import PROVISIONAL_BELOW, rankings
+from ratings.services.rankings import rankings
 
 
 def _formula(params: dict[str, Any]) -> list[str]:

@@ -1,0 +1,1 @@
+"""The ratings pure core: standard library only (and marketplace.domain), no database, no web."""

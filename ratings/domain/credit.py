@@ -64,6 +64,8 @@ __all__ = [
 
 SEVERITIES = ("minor", "major", "severe")
 GRADES = ("A", "B", "C", "D")
+# Fewer ratings than this and the score is still mostly the prior: shown as provisional.
+PROVISIONAL_BELOW = 3
 BLACK_LOW_SCORE = "low_score"
 BLACK_SEVERE = "severe_violation"
 

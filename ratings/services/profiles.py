@@ -18,11 +18,11 @@ from app.errors import NotFound
 from app.i18n import gettext as _
 from marketplace.models import Agency, Job, Quote, Selection, ServiceCategory
 from marketplace.services import registry
-from ratings.domain.credit import CENT, RATING_CRITERIA, CreditParams
+from ratings.domain.credit import CENT, PROVISIONAL_BELOW, RATING_CRITERIA, CreditParams
 from ratings.models import AgencyCredit, ListEntry, Rating, Violation
 from ratings.parameters import params_in_force
 from ratings.services.list_entries import in_force
-from ratings.services.rankings import PROVISIONAL_BELOW, PUBLIC_STATUSES
+from ratings.services.rankings import PUBLIC_STATUSES
 from ratings.services.recompute import inputs_of
 from ratings.services.savings_report import AWARDED_STATES
 

@@ -10,12 +10,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.forms import FilterCheck, contains
 from marketplace.models import APPROVED, SUSPENDED, Agency, Qualification, ServiceCategory
 from marketplace.services.registry import Listing
-from ratings.domain.credit import GRADES
+from ratings.domain.credit import GRADES, PROVISIONAL_BELOW
 from ratings.models import AgencyCredit
 from ratings.services.list_entries import LIST_KINDS
 
-# Fewer ratings than this and the score is still mostly the prior: shown as provisional.
-PROVISIONAL_BELOW = 3
 # The agencies that appear in public (ranking, profile, credit): approved or suspended.
 PUBLIC_STATUSES = (APPROVED, SUSPENDED)
 

@@ -66,7 +66,7 @@ async def savings_report(session: AsyncSession, f: ReportFilters) -> SavingsRepo
     if f.owner and not await _owner_known(session, f.owner):
         check.refuse("owner", _("No owner organisation has this credit code."))
     if f.district and not (await session.exec(select(Job.id).where(Job.district == f.district).limit(1))).first():
-        check.refuse("district", _("Choose one of the offered values."))
+        check.unknown("district")
     check.done()
     stmt = (select(Job, Selection, ServiceCategory.code, Owner.credit_code)
             .join(Selection, Selection.job_id == Job.id)

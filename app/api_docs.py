@@ -15,8 +15,11 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody
 from pydantic import BaseModel
+
+from app.schemas import ErrorOut
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
@@ -63,3 +66,30 @@ def upload(field: str, description: str) -> type[Operation]:
     """An Operation class whose request body is a multipart form with one file field."""
     return _operation("Upload", {"type": "object", "required": [field], "properties": {
         field: {"type": "string", "format": "binary", "description": description}}}, (MULTIPART,))
+
+
+def _error(description: str) -> ResponseSpec:
+    return ResponseSpec(data_container=ErrorOut, description=description, generate_examples=False)
+
+
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def document_errors(handler: Any) -> None:
+    """Document the errors an API handler really answers, all as `ErrorOut` (not Litestar's
+    default `{"detail"}` shape): 400 bad input and 404 everywhere; 401/403 where a role is needed;
+    409, 413 and 415 where a body is sent; 429 on the login; 503 on the health check."""
+    specs = {400: _error("Bad input: `error` says what, `fields` which field and why."),
+             404: _error("No such object (also for objects the caller may not see).")}
+    if handler.opt.get("roles") != "public":
+        specs[401] = _error("Not logged in, or the session has expired.")
+        specs[403] = _error("Logged in, but this role may not do this.")
+    if set(handler.http_methods) & UNSAFE:
+        specs[409] = _error("Conflicts with the current state (e.g. the deadline has passed).")
+        specs[413] = _error("The request is too large.")
+        specs[415] = _error("Send the data as JSON or as a form.")
+    if "/api/auth/login" in handler.paths:
+        specs[429] = _error("Too many failed logins for this account or address; try again later.")
+    if "/healthz" in handler.paths:
+        specs[503] = _error("The database does not answer.")
+    handler.responses = {**specs, **(handler.responses or {})}

@@ -35,8 +35,11 @@ async def audit_page(request: Request, db: DB, page: Annotated[int, QueryParamet
     per_page = 50
     page = max(1, page)
     events = await latest_events(db, page, per_page)
+    # Quote events of jobs still sealed show neither their job nor their kind (the rule is the
+    # marketplace's, wired by the composition root).
+    sealed = await request.app.state.sealed_audit_events(db, events)
     total = report.head_seq
-    return await render(request, "app/audit.html", report=report, events=events, page=page,
+    return await render(request, "app/audit.html", report=report, events=events, page=page, sealed=sealed,
                         pages=max(1, -(-total // per_page)))
 
 

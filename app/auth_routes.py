@@ -19,8 +19,8 @@ from app.errors import InputError
 from app.forms import parse
 from app.i18n import gettext as _
 from app.i18n import normalise_locale
-from app.web import csrf_token, flash, form_action, read_input, render
 from app.schemas import Credentials, CsrfOut, LocaleIn, LoginOut, StatusOut, UserOut
+from app.web import csrf_token, flash, form_action, read_input, render
 
 
 def _session_cookie(request: Request, sid: str) -> Cookie:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from app.errors import InputError
 from app.i18n import gettext as _
+from app.request_limits import has_nul, nul_message
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -29,8 +30,14 @@ def _message(err: dict[str, Any]) -> str:
         return _("Enter a whole number.")
     if kind in ("decimal_parsing", "decimal_type", "float_parsing"):
         return _("Enter a number.")
-    if kind in ("decimal_max_places", "decimal_max_digits", "decimal_whole_digits"):
+    if kind == "decimal_max_places":
         return _("At most {n} decimal places.", n=ctx.get("decimal_places"))
+    if kind == "decimal_max_digits":
+        return _("At most {n} digits in all.", n=ctx.get("max_digits"))
+    if kind == "decimal_whole_digits":
+        return _("At most {n} digits before the decimal point.", n=ctx.get("whole_digits"))
+    if kind == "finite_number":
+        return _("Enter a finite number.")
     if kind == "greater_than":
         return _("Must be greater than {n}.", n=ctx.get("gt"))
     if kind == "greater_than_equal":
@@ -79,6 +86,8 @@ def contains(column: Any, text: str) -> Any:
     """SQL condition: `column` contains `text`, ignoring case, with `%`, `_` and `\\` taken literally."""
     from sqlmodel import col
 
+    if has_nul(text):  # PostgreSQL refuses NUL in text: a clear 400 wherever a search comes from
+        raise InputError(nul_message())
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return col(column).ilike(f"%{escaped}%", escape="\\")
 
@@ -125,7 +134,17 @@ class FilterCheck:
         value = (value or "").strip()
         if len(value) > limit:
             self.fields[name] = _("Must be at most {n} characters.", n=limit)
+        if has_nul(value):
+            self.fields[name] = nul_message()
+            return None
         return value or None
+
+    def safe(self, name: str, value: str | None) -> str | None:
+        """`value` as given, if it holds no NUL character (PostgreSQL refuses those in text)."""
+        if has_nul(value):
+            self.fields[name] = nul_message()
+            return None
+        return value
 
     def date(self, name: str, value: str | None) -> date | None:
         """A YYYY-MM-DD day."""

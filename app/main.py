@@ -33,11 +33,13 @@ import marketplace.tasks  # noqa: F401  (registers its tasks)
 import ratings.models  # noqa: F401  (tables)
 import ratings.tasks  # noqa: F401  (registers its tasks)
 from app import audit_routes, auth_routes, dashboard
+from app.api_docs import document_errors
 from app.auth import LoginLimiter, SessionMiddleware, Sessions, access_guard, check_csrf
 from app.db import make_engine, make_sessionmaker, provide_session
 from app.errors import DomainError
 from app.i18n import get_locale, gettext, local_time
 from app.notices import notice_detail, notice_text
+from app.request_limits import bounded_request
 from app.settings import ROOT, Settings, get_settings
 from app.tasks import ArqQueue, InProcessQueue
 from app.web import handle_domain_error, handle_http_exception, handle_unexpected
@@ -60,6 +62,8 @@ from marketplace.controllers import (
     signals_api,
 )
 from marketplace.services import dashboard as marketplace_dashboard
+from marketplace.services.registry import seed_categories
+from marketplace.services.sealed_events import sealed_events
 from ratings.controllers import api as ratings_api
 from ratings.controllers import parameters
 from ratings.controllers import rankings_pages as ratings_rankings_pages
@@ -68,7 +72,6 @@ from ratings.controllers import regulator_pages as ratings_regulator_pages
 from ratings.controllers import savings_pages as ratings_savings_pages
 from ratings.services import dashboard as ratings_dashboard
 from ratings.services.ranking_cache import CreditVersion, RankingCache
-from marketplace.services.registry import seed_categories
 from ratings.services.standing import CREDIT
 
 marketplace.ports.use_credit(CREDIT)  # the marketplace reaches credit only through this port
@@ -134,6 +137,8 @@ def _document_api_only(handlers: list) -> list:
     for handler in handlers:
         if not any(p.startswith("/api/") or p == "/healthz" for p in getattr(handler, "paths", ())):
             handler.include_in_schema = False
+        else:
+            document_errors(handler)
     return handlers
 
 
@@ -183,7 +188,7 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
                                        include_in_schema=False),
         ],
         dependencies={"db": Provide(provide_session)},
-        guards=[access_guard],
+        guards=[access_guard, bounded_request],
         before_request=check_csrf,
         middleware=[SessionMiddleware()],
         exception_handlers={
@@ -217,6 +222,7 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
     app.state.sessionmaker = sessionmaker
     app.state.store = store
     app.state.dashboard_cards = DASHBOARD_CARDS
+    app.state.sealed_audit_events = sealed_events
     app.state.dashboard_order = DASHBOARD_ORDER
     app.state.ranking_cache = RankingCache(CreditVersion(settings.database_url))
     app.state.sessions = Sessions(store, settings.session_idle_seconds, settings.session_absolute_seconds)

@@ -75,3 +75,16 @@ class AuditHeadOut(BaseModel):
 
     seq: int
     hash: str
+
+
+class ErrorOut(BaseModel):
+    """Every error the API answers (4xx, and 503 while a dependency is down), in the caller's language.
+
+    `fields` names the input fields at fault, each with its message; some errors add data of
+    their own (e.g. `code`, or the eligibility `reasons` of a refused quote)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    error: str
+    status: int
+    fields: dict[str, str] | None = None

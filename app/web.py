@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, urlencode
 
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, ValidationException
 from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 
@@ -17,6 +18,7 @@ from app.auth import CSRF_FIELD, csrf_token_for
 from app.errors import DomainError, NotAuthenticated
 from app.i18n import get_locale
 from app.i18n import gettext as _
+from app.request_limits import check_submitted
 
 log = logging.getLogger("market.web")
 
@@ -57,10 +59,13 @@ async def read_input(request: Request) -> dict[str, Any]:
         raw = await request.body()
         try:
             data = json.loads(raw or b"null")
+        except RecursionError:
+            raise DomainError(_("The request body is nested too deeply.")) from None
         except (ValueError, UnicodeDecodeError):
             raise DomainError(_("The request body is not valid JSON.")) from None
         if not isinstance(data, dict):
             raise DomainError(_("The request body must be a JSON object or a form."))
+        check_submitted(data)
         return data
     if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
         form = await request.form()
@@ -70,6 +75,7 @@ async def read_input(request: Request) -> dict[str, Any]:
                 continue
             values = form.getall(key)
             data[key] = values if len(values) > 1 else values[0]
+        check_submitted({k: v for k, v in data.items() if isinstance(v, (str, list))})
         return data
     if not await request.body():
         return {}
@@ -181,10 +187,34 @@ def handle_domain_error(request: Request, exc: DomainError) -> Response:
     return error_response(request, exc.status_code, exc.message, exc.fields, exc.data)
 
 
+_BOUND = re.compile(r"Expected `(?:int|float|decimal)` (>=|<=|>|<) (-?[0-9.]+)")
+
+
+def _parameter_message(message: str) -> str:
+    """A path or query parameter's problem, as Litestar reports it, in the user's words."""
+    bound = _BOUND.search(message)
+    if bound:
+        op, n = bound.groups()
+        return _("Must be at least {n}.", n=n) if op in (">=", ">") else _("Must be at most {n}.", n=n)
+    if "Expected `int`" in message:
+        return _("Enter a whole number.")
+    if "RFC3339 encoded date" in message and "datetime" not in message:
+        return _("Enter a date as YYYY-MM-DD.")
+    if "RFC3339 encoded datetime" in message:
+        return _("Enter a date and time as YYYY-MM-DD HH:MM.")
+    return _("Invalid value.")
+
+
 def handle_http_exception(request: Request, exc: HTTPException) -> Response:
     status = exc.status_code
     if status >= 500:
         log.error("HTTP %s on %s: %s", status, request.url.path, exc.detail)
+    if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
+        # A path or query parameter out of range or of the wrong form: say which and why.
+        fields = {str(e["key"]): _parameter_message(str(e.get("message", "")))
+                  for e in exc.extra if isinstance(e, dict) and e.get("key")}
+        if fields:
+            return error_response(request, status, _("Please correct the marked fields."), fields)
     return error_response(request, status, _generic_message(status))
 
 

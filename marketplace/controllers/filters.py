@@ -37,6 +37,8 @@ def api_job_filters(f: JobFilters, *, drafts: bool = False) -> JobFilters:
     check = FilterCheck()
     f.status = check.choice("status", f.status, JOB_STATUSES)
     f.method = check.choice("method", f.method, METHODS)
+    f.q, f.district, f.category = (check.safe("q", f.q), check.safe("district", f.district),
+                                   check.safe("category", f.category))
     check.done()
     if f.status == DRAFT and not drafts:
         check.choice("status", f.status, PUBLIC_STATUSES)

@@ -45,7 +45,7 @@ class JobIn(InputModel):
     price_weight: Annotated[int, Field(ge=0, le=100)] | None = None
     credit_weight: Annotated[int, Field(ge=0, le=100)] | None = None
     state_funded: bool = True
-    quote_deadline: datetime
+    quote_deadline: Annotated[datetime, Field(description="ISO 8601 date-time; without a time zone it is Beijing time (UTC+8), as every time the platform is given (e.g. `2026-12-31T17:00` is 09:00 UTC)")]
     service_days: Annotated[int, Field(ge=1, le=3650)]
     description: Annotated[str, Field(max_length=5000)] = ""
     beacon_source: Literal["none", "manual"] = "none"

@@ -13,6 +13,7 @@ from app.audit import append_event
 from app.auth import CurrentUser
 from app.errors import Conflict, InputError, NotFound
 from app.i18n import gettext as _
+from app.request_limits import has_nul, nul_message
 from marketplace.models import DRAFT, PUBLISHED, Attachment, Job
 from marketplace.services.jobs import own_job
 
@@ -39,6 +40,8 @@ def upload_dir(var_dir: Path) -> Path:
 
 
 def _safe_name(filename: str) -> str:
+    if has_nul(filename):
+        raise InputError(nul_message(), fields={"file": nul_message()})
     name = Path(filename.replace("\\", "/")).name.strip()
     return name[:200] or "file"
 

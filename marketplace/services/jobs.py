@@ -58,7 +58,7 @@ async def own_job(session: AsyncSession, user: CurrentUser, job_no: str) -> Job:
 
 async def public_job(session: AsyncSession, job_no: str) -> Job:
     job = (await session.exec(select(Job).where(Job.job_no == job_no))).first()
-    if job is None or job.status == DRAFT:
+    if job is None or job.status == DRAFT or job.published_at is None:  # never published: never public
         raise NotFound(_("No such job."))
     return job
 
@@ -229,7 +229,8 @@ async def list_jobs(session: AsyncSession, f: JobFilters, page: int = 1, per_pag
     stmt = select(Job, ServiceCategory).join(ServiceCategory, ServiceCategory.id == Job.category_id)
     conds = []
     if not include_drafts:
-        conds.append(Job.status != DRAFT)
+        # Public listings show what was published: not drafts, nor drafts cancelled before publication.
+        conds.append(col(Job.published_at).is_not(None))
     if f.q:
         conds.append(or_(contains(Job.title, f.q), contains(Job.project_name, f.q), contains(Job.job_no, f.q),
                          contains(Job.project_code, f.q)))

@@ -187,3 +187,30 @@ async def test_api_documentation_page_loads_nothing_from_other_hosts(client):
     for url in urls:
         asset = await client.get(url)
         assert asset.status_code == 200 and len(asset.content) > 500, url
+
+
+async def test_openapi_documents_the_real_error_shape_of_every_api_operation(client, app):
+    """Errors are `{error, status, fields}` (ErrorOut), never Litestar's default `{detail}`: every API operation
+    documents 400 and 404 so, operations that need a role 401 and 403, those that take a body 409/413/415."""
+    doc = (await client.get("/schema/openapi.json")).json()
+    error = doc["components"]["schemas"]["ErrorOut"]
+    assert set(error["required"]) == {"error", "status"} and "fields" in error["properties"]
+    checked = 0
+    for path, ops in doc["paths"].items():
+        if not path.startswith("/api/"):
+            continue
+        for method, op in ops.items():
+            codes = set(op["responses"])
+            want = {"400", "404"} | ({"409", "413", "415"} if method in ("post", "put", "delete") else set())
+            assert want <= codes, (method, path, codes)
+            for code in codes - {"200", "201"}:
+                schema = op["responses"][code]["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/ErrorOut"}, (method, path, code)
+            checked += 1
+    assert checked >= 50
+    login = doc["paths"]["/api/auth/login"]["post"]["responses"]
+    assert "429" in login and "401" not in login
+    assert {"401", "403"} <= set(doc["paths"]["/api/owner/jobs"]["post"]["responses"])
+    # And a real error has that shape.
+    body = (await client.get("/api/jobs?status=bogus")).json()
+    assert body["status"] == 400 and body["error"] and body["fields"]["status"]

@@ -38,3 +38,37 @@ async def test_appends_chain_prev_hashes(sessionmaker):
         e2 = await append_event(s, actor="t", kind="k", subject="s", data={"a": 2})
         await s.commit()
     assert e2.prev_hash == e1.hash and e2.seq == e1.seq + 1
+
+
+async def test_the_audit_page_shows_no_quote_event_of_a_job_still_sealed(client, sessionmaker):
+    """Before opening, a job's quote events show neither the job nor their kind, so neither a regulator
+    nor an admin can count its quotes there (DESIGN "Sealed"); once opened they show as they are."""
+    from tests.helpers import make_owner
+    from tests.integration.marketplace.test_jobs_api import as_user, pass_deadline, published_job
+
+    await make_owner(sessionmaker, "own1")
+    for i in range(4):
+        await make_agency(sessionmaker, f"ag{i}", quals=(("EIA", 2),))
+    await make_user(sessionmaker, "reg1", "regulator")
+    await make_user(sessionmaker, "admin1", "admin")
+    job_no = await published_job(client)
+    for i in range(3):
+        h = await as_user(client, f"ag{i}")
+        r = await client.post(f"/api/jobs/{job_no}/quote", json={"price": f"{90000 + i}.00", "service_days": 30},
+                              headers=h)
+        assert r.status_code == 201, r.text
+    h = await as_user(client, "ag0")
+    assert (await client.delete(f"/api/jobs/{job_no}/quote", headers=h)).status_code == 200
+    for viewer in ("reg1", "admin1"):
+        await as_user(client, viewer)
+        page = (await client.get("/regulator/audit")).text
+        assert "quote.submitted" not in page and "quote.withdrawn" not in page and "sealed-bidder" in page
+        rows = [row for row in page.split("<tr>") if "sealed-bidder" in row]
+        assert len(rows) == 4 and all(f"job:{job_no}" not in row for row in rows)
+    await pass_deadline(sessionmaker, job_no)
+    h = await as_user(client, "reg1")
+    assert (await client.post(f"/api/regulator/jobs/{job_no}/select", headers=h)).status_code == 200
+    page = (await client.get("/regulator/audit")).text
+    rows = [row for row in page.split("<tr>") if "sealed-bidder" in row]
+    assert len(rows) == 4 and all(f"job:{job_no}" in row for row in rows)
+    assert page.count("quote.submitted") == 3 and "quote.withdrawn" in page

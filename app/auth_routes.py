@@ -101,20 +101,31 @@ async def logout(request: Request) -> Response:
     return resp
 
 
-@get("/language", opt=roles(PUBLIC))
-async def switch_language(request: Request, db: DB, locale: FromQuery[str] = "zh_CN",
-                          next_: Annotated[str | None, QueryParameter(name="next")] = None) -> Response:
-    """Switch the interface language (a link, so pages carry no per-visitor form and can be cached)."""
-    locale = normalise_locale(locale) or "zh_CN"
-    user: CurrentUser | None = request.scope.get("user")
-    if user:
-        await set_locale(db, user.id, locale)
-        updated = CurrentUser(**{**user.__dict__, "locale": locale})
-        await request.app.state.sessions.update_user(request.scope["session_id"], updated)
+def _language_cookie(locale: str, next_: str | None) -> Response:
     resp = Redirect(path=_safe_next(next_), status_code=303)
     resp.set_cookie(Cookie(key=LANG_COOKIE, value=locale, httponly=True, samesite="lax", path="/",
                            max_age=365 * 86400))
     return resp
+
+
+@get("/language", opt=roles(PUBLIC))
+async def switch_language(locale: FromQuery[str] = "zh_CN",
+                          next_: Annotated[str | None, QueryParameter(name="next")] = None) -> Response:
+    """A visitor's language, as a cookie only (a link, so public pages carry no per-visitor form and can
+    be cached). It changes nothing stored: a signed-in user's saved choice changes by POST."""
+    return _language_cookie(normalise_locale(locale) or "zh_CN", next_)
+
+
+@post("/language", opt=roles(*ANY_USER))
+async def save_language(request: Request, db: DB) -> Response:
+    """A signed-in user's language, saved for the user (a form with the CSRF token, never a GET)."""
+    data = await read_input(request)
+    locale = normalise_locale(str(data.get("locale", ""))) or "zh_CN"
+    user: CurrentUser = request.scope["user"]
+    await set_locale(db, user.id, locale)
+    updated = CurrentUser(**{**user.__dict__, "locale": locale})
+    await request.app.state.sessions.update_user(request.scope["session_id"], updated)
+    return _language_cookie(locale, data.get("next"))
 
 
 @get("/healthz", opt=roles(PUBLIC), media_type="application/json")
@@ -166,4 +177,4 @@ async def api_set_locale(request: Request, db: DB) -> UserOut:
     return UserOut(**current.__dict__)
 
 
-route_handlers = [login_page, login_submit, logout, switch_language, healthz, api_csrf, api_login, api_logout, api_me, api_set_locale]
+route_handlers = [login_page, login_submit, logout, switch_language, save_language, healthz, api_csrf, api_login, api_logout, api_me, api_set_locale]

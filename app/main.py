@@ -40,6 +40,7 @@ from app.errors import DomainError
 from app.i18n import get_locale, gettext, local_time
 from app.notices import notice_detail, notice_text
 from app.request_limits import bounded_request
+from app.security_headers import security_headers
 from app.settings import ROOT, Settings, get_settings
 from app.tasks import ArqQueue, InProcessQueue
 from app.web import handle_domain_error, handle_http_exception, handle_unexpected
@@ -190,7 +191,7 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
         dependencies={"db": Provide(provide_session)},
         guards=[access_guard, bounded_request],
         before_request=check_csrf,
-        middleware=[SessionMiddleware()],
+        middleware=[security_headers, SessionMiddleware()],
         exception_handlers={
             DomainError: handle_domain_error,
             HTTPException: handle_http_exception,

@@ -219,3 +219,26 @@ async def test_successful_logins_do_not_use_up_the_address_limit(client, app, se
         r = await client.post("/api/auth/login", json={"username": "owner1", "password": PASSWORD},
                               headers={"x-csrf-token": token})
         assert r.status_code == 200
+
+
+async def test_a_signed_in_users_language_is_saved_only_by_a_post_with_the_csrf_token(client, sessionmaker):
+    """GET /language changes nothing stored (a cross-site link could trigger it); the saved choice
+    changes by POST, which needs the CSRF token."""
+    await make_user(sessionmaker, "lang1", "admin")
+    token = await login(client, "lang1")
+
+    async def saved():
+        async with sessionmaker() as s:
+            return (await s.exec(select(User.locale).where(User.username == "lang1"))).one()
+
+    before = await saved()
+    r = await client.get("/language?locale=en&next=/account")
+    assert r.status_code == 303 and await saved() == before
+    r = await client.post("/language", data={"locale": "en", "next": "/account"})
+    assert r.status_code == 403 and await saved() == before
+    r = await client.post("/language", data={"locale": "en", "next": "/account", "csrf_token": token})
+    assert r.status_code == 303 and r.headers["location"] == "/account"
+    assert await saved() == "en"
+    assert "My account" in (await client.get("/account")).text
+    page = (await client.get("/account")).text
+    assert 'action="/language"' in page and 'href="/language?' not in page

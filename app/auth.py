@@ -228,7 +228,12 @@ async def check_csrf(request: Request) -> None:
 
 
 class LoginLimiter:
-    """Counts login attempts per account and per IP; atomic, so parallel guesses cannot slip past.
+    """Counts login attempts per account-and-address and per address; atomic, so parallel guesses cannot
+    slip past.
+
+    The account's count is kept per address: repeated failures from one address lock that
+    address out of that account for the window, while the rightful user, from their own
+    address, can still log in (a guesser cannot lock the administrators out for everyone).
 
     An attempt is counted *before* the password is checked (`attempt`), and the
     counts come from one atomic increment each: of 100 guesses sent at once, only
@@ -243,8 +248,8 @@ class LoginLimiter:
         self.redis = redis
         self._local: dict[str, tuple[int, float]] = {}
 
-    def _key(self, kind: str, value: str) -> str:
-        return f"market:login:{kind}:{value.lower() if kind == 'acct' else value}"
+    def _key(self, kind: str, value: str, ip: str = "") -> str:
+        return f"market:login:acct:{value.lower()}:{ip}" if kind == "acct" else f"market:login:{kind}:{value}"
 
     async def _get(self, key: str) -> int:
         if self.redis is not None:
@@ -274,7 +279,7 @@ class LoginLimiter:
         """Refuse at once when the IP or the account is already over its limit."""
         if await self._get(self._key("ip", ip)) >= self.max_ip:
             raise TooManyRequests(_("Too many failed logins from your address. Try again later."))
-        if await self._get(self._key("acct", username)) >= self.max_account:
+        if await self._get(self._key("acct", username, ip)) >= self.max_account:
             raise TooManyRequests(_("This account is temporarily locked after repeated failed "
                                     "logins. Try again later."))
 
@@ -284,7 +289,7 @@ class LoginLimiter:
         Returns the attempt's number for the account: if the password turns out wrong
         and the number is `max_account`, this failure is the one that locks the account."""
         ip_count = await self._add(self._key("ip", ip), 1)
-        acct_count = await self._add(self._key("acct", username), 1)
+        acct_count = await self._add(self._key("acct", username, ip), 1)
         if ip_count > self.max_ip:
             raise TooManyRequests(_("Too many failed logins from your address. Try again later."))
         if acct_count > self.max_account:
@@ -293,5 +298,5 @@ class LoginLimiter:
         return acct_count
 
     async def succeed(self, username: str, ip: str) -> None:
-        await self._clear(self._key("acct", username))
+        await self._clear(self._key("acct", username, ip))
         await self._add(self._key("ip", ip), -1)

@@ -10,7 +10,7 @@ from litestar.params import FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.accounts import as_current, authenticate, set_locale
+from app.accounts import as_current, authenticate, set_locale, username_taken
 from app.api_docs import body
 from app.audit import append_event
 from app.auth import ANY_USER, LANG_COOKIE, PUBLIC, SESSION_COOKIE, CurrentUser, roles
@@ -45,7 +45,8 @@ async def login_user(request: Request, db: AsyncSession, data: dict[str, Any]) -
     number = await limiter.attempt(creds.username, ip)
     user = await authenticate(db, creds.username, creds.password)
     if user is None:
-        if number == limiter.max_account:
+        if number == limiter.max_account and await username_taken(db, creds.username):
+            # Only a real account's lock is an event (guesses at unknown names do not grow the chain).
             await append_event(db, actor="system", kind="security.account_locked",
                                subject=f"user:{creds.username}", data={"ip": ip})
             await db.commit()

@@ -13,6 +13,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
+from sqlalchemy import exc as sa_exc
 
 from app.auth import CSRF_FIELD, csrf_token_for
 from app.errors import DomainError, NotAuthenticated
@@ -218,8 +219,31 @@ def handle_http_exception(request: Request, exc: HTTPException) -> Response:
     return error_response(request, status, _generic_message(status))
 
 
+RETRY_AFTER_SECONDS = 5
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot be reached (down, restarting, refusing connections,
+    pool exhausted), rather than that a statement was wrong."""
+    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, (ConnectionError, OSError)) and not isinstance(exc, FileNotFoundError):
+        return True
+    cause = exc.__cause__ or exc.__context__
+    return cause is not None and cause is not exc and database_unreachable(cause)
+
+
 def handle_unexpected(request: Request, exc: Exception) -> Response:
     if isinstance(exc, NotAuthenticated):
         return handle_domain_error(request, exc)
+    if database_unreachable(exc):
+        # An outage, not a bug: say so, and when to come back (the work is not lost: nothing was written).
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.__class__.__name__)
+        resp = error_response(request, 503, _("The service is briefly unavailable: its database does not answer. "
+                                              "Nothing was changed; please try again in a moment."))
+        resp.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return resp
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(request, 500, _generic_message(500))

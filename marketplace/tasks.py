@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
 from datetime import date
 from typing import Any
 
@@ -16,6 +18,7 @@ from marketplace.services.registry import notify
 from marketplace.services.selection import close_and_select
 
 EXPIRED = "expired"
+SWEEP_PARALLEL = 4  # due jobs a sweeper closes at once on PostgreSQL
 
 
 @sweep_step
@@ -65,8 +68,15 @@ async def close_due_jobs(ctx: dict[str, Any]) -> int:
     async with ctx["sessionmaker"]() as session:
         due = (await session.exec(select(Job.id).where(Job.status == PUBLISHED, Job.quote_deadline <= utcnow())
                                   .order_by(Job.quote_deadline).limit(500))).all()
-    done = 0
-    for job_id in due:
-        if await close_and_select(ctx["sessionmaker"], job_id) != "noop":
-            done += 1
-    return done
+    # On PostgreSQL several at a time (each in its own transaction; a job another worker holds is
+    # skipped): a backlog clears at the rate of the deadline tasks. SQLite has one writer anyway.
+    settings = ctx.get("settings")
+    limit = asyncio.Semaphore(1 if settings is None or settings.is_sqlite else SWEEP_PARALLEL)
+    shuffled = list(due)
+    random.shuffle(shuffled)  # two workers sweeping at once start at different jobs
+
+    async def close(job_id: int) -> bool:
+        async with limit:
+            return await close_and_select(ctx["sessionmaker"], job_id) != "noop"
+
+    return sum(await asyncio.gather(*(close(job_id) for job_id in shuffled)))

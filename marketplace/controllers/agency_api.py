@@ -22,9 +22,9 @@ from marketplace.schemas import (
     QuoteReceiptOut,
     ReasonIn,
 )
-from marketplace.services.agency_jobs import open_jobs_out, quote_receipt
+from marketplace.services.agency_jobs import open_jobs_out, own_agency_code, quote_receipt, receipt_answer
 from marketplace.services.awards import file_objection, submit_justification
-from marketplace.services.jobs import get_job, public_job
+from marketplace.services.jobs import public_job
 from marketplace.services.quotes import my_quote, submit_quote, withdraw_quote
 
 
@@ -39,16 +39,18 @@ async def api_agency_jobs(request: Request, db: DB, page: Page = 1, per_page: Pe
 async def api_submit_quote(request: Request, db: DB, job_no: FromPath[str]) -> QuoteReceiptOut:
     """Body: `{"price": "1234.50", "service_days": 30, "note": ""}`. Replaces a live quote. Returns the receipt."""
     data = parse(QuoteIn, await read_input(request))
+    agency_code = await own_agency_code(db, user_of(request).agency_id)  # read before: nothing after the commit
     quote = await submit_quote(db, user_of(request), job_no, data,
                                client_ip=request.client.host if request.client else "",
                                user_agent=request.headers.get("user-agent", ""))
-    return await quote_receipt(db, await get_job(db, job_no), quote)
+    return receipt_answer(job_no, quote, agency_code)
 
 
 @delete("/api/jobs/{job_no:str}/quote", opt=roles("agency"), status_code=200)
 async def api_withdraw_quote(request: Request, db: DB, job_no: FromPath[str]) -> QuoteReceiptOut:
+    agency_code = await own_agency_code(db, user_of(request).agency_id)
     quote = await withdraw_quote(db, user_of(request), job_no)
-    return await quote_receipt(db, await get_job(db, job_no), quote)
+    return receipt_answer(job_no, quote, agency_code)
 
 
 @get("/api/jobs/{job_no:str}/quote", opt=roles("agency"))

@@ -85,5 +85,19 @@ async def receipt_file(db: AsyncSession, agency_id: int | None, quote_id: int) -
 async def quote_receipt(db: AsyncSession, job: Job, quote: Quote) -> QuoteReceiptOut:
     """The agency's quote on `job` with its receipt, status and note."""
     agency = await db.get(Agency, quote.agency_id)
-    body = receipt_body(job.job_no, quote, agency.credit_code)
+    return receipt_answer(job.job_no, quote, agency.credit_code)
+
+
+def receipt_answer(job_no: str, quote: Quote, agency_code: str) -> QuoteReceiptOut:
+    """The answer to a quote just stored or withdrawn, from what is in hand: once the quote is committed
+    nothing more is read, so a database failure cannot turn a stored quote into an error."""
+    body = receipt_body(job_no, quote, agency_code)
     return QuoteReceiptOut(**body, receipt=quote.receipt, status=quote.status, note=quote.note)
+
+
+async def own_agency_code(db: AsyncSession, agency_id: int | None) -> str:
+    """The signed-in agency's credit code (read before it quotes)."""
+    agency = await db.get(Agency, agency_id) if agency_id else None
+    if agency is None:
+        raise NotFound(_("No such agency."))
+    return agency.credit_code

@@ -45,6 +45,16 @@ CLOSED_AWAITING_CHOICE = "awaiting_choice"
 
 async def _claim_close(session: AsyncSession, job_id: int) -> bool:
     now = utcnow()
+    if session.get_bind().dialect.name == "postgresql":
+        # A job another trigger is selecting right now is skipped, not waited for: parallel sweepers
+        # and deadline tasks then work on different jobs. If that trigger fails, its transaction rolls
+        # back and the job stays due for the next sweep; the conditional UPDATE below and the unique
+        # selection.job_id still make the selection happen once.
+        free = (await session.exec(select(Job.id).where(Job.id == job_id, Job.status == PUBLISHED,
+                                                        Job.quote_deadline <= now)
+                                   .with_for_update(skip_locked=True))).first()
+        if free is None:
+            return False
     res = await session.exec(update(Job).where(Job.id == job_id, Job.status == PUBLISHED, Job.quote_deadline <= now)
                              .values(status=CLOSED, closed_at=now))
     return res.rowcount == 1

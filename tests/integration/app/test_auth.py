@@ -1,6 +1,6 @@
 """Login, logout, sessions, CSRF, lockout, language."""
 
-from sqlmodel import select
+from sqlmodel import func, select
 
 from app.models import AuditEvent, User
 from tests.helpers import PASSWORD, count_rows, csrf, login, make_user
@@ -242,3 +242,42 @@ async def test_a_signed_in_users_language_is_saved_only_by_a_post_with_the_csrf_
     assert "My account" in (await client.get("/account")).text
     page = (await client.get("/account")).text
     assert 'action="/language"' in page and 'href="/language?' not in page
+
+
+async def test_failures_from_one_address_do_not_lock_the_rightful_user_out_from_another(client, app, sessionmaker):
+    """Five wrong passwords for `admin1` from one address lock that address out of the account; the
+    administrator, from their own address, still logs in (and the lock is one audit event)."""
+    import httpx
+
+    await make_user(sessionmaker, "admin1", "admin")
+    token = await csrf(client)
+    for _ in range(5):
+        r = await client.post("/api/auth/login", json={"username": "admin1", "password": "bad-password-x"},
+                              headers={"x-csrf-token": token})
+        assert r.status_code == 400
+    r = await client.post("/api/auth/login", json={"username": "admin1", "password": PASSWORD},
+                          headers={"x-csrf-token": token})
+    assert r.status_code == 429
+    transport = httpx.ASGITransport(app=app, client=("10.0.0.2", 50001))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as other:
+        token2 = (await other.get("/api/csrf")).json()["csrf_token"]
+        r = await other.post("/api/auth/login", json={"username": "admin1", "password": PASSWORD},
+                             headers={"x-csrf-token": token2})
+        assert r.status_code == 200, r.text
+    async with sessionmaker() as s:
+        kinds = (await s.exec(select(AuditEvent.kind).where(AuditEvent.subject == "user:admin1"))).all()
+    assert kinds.count("security.account_locked") == 1
+
+
+async def test_guesses_at_unknown_user_names_append_nothing_to_the_audit_chain(client, sessionmaker):
+    token = await csrf(client)
+    async with sessionmaker() as s:
+        before = (await s.exec(select(func.count()).select_from(AuditEvent))).one()
+    for name in ("ghost1", "ghost2"):
+        for _ in range(6):
+            r = await client.post("/api/auth/login", json={"username": name, "password": "bad-password-x"},
+                                  headers={"x-csrf-token": token})
+            assert r.status_code in (400, 429)
+        assert r.status_code == 429  # the same limit applies: nobody learns that the name is unknown
+    async with sessionmaker() as s:
+        assert (await s.exec(select(func.count()).select_from(AuditEvent))).one() == before

@@ -187,3 +187,59 @@ async def test_no_query_parameter_of_any_api_route_turns_a_nul_or_a_huge_id_into
             assert r.status_code < 500, (url, p["name"], r.status_code)
             tried += 1
     assert tried >= 20
+
+
+async def test_the_answer_to_a_quote_reads_nothing_after_its_commit(client, world, app):  # noqa: F811
+    """A stored quote must never be answered with an error: once its transaction commits, the handler
+    reads nothing more from the database (a failure there would tell the agency it failed)."""
+    from sqlalchemy import event
+
+    job_no = await published_job(client)
+    h = await as_user(client, "ag0")
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(statement.split()[0].upper())
+
+    def committed(_conn):
+        statements.append("COMMIT")
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    event.listen(engine, "commit", committed)
+    try:
+        r = await client.post(f"/api/jobs/{job_no}/quote", json={"price": "90000.00", "service_days": 30},
+                              headers=h)
+        assert r.status_code == 201 and r.json()["receipt"]
+        after_quote = statements[len(statements) - statements[::-1].index("COMMIT"):]
+        statements.clear()
+        r = await client.delete(f"/api/jobs/{job_no}/quote", headers=h)
+        assert r.status_code == 200 and r.json()["status"] == "withdrawn"
+        after_withdrawal = statements[len(statements) - statements[::-1].index("COMMIT"):]
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+        event.remove(engine, "commit", committed)
+    assert "INSERT" not in after_quote and "SELECT" not in after_quote, after_quote
+    assert "SELECT" not in after_withdrawal, after_withdrawal
+
+
+async def test_a_database_outage_is_a_503_with_retry_after_never_a_500(settings, tmp_path):
+    """PostgreSQL refusing connections (a port nothing listens on) or an SQLite file that cannot be
+    opened: pages and the API answer 503 with Retry-After and a message in the user's language."""
+    from litestar.testing import AsyncTestClient
+
+    from app.main import create_app
+
+    for url in ("postgresql+asyncpg://postgres@127.0.0.1:9/none",
+                f"sqlite+aiosqlite:///{tmp_path / 'missing-dir' / 'market.db'}"):
+        app = create_app(settings.with_(database_url=url), start_jobs=False)
+        async with AsyncTestClient(app=app) as c:
+            r = await c.get("/api/jobs")
+            assert r.status_code == 503, (url, r.text)
+            assert r.headers["retry-after"] == "5"
+            assert "数据库" in r.json()["error"]
+            c.cookies.set("lang", "en")
+            r = await c.get("/jobs")
+            assert r.status_code == 503 and r.headers["retry-after"] == "5"
+            assert "database does not answer" in r.text
+            assert (await c.get("/healthz")).status_code == 503

@@ -104,3 +104,43 @@ async def test_arq_worker_selects_at_deadline_and_rerun_changes_nothing(app, set
         assert await selection_count(sessionmaker) == 1
     finally:
         await queue.stop()
+
+
+async def test_sweepers_racing_over_a_backlog_select_every_job_once(app, sessionmaker, settings):
+    """Three sweeps at once over twelve due jobs (in parallel on PostgreSQL, where a job another sweep
+    holds is skipped): every job is selected exactly once and the sweeps' counts add up to twelve."""
+    from marketplace.services.jobs import create_job, publish_job
+
+    owner = await make_owner(sessionmaker, "own1")
+    agencies = [await make_agency(sessionmaker, f"ag{i}") for i in range(3)]
+    ou = CurrentUser(0, "own1", "owner", "", None, owner.id, None)
+    job_ids = []
+    for n in range(12):
+        async with sessionmaker() as s:
+            job = await create_job(s, ou, JobIn.model_validate(dict(
+                title=f"t{n}", project_name="p", project_code="c", category_code="EIA", budget_cap="5000.00",
+                method="random", quote_deadline=(utcnow() + timedelta(minutes=5)).isoformat(), service_days=9)))
+            job = await publish_job(s, ou, job.job_no)
+        for i, a in enumerate(agencies):
+            async with sessionmaker() as s:
+                await submit_quote(s, CurrentUser(0, f"ag{i}", "agency", "", a.id, None, None), job.job_no,
+                                   QuoteIn(price=Decimal(f"{4000 + i}.00"), service_days=5))
+        job_ids.append(job.id)
+    async with sessionmaker() as s:
+        for job_id in job_ids:
+            job = await s.get(Job, job_id)
+            job.quote_deadline = utcnow() - timedelta(seconds=1)
+            s.add(job)
+        await s.commit()
+    ctx = {"sessionmaker": sessionmaker, "settings": settings}
+    from marketplace.tasks import close_due_jobs
+
+    counts = await asyncio.gather(*(close_due_jobs(ctx) for _ in range(3)))
+    assert sum(counts) == 12
+    assert await selection_count(sessionmaker) == 12
+    async with sessionmaker() as s:
+        statuses = (await s.exec(select(Job.status).where(Job.id.in_(job_ids)))).all()
+        selected = (await s.exec(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.kind == "job.selected"))).one()
+    assert set(statuses) == {"awarded"} and selected == 12
+    assert await close_due_jobs(ctx) == 0

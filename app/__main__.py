@@ -105,7 +105,30 @@ def cmd_worker(args) -> None:
 
     if not get_settings().redis_url:
         sys.exit("REDIS_URL is not set: without it jobs run inside the web process.")
-    run_worker(worker_settings())
+    run_worker_through_outages(lambda: run_worker(worker_settings()))
+
+
+def run_worker_through_outages(run, *, first_delay: float = 1.0, max_delay: float = 30.0, sleep=None) -> None:
+    """Run the arq worker; when Redis goes away (arq's poll loop raises, or it cannot connect at start),
+    wait and start it again, backing off up to `max_delay` seconds. Its cron sweep runs at each start,
+    so due work is found again as soon as Redis answers. A normal stop (a signal) ends the loop."""
+    import time
+
+    from app.outages import redis_unreachable
+
+    sleep = sleep or time.sleep
+    delay = first_delay
+    while True:
+        try:
+            run()
+            return
+        except Exception as exc:
+            if not redis_unreachable(exc):
+                raise
+            print(f"worker: Redis does not answer ({exc.__class__.__name__}); starting again in {delay:.0f} s",
+                  file=sys.stderr, flush=True)
+            sleep(delay)
+            delay = min(delay * 2, max_delay)
 
 
 def main(argv: list[str] | None = None) -> None:

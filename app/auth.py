@@ -23,9 +23,10 @@ from litestar.middleware import ASGIMiddleware
 from litestar.stores.base import Store
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import Forbidden, NotAuthenticated, TooManyRequests
+from app.errors import Forbidden, NotAuthenticated, ServiceUnavailable, TooManyRequests
 from app.i18n import DEFAULT_LOCALE, normalise_locale, set_locale
 from app.i18n import gettext as _
+from app.outages import redis_unreachable, store_down_message
 
 SESSION_COOKIE = "msid"
 ANON_COOKIE = "manon"
@@ -152,12 +153,20 @@ class SessionMiddleware(ASGIMiddleware):
         scope["user"] = None
         scope["session_id"] = None
         scope["session_expired"] = False
+        scope["sessions_unavailable"] = False
         sid = cookies.get(SESSION_COOKIE)
         if sid:
-            data = await sessions.load(sid)
-            if data is None:
+            try:
+                data = await sessions.load(sid)
+            except Exception as exc:
+                if not redis_unreachable(exc):
+                    raise
+                # The store is down: public pages are served as to a visitor; a page that needs the
+                # user answers 503 (access_guard), and the session is not lost.
+                data, scope["sessions_unavailable"] = None, True
+            if data is None and not scope["sessions_unavailable"]:
                 scope["session_expired"] = True
-            else:
+            elif data is not None:
                 scope["user"] = data.user
                 scope["session_id"] = sid
         new_anon = None
@@ -204,6 +213,8 @@ async def access_guard(connection: ASGIConnection, handler: BaseRouteHandler) ->
         raise Forbidden(_("You are not allowed to do this."))
     user = connection.scope.get("user")
     if user is None:
+        if connection.scope.get("sessions_unavailable"):
+            raise ServiceUnavailable(store_down_message())
         if connection.scope.get("session_expired"):
             raise NotAuthenticated(_("Your session has expired. Please log in again."))
         raise NotAuthenticated(_("Please log in first."))

@@ -19,7 +19,8 @@ from app.errors import InputError
 from app.forms import parse
 from app.i18n import gettext as _
 from app.i18n import normalise_locale
-from app.schemas import Credentials, CsrfOut, LocaleIn, LoginOut, StatusOut, UserOut
+from app.outages import redis_state
+from app.schemas import Credentials, CsrfOut, HealthOut, LocaleIn, LoginOut, StatusOut, UserOut
 from app.web import csrf_token, flash, form_action, read_input, render
 
 
@@ -130,11 +131,14 @@ async def save_language(request: Request, db: DB) -> Response:
 
 
 @get("/healthz", opt=roles(PUBLIC), media_type="application/json")
-async def healthz(db: DB) -> Response[StatusOut]:
-    """200 while the database answers, 503 otherwise."""
-    if not await database_answers(db):
-        return Response(StatusOut(status="unavailable"), status_code=503)
-    return Response(StatusOut(status="ok"))
+async def healthz(request: Request, db: DB) -> Response[HealthOut]:
+    """Each dependency's state: 503 while the database does not answer; 200 `degraded` while Redis does
+    not (public pages still work, signing in does not)."""
+    database = "ok" if await database_answers(db) else "unavailable"
+    redis = await redis_state(request.app.state.store)
+    status = "unavailable" if database != "ok" else ("degraded" if redis == "unavailable" else "ok")
+    return Response(HealthOut(status=status, database=database, redis=redis),
+                    status_code=503 if status == "unavailable" else 200)
 
 
 @get("/api/csrf", opt=roles(PUBLIC))

@@ -42,3 +42,9 @@ class NotAuthenticated(DomainError):
 
 class TooManyRequests(DomainError):
     status_code = 429
+
+
+class ServiceUnavailable(DomainError):
+    """A dependency does not answer: 503 with Retry-After (app.web)."""
+
+    status_code = 503

@@ -67,7 +67,17 @@ class CsrfOut(BaseModel):
 
 
 class StatusOut(BaseModel):
-    status: str  # "ok" / "unavailable" (health), "logged_out"
+    status: str  # "logged_out"
+
+
+class HealthOut(BaseModel):
+    """`ok`; `degraded` while Redis (sessions, queue) does not answer: public pages still work;
+    `unavailable` (503) while the database does not answer. Each dependency: ok, unavailable or
+    not_configured."""
+
+    status: str
+    database: str
+    redis: str
 
 
 class AuditHeadOut(BaseModel):

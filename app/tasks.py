@@ -17,6 +17,8 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from typing import Any
 
+from app.outages import redis_unreachable
+
 log = logging.getLogger("market.jobs")
 
 TaskFunc = Callable[..., Awaitable[Any]]
@@ -127,7 +129,13 @@ class ArqQueue:
     async def enqueue(self, name: str, *args: Any, at: datetime | None = None, key: str | None = None) -> None:
         if name not in REGISTRY:
             raise KeyError(name)
-        await self.pool.enqueue_job(name, *args, _job_id=key, _defer_until=at)
+        try:
+            await self.pool.enqueue_job(name, *args, _job_id=key, _defer_until=at)
+        except Exception as exc:
+            if not redis_unreachable(exc):
+                raise
+            # The change that queued this is committed; the sweeper finds its work once Redis is back.
+            log.warning("task %s%r not queued: Redis does not answer; the sweeper will find its work", name, args)
 
     async def stop(self) -> None:
         if self.pool is not None:

@@ -19,6 +19,7 @@ from app.auth import CSRF_FIELD, csrf_token_for
 from app.errors import DomainError, NotAuthenticated
 from app.i18n import get_locale
 from app.i18n import gettext as _
+from app.outages import RETRY_AFTER_SECONDS, redis_unreachable, store_down_message
 from app.request_limits import check_submitted
 
 log = logging.getLogger("market.web")
@@ -92,18 +93,29 @@ def _flash_key(request: Request) -> str:
 
 
 async def flash(request: Request, message: str, level: str = "success", *, session_id: str | None = None) -> None:
+    """Keep a one-time message for the next page (lost, not an error, while the store is down)."""
     store = request.app.state.store
     key = f"flash:{session_id}" if session_id else _flash_key(request)
-    await store.set(key, json.dumps({"message": message, "level": level}), expires_in=120)
+    try:
+        await store.set(key, json.dumps({"message": message, "level": level}), expires_in=120)
+    except Exception as exc:
+        if not redis_unreachable(exc):
+            raise
+        log.warning("flash message lost: the store does not answer")
 
 
 async def take_flash(request: Request) -> dict[str, str] | None:
     store = request.app.state.store
     key = _flash_key(request)
-    raw = await store.get(key)
-    if raw is None:
+    try:
+        raw = await store.get(key)
+        if raw is None:
+            return None
+        await store.delete(key)
+    except Exception as exc:
+        if not redis_unreachable(exc):
+            raise
         return None
-    await store.delete(key)
     return json.loads(raw)
 
 
@@ -185,7 +197,10 @@ def error_response(request: Request, status: int, message: str, fields: dict[str
 
 
 def handle_domain_error(request: Request, exc: DomainError) -> Response:
-    return error_response(request, exc.status_code, exc.message, exc.fields, exc.data)
+    resp = error_response(request, exc.status_code, exc.message, exc.fields, exc.data)
+    if exc.status_code == 503:
+        resp.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return resp
 
 
 _BOUND = re.compile(r"Expected `(?:int|float|decimal)` (>=|<=|>|<) (-?[0-9.]+)")
@@ -219,7 +234,6 @@ def handle_http_exception(request: Request, exc: HTTPException) -> Response:
     return error_response(request, status, _generic_message(status))
 
 
-RETRY_AFTER_SECONDS = 5
 
 
 def database_unreachable(exc: BaseException) -> bool:
@@ -238,6 +252,13 @@ def database_unreachable(exc: BaseException) -> bool:
 def handle_unexpected(request: Request, exc: Exception) -> Response:
     if isinstance(exc, NotAuthenticated):
         return handle_domain_error(request, exc)
+    # Redis first: its errors wrap socket errors, which would also read as the database's.
+    if redis_unreachable(exc):
+        log.warning("session store unavailable on %s %s: %s", request.method, request.url.path,
+                    exc.__class__.__name__)
+        resp = error_response(request, 503, store_down_message())
+        resp.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return resp
     if database_unreachable(exc):
         # An outage, not a bug: say so, and when to come back (the work is not lost: nothing was written).
         log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.__class__.__name__)

@@ -223,7 +223,7 @@ def _award(job: JobFacts, pub: Publication, quote_id: str, status: str, *, date:
         award["value"] = _value(bid.price)
         award["suppliers"] = [_ref(bid.agency)]
         award["contractPeriod"] = {"durationInDays": bid.service_days}
-    award["relatedBids"] = [quote_id]
+    award["relatedBid"] = quote_id  # the bid extension's Award.relatedBid (one bid id)
     award["documents"] = [
         {"id": "draw-record", "documentType": "evaluationReports", "title": pub.translate(_("Draw record")),
          "url": f"{pub.base_url}/api/jobs/{job.job_no}/draw", "format": "application/json"},
@@ -263,8 +263,7 @@ def _contract(job: JobFacts, status: str) -> dict[str, Any]:
     if status == "terminated" and job.completed_at:
         period["endDate"] = format_date(job.completed_at)
     return {"id": f"{job.job_no}-contract", "awardID": award_id(job.job_no, c.quote_id), "status": status,
-            "value": _value(c.amount), "dateSigned": format_date(c.confirmed_at), "period": period,
-            "relatedBids": [c.quote_id]}
+            "value": _value(c.amount), "dateSigned": format_date(c.confirmed_at), "period": period}
 
 
 # ---- releases ---------------------------------------------------------------------------------------

@@ -4,7 +4,11 @@ import json
 import re
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
+from jsonschema import Draft4Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT4
 from sqlalchemy import update
 from sqlmodel import select
 
@@ -26,6 +30,62 @@ from tests.integration.marketplace.test_jobs_api import (  # noqa: F401 (world i
 
 SEALED = ["87654.32", "76543.21", "91234.56", "80001.99"]
 
+# Every package and release the tests fetch is validated against OCDS 1.1.5 with the bid extension the
+# releases declare (tests/data/ocds, unchanged copies of the official schemas).
+OCDS = Path(__file__).resolve().parents[2] / "data" / "ocds"
+
+
+def merge_patch(target, patch):
+    """RFC 7386 JSON Merge Patch: how OCDS applies an extension to the release schema."""
+    if not isinstance(patch, dict):
+        return patch
+    out = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = merge_patch(out.get(key), value)
+    return out
+
+
+def _validators():
+    core = json.loads((OCDS / "release-schema-1.1.5.json").read_text("utf-8"))
+    bids = json.loads((OCDS / "bid-extension-1.1.5-release-schema.json").read_text("utf-8"))
+    release_schema = merge_patch(core, bids)
+    package_schema = json.loads((OCDS / "release-package-schema-1.1.5.json").read_text("utf-8"))
+    registry = Registry().with_resource(uri=core["id"], resource=Resource.from_contents(
+        release_schema, default_specification=DRAFT4))
+    return (Draft4Validator(release_schema, registry=registry),
+            Draft4Validator(package_schema, registry=registry))
+
+
+RELEASE, PACKAGE = _validators()
+
+
+def undeclared(data, schema, root, path="") -> list[str]:
+    """Fields the schema (core + declared extensions) does not define: OCDS allows them, but what a
+    release emits should be what it declares, so that others can read it."""
+    while "$ref" in schema:
+        schema = root["definitions"][schema["$ref"].removeprefix("#/definitions/")]
+    found = []
+    if isinstance(data, dict):
+        props = schema.get("properties", {})
+        for key, value in data.items():
+            if key not in props:
+                found.append(f"{path}/{key}")
+            else:
+                found += undeclared(value, props[key], root, f"{path}/{key}")
+    elif isinstance(data, list) and "items" in schema:
+        for i, value in enumerate(data):
+            found += undeclared(value, schema["items"], root, f"{path}/{i}")
+    return found
+
+
+def valid_release(release) -> None:
+    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in RELEASE.iter_errors(release)]
+    assert not errors, errors
+    assert undeclared(release, RELEASE.schema, RELEASE.schema) == []
+
 
 def parse(text: str):
     return json.loads(text, parse_float=Decimal)
@@ -35,13 +95,21 @@ async def package(client, job_no):
     r = await client.get(f"/api/jobs/{job_no}/ocds")
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("application/json")
-    return r.text, parse(r.text)
+    pkg = parse(r.text)
+    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in PACKAGE.iter_errors(pkg)]
+    assert not errors, errors
+    for release in pkg["releases"]:
+        valid_release(release)
+    return r.text, pkg
 
 
 async def bulk(client, query=""):
     r = await client.get(f"/api/ocds/releases.jsonl{query}")
     assert r.status_code == 200, r.text
-    return [parse(line) for line in r.text.splitlines()]
+    releases = [parse(line) for line in r.text.splitlines()]
+    for release in releases:
+        valid_release(release)
+    return releases
 
 
 async def agency_codes(sessionmaker) -> dict[str, str]:
@@ -112,7 +180,7 @@ async def test_releases_through_the_whole_lifecycle(client, sessionmaker, world)
     draw_url = next(d["url"] for d in a["documents"] if d["id"] == "draw-record")
     assert draw_url == f"http://testserver.local/api/jobs/{job_no}/draw"
     record = (await client.get(draw_url.removeprefix("http://testserver.local"))).json()
-    assert a["relatedBids"] == [record["winner_quote_id"]]
+    assert a["relatedBid"] == record["winner_quote_id"]
 
     # Publicity over: the award becomes active; then the contract and the completion.
     await end_publicity(sessionmaker, job_no)

@@ -240,7 +240,7 @@ def test_award_release_is_pending_during_publicity():
     assert award["id"] == "J2026-00007-award-q11" and award["status"] == "pending"
     assert award["value"] == {"amount": Decimal("76543.21"), "currency": "CNY"}
     assert award["suppliers"] == [{"id": f"CN-USCC-{AGENCIES[1].credit_code}", "name": AGENCIES[1].name}]
-    assert award["relatedBids"] == ["11"] and award["date"] == ocds.format_date(DEADLINE + timedelta(seconds=1))
+    assert award["relatedBid"] == "11" and award["date"] == ocds.format_date(DEADLINE + timedelta(seconds=1))
     draw = next(d for d in award["documents"] if d["id"] == "draw-record")
     assert draw["url"] == "https://market.example.cn/api/jobs/J2026-00007/draw"
     assert draw["format"] == "application/json" and draw["documentType"] == "evaluationReports"
@@ -296,8 +296,7 @@ def test_contract_and_completion():
     assert contract == {"id": "J2026-00007-contract", "awardID": "J2026-00007-award-q11", "status": "active",
                         "value": {"amount": Decimal("76543.21"), "currency": "CNY"},
                         "dateSigned": ocds.format_date(DEADLINE + timedelta(days=4)),
-                        "period": {"startDate": ocds.format_date(DEADLINE + timedelta(days=4)), "durationInDays": 31},
-                        "relatedBids": ["11"]}
+                        "period": {"startDate": ocds.format_date(DEADLINE + timedelta(days=4)), "durationInDays": 31}}
     r = rels(completed())[-1]
     assert r["tag"] == ["contractTermination"] and r["contracts"][0]["status"] == "terminated"
     assert r["contracts"][0]["period"]["endDate"] == ocds.format_date(DEADLINE + timedelta(days=50))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import socket
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, urlencode
@@ -243,7 +244,9 @@ def database_unreachable(exc: BaseException) -> bool:
         return True
     if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
         return True
-    if isinstance(exc, (ConnectionError, OSError)) and not isinstance(exc, FileNotFoundError):
+    # The driver's own connect errors (refused, reset, timed out, unknown host), not any OSError: a full
+    # disk while storing an upload is not a database outage.
+    if isinstance(exc, (ConnectionError, TimeoutError, socket.gaierror)):
         return True
     cause = exc.__cause__ or exc.__context__
     return cause is not None and cause is not exc and database_unreachable(cause)

@@ -38,29 +38,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from marketplace.domain.ocds_facts import (  # the builder's inputs and constants, also as ocds.<name>
-    _DONE_STATUSES,
-    _SEALED_STATUSES,
-    AWARD_CRITERIA,
-    BID_EXTENSION,
-    CATEGORY_SCHEME,
-    CURRENCY,
-    EXCLUSION_REASONS,
-    METHOD_NAMES,
-    METHOD_RULES,
-    OCDS_VERSION,
-    OCID_PREFIX,
-    ORG_SCHEME,
-    TENDER_STATUS,
-    AttachmentFacts,
-    Bid,
-    ContractFacts,
-    Exclusion,
-    JobFacts,
-    Organisation,
-    Publication,
-    SelectionFacts,
-    _,
-    plain,
+    _DONE_STATUSES, _SEALED_STATUSES, AWARD_CRITERIA, BID_EXTENSION, CATEGORY_SCHEME, CURRENCY, EXCLUSION_REASONS,
+    METHOD_NAMES, METHOD_RULES, OCDS_VERSION, OCID_PREFIX, ORG_SCHEME, TENDER_STATUS, AttachmentFacts, Bid,
+    ContractFacts, Exclusion, JobFacts, Organisation, Publication, SelectionFacts, _, plain,
 )
 
 __all__ = [  # the builder, and its inputs and constants (from ocds_facts) as ocds.<name>

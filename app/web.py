@@ -236,6 +236,8 @@ def handle_http_exception(request: Request, exc: HTTPException) -> Response:
 
 
 
+UNREACHABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+
 
 def database_unreachable(exc: BaseException) -> bool:
     """Whether `exc` says the database cannot be reached (down, restarting, refusing connections,
@@ -243,6 +245,11 @@ def database_unreachable(exc: BaseException) -> bool:
     if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)):
         return True
     if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    # PostgreSQL's own answer that it cannot serve now: a connection failure (class 08), shutting down or
+    # starting up (57P01-57P03: SQLAlchemy reports these as a bare DBAPIError), or no connection slot left.
+    state = getattr(exc, "sqlstate", None) or getattr(getattr(exc, "orig", None), "sqlstate", None)
+    if isinstance(state, str) and state.startswith(UNREACHABLE_SQLSTATES):
         return True
     # The driver's own connect errors (refused, reset, timed out, unknown host), not any OSError: a full
     # disk while storing an upload is not a database outage.

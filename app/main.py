@@ -211,7 +211,8 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
                 standalone_preset_js_url="/static/vendor/swagger-ui/swagger-ui-standalone-preset.js",
                 favicon="<link rel='icon' type='image/png' href='/static/vendor/swagger-ui/favicon-32x32.png'>")],
             # The API documentation is public like the API's public half.
-            openapi_router=Router(path="/schema", route_handlers=[], opt={"roles": "public"}),
+            # Its own pages (Swagger UI, the document itself) are not part of the API it describes.
+            openapi_router=Router(path="/schema", route_handlers=[], opt={"roles": "public"}, include_in_schema=False),
         ),
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
+from litestar.openapi.spec import OpenAPIType, Reference, Schema
 from pydantic import BaseModel, Field, field_validator
 
 from app.i18n import gettext as _
@@ -168,9 +169,16 @@ class AgencyDirectoryOut(BaseModel):
     per_page: int
 
 
+def _list_of(component: str) -> Schema:
+    return Schema(type=OpenAPIType.ARRAY, items=Reference(ref=f"#/components/schemas/{component}"))
+
+
 class RegistrationsOut(BaseModel):
     """A page of registrations under review: agencies or owner organisations (`kind`)."""
-    items: list[AgencyOut] | list[OwnerOut]
+    # Documented as `anyOf`, not the `oneOf` Litestar writes for a union: an agency has every field of an
+    # owner organisation (so it is valid as both) and an empty page is both lists at once.
+    items: Annotated[list[AgencyOut] | list[OwnerOut], Field(json_schema_extra={
+        "one_of": None, "any_of": [_list_of("AgencyOut"), _list_of("OwnerOut")]})]
     total: int
     page: int
     per_page: int

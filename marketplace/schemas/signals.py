@@ -48,7 +48,7 @@ class PairModelOut(BaseModel):
     """The frequent-pair model and its thresholds, with m (`pairs_tested`) for the jobs analysed."""
     pair_expected: str
     pair_min_jobs: int
-    pair_min_ratio: int | float
+    pair_min_ratio: float  # a number (`int | float` would be documented as oneOf, which 3 satisfies twice)
     tail_probability: str
     pair_family_chance: float
     pairs_tested: int

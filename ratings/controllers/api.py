@@ -6,6 +6,7 @@ from datetime import date
 from typing import Annotated
 
 from litestar import Request, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from app.api_docs import body
@@ -143,23 +144,44 @@ async def api_savings(db: DB, date_from: FromQuery[date | None] = None, date_to:
     return SavingsReportOut.of(await report.savings_report(db, f))
 
 
-@get(["/api/reports/savings.csv", "/api/reports/savings.xlsx"], opt=roles(PUBLIC))
-async def api_savings_export(request: Request, db: DB, date_from: FromQuery[date | None] = None,
-                             date_to: FromQuery[date | None] = None, category: FromQuery[str | None] = None,
-                             method: FromQuery[str | None] = None, owner: FromQuery[str | None] = None,
-                             district: FromQuery[str | None] = None,
-                             group_by: FromQuery[str | None] = None) -> Response:
-    """The same figures as CSV (UTF-8 with BOM) or XLSX."""
-    fmt = request.url.path.rsplit(".", 1)[-1]
-    data = await report.savings_report(db, _report_filters(date_from, date_to, category, method, owner, district,
-                                                           group_by))
+CSV = "text/csv"  # Litestar adds "; charset=utf-8" to a text type
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _download(media_type: str, what: str) -> dict:
+    """The export's 200 in the OpenAPI document: a file of `media_type` (not JSON)."""
+    return {200: ResponseSpec(data_container=bytes, media_type=media_type, description=what,
+                              generate_examples=False)}
+
+
+async def _export(db, fmt: str, filters: report.ReportFilters) -> Response:
+    data = await report.savings_report(db, filters)
     if fmt == "csv":
-        return Response(report.to_csv(data), media_type="text/csv; charset=utf-8",
+        return Response(report.to_csv(data), media_type=CSV,
                         headers={"content-disposition": "attachment; filename=savings.csv"})
-    return Response(report.to_xlsx(data),
-                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    return Response(report.to_xlsx(data), media_type=XLSX,
                     headers={"content-disposition": "attachment; filename=savings.xlsx"})
 
 
-route_handlers = [api_savings, api_savings_export, api_rate, api_my_ratings, api_appeal, api_appeals,
+@get("/api/reports/savings.csv", opt=roles(PUBLIC), media_type=CSV,
+     responses=_download(CSV, "The savings report as CSV (UTF-8 with BOM), a file download."))
+async def api_savings_csv(db: DB, date_from: FromQuery[date | None] = None, date_to: FromQuery[date | None] = None,
+                          category: FromQuery[str | None] = None, method: FromQuery[str | None] = None,
+                          owner: FromQuery[str | None] = None, district: FromQuery[str | None] = None,
+                          group_by: FromQuery[str | None] = None) -> Response:
+    """The same figures as `/api/reports/savings`, as CSV (UTF-8 with BOM)."""
+    return await _export(db, "csv", _report_filters(date_from, date_to, category, method, owner, district, group_by))
+
+
+@get("/api/reports/savings.xlsx", opt=roles(PUBLIC), media_type=XLSX,
+     responses=_download(XLSX, "The savings report as an Excel workbook, a file download."))
+async def api_savings_xlsx(db: DB, date_from: FromQuery[date | None] = None, date_to: FromQuery[date | None] = None,
+                           category: FromQuery[str | None] = None, method: FromQuery[str | None] = None,
+                           owner: FromQuery[str | None] = None, district: FromQuery[str | None] = None,
+                           group_by: FromQuery[str | None] = None) -> Response:
+    """The same figures as `/api/reports/savings`, as XLSX."""
+    return await _export(db, "xlsx", _report_filters(date_from, date_to, category, method, owner, district, group_by))
+
+
+route_handlers = [api_savings, api_savings_csv, api_savings_xlsx, api_rate, api_my_ratings, api_appeal, api_appeals,
                   api_appeal_decision, api_violation, api_lift, api_credit, api_rankings, api_list]

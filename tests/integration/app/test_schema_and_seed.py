@@ -92,3 +92,13 @@ async def test_demo_passwords_log_in(client, sessionmaker):
         client.cookies.clear()
         await login(client, username, password)
         assert (await client.get("/api/me")).json()["role"] == role
+
+
+async def test_openapi_document_describes_the_api_not_its_own_pages(client):
+    """`/schema/{path}` (Swagger UI's pages) was in the document with 200 and 400, and answered 404 for any other path."""
+    r = await client.get("/schema/openapi.json")
+    assert r.status_code == 200
+    paths = r.json()["paths"]
+    assert not [p for p in paths if p.startswith("/schema")]
+    assert all(p.startswith("/api/") or p == "/healthz" for p in paths)
+    assert (await client.get("/schema/swagger")).status_code == 200

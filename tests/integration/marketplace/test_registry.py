@@ -374,3 +374,20 @@ async def test_renamed_agency_shows_on_the_cached_ranking_page_at_once(client, a
     client.cookies.clear()
     page = (await client.get("/rankings")).text
     assert "更名后咨询有限公司" in page and a.name not in page
+
+
+async def test_registrations_conform_to_the_openapi_document(client, sessionmaker):
+    """A page of agencies (each valid as an owner organisation too) and an empty page (valid as both lists)
+    broke the `oneOf` the document gave `items`; it is `anyOf`."""
+    import schemathesis
+
+    await make_user(sessionmaker, "admin1", "admin")
+    await make_agency(sessionmaker, "ag1", status="pending")
+    await make_owner(sessionmaker, "own1", status="pending")
+    await login(client, "admin1")
+    doc = (await client.get("/schema/openapi.json")).json()
+    operation = schemathesis.openapi.from_dict(doc)["/api/admin/registrations"]["GET"]
+    for query in ("kind=agency&status=pending", "kind=owner&status=pending", "kind=agency&status=pending&page=9"):
+        r = await client.get(f"/api/admin/registrations?{query}")
+        assert r.status_code == 200, r.text
+        operation.Case(query=dict(p.split("=") for p in query.split("&"))).validate_response(r)

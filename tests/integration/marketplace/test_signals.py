@@ -449,3 +449,16 @@ async def test_a_regulator_goes_from_a_signal_to_a_prefilled_violation_form(worl
         assert (await s.exec(select(func.count()).select_from(Violation))).one() == 0
     admin_page = (await (await w.actors("admin1")).get(f"/regulator/signals?q={w.jobs['JB']}")).text
     assert "record-violation" not in admin_page
+
+
+async def test_api_response_conforms_to_its_openapi_document(world):
+    """`pair_min_ratio` was `int | float`, documented as oneOf [integer, number], which 3 satisfies twice."""
+    import schemathesis
+
+    client = await world.actors("reg1")
+    doc = (await client.get("/schema/openapi.json")).json()
+    assert doc["components"]["schemas"]["PairModelOut"]["properties"]["pair_min_ratio"] == {"type": "number"}
+    operation = schemathesis.openapi.from_dict(doc)["/api/regulator/signals"]["GET"]
+    r = await client.get("/api/regulator/signals")
+    assert r.status_code == 200 and r.json()["model"]["pair_min_ratio"] == 3
+    operation.Case().validate_response(r)  # raises on any violation of the document

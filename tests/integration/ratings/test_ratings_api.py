@@ -356,3 +356,15 @@ async def test_search_ignores_case_and_takes_wildcards_literally(client, session
     assert await names("/api/rankings?q=ag") == ["ag0", "ag1", "ag2", "ag3"]
     jobs = (await client.get("/api/jobs?q=%25")).json()
     assert jobs["total"] == 0
+
+
+async def test_savings_downloads_are_documented_as_the_files_they_are(client):
+    """The OpenAPI document labelled the CSV and XLSX downloads JSON, and the CSV said its charset twice."""
+    doc = (await client.get("/schema/openapi.json")).json()
+    for path, media_type in (("/api/reports/savings.csv", "text/csv"),
+                             ("/api/reports/savings.xlsx",
+                              "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")):
+        assert list(doc["paths"][path]["get"]["responses"]["200"]["content"]) == [media_type], path
+        r = await client.get(path)
+        assert r.status_code == 200 and r.headers["content-type"].split(";")[0] == media_type, path
+    assert (await client.get("/api/reports/savings.csv")).headers["content-type"] == "text/csv; charset=utf-8"

@@ -1,4 +1,4 @@
-"""Command line: python -m app {serve,migrate,create-admin,worker,verify-audit}.
+"""Command line: python -m app {serve,migrate,create-admin,worker,verify-audit,keyholder}.
 
 The demo data (scripts/seed_demo.py, not part of the installed package) is loaded by
 `python3 scripts/dev.py run` or `python3 scripts/dev.py seed`.
@@ -131,6 +131,15 @@ def run_worker_through_outages(run, *, first_delay: float = 1.0, max_delay: floa
             delay = min(delay * 2, max_delay)
 
 
+def cmd_keyholder(args) -> None:
+    """A marketseal-v1 key holder is a separate program run by another institution: it must not load the
+    platform's code, settings or database. So this command loads nothing of the platform and replaces
+    itself (same process id) with ``python -m marketplace.keyholder``, which parses the options."""
+    import os
+
+    os.execv(sys.executable, [sys.executable, "-m", "marketplace.keyholder", *args.rest])
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m app")
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -145,6 +154,10 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("worker", help="run an arq worker (needs REDIS_URL)").set_defaults(fn=cmd_worker)
     sub.add_parser("verify-audit", help="walk the audit chain").set_defaults(
         fn=lambda a: sys.exit(asyncio.run(_verify_audit())))
+    p = sub.add_parser("keyholder", add_help=False, prefix_chars="\0",  # every option is the holder's own
+                       help="run a marketseal-v1 key holder (own process, port, key file, store); see its --help")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(fn=cmd_keyholder)
     args = parser.parse_args(argv)
     args.fn(args)
 

@@ -122,8 +122,25 @@ def run_demo(serve_after: bool, extra: list[str]) -> None:
     for role, (username, password) in creds.items():
         print(f"  {role:<10} {username:<10} {password}")
     if serve_after:
-        print(f"\nOpen http://{s.host}:{s.port}/  (API docs: http://{s.host}:{s.port}/schema)\n", flush=True)
-        serve(args.workers)
+        holders = start_local_keyholders(Path(s.var_dir) / "keyholders")
+        try:
+            print(f"\nOpen http://{s.host}:{s.port}/  (API docs: http://{s.host}:{s.port}/schema)\n", flush=True)
+            serve(args.workers)
+        finally:
+            holders.stop()
+
+
+def start_local_keyholders(directory: Path):
+    """Start the three local marketseal-v1 key holders (var/keyholders/, ports 8711-8713 or KEYHOLDER_PORTS)
+    before the web server; they demonstrate the mechanism only (README, "Key holders")."""
+    from marketplace.keyholder.local import start_local_holders
+
+    running = start_local_holders(directory)
+    print(f"\nkey holders (platform {running.auth.platform}; local demo, one operator):")
+    for h in running.holders:
+        print(f"  {h.id:<10} {h.url:<24} signing key {h.signing_key}"
+              + (f"  NOT RUNNING: {running.problems[h.id]}" if h.id in running.problems else ""))
+    return running
 
 
 def main() -> None:

@@ -54,11 +54,13 @@ from marketplace.controllers import (
     open_data_api,
     owner_api,
     owner_pages,
+    performance_api,
     public_api,
     registry_api,
     registry_pages,
     regulator_api,
     regulator_pages,
+    service_pages,
     signal_pages,
     signals_api,
 )
@@ -89,7 +91,8 @@ metadata = SQLModel.metadata
 ROUTES = [*auth_routes.route_handlers, *audit_routes.route_handlers, *home.route_handlers,
           *parameters.route_handlers, *registry_pages.route_handlers, *registry_api.route_handlers,
           *admin_pages.route_handlers, *admin_api.route_handlers, *public_api.route_handlers,
-          *agency_api.route_handlers, *owner_api.route_handlers, *regulator_api.route_handlers,
+          *agency_api.route_handlers, *owner_api.route_handlers, *performance_api.route_handlers,
+          *regulator_api.route_handlers, *service_pages.route_handlers,
           *job_pages.route_handlers, *agency_pages.route_handlers, *owner_pages.route_handlers,
           *regulator_pages.route_handlers, *ratings_api.route_handlers,
           *ratings_rankings_pages.route_handlers, *ratings_savings_pages.route_handlers,
@@ -99,8 +102,8 @@ ROUTES = [*auth_routes.route_handlers, *audit_routes.route_handlers, *home.route
 
 # The regulator's dashboard: each domain's cards, in this order.
 DASHBOARD_CARDS = [marketplace_dashboard.cards, ratings_dashboard.cards]
-DASHBOARD_ORDER = ["due", "beacon", "objections", "appeals", "overdue", "signals", "registrations",
-                   "qualifications", "black", "red"]
+DASHBOARD_ORDER = ["due", "beacon", "objections", "appeals", "overdue", "services_overdue", "signals",
+                   "registrations", "qualifications", "black", "red"]
 
 
 def _configure_templates(settings: Settings):

@@ -37,6 +37,20 @@ def notice_text(kind: str) -> str:
         "list.black_expired": _("Your agency's black-list entry has ended; it may quote again."),
         "list.black_lifted": _("The regulator lifted your agency's black-list entry early."),
         "contract.window_extended": _("The regulator gave you more time to confirm the contract."),
+        "contract.to_confirm": _("The owner uploaded the signed contract: confirm it or refuse it."),
+        "contract.confirmed": _("The agency confirmed the contract; the service timer has started."),
+        "contract.refused": _("The agency refused to sign the contract."),
+        "service.paused": _("The owner paused the service timer."),
+        "service.resumed": _("The owner resumed the service timer."),
+        "service.extension_requested": _("The agency asks for more service days."),
+        "service.extension_approved": _("The owner approved the extension of the service time."),
+        "service.extension_rejected": _("The owner rejected the extension of the service time."),
+        "service.time_80": _("80% of the service time has passed."),
+        "service.due": _("The service time has run out."),
+        "result.submitted": _("The agency submitted the service's result."),
+        "result.returned": _("The owner returned the result; please revise and submit it again."),
+        "result.confirmed": _("The owner confirmed the result; the service is completed."),
+        "result.deemed": _("The result is deemed confirmed: the owner did not answer within 10 working days."),
     }.get(kind, kind)
 
 
@@ -59,8 +73,15 @@ def notice_detail(kind: str, data: Mapping[str, Any]) -> str:
         parts.append(_("Reason: {reason}", reason=_reason_code_text(reason) if coded else reason))
     if data.get("job"):
         parts.append(_("Job {job}", job=data["job"]))
+    tz = get_settings().display_timezone
     if data.get("due"):
-        parts.append(_("Confirm by {due}", due=local_time(str(data["due"]), get_settings().display_timezone)))
+        parts.append(_("Confirm by {due}", due=local_time(str(data["due"]), tz)))
+    if data.get("service_due"):
+        parts.append(_("Service due {due}", due=local_time(str(data["service_due"]), tz)))
+    if data.get("answer_due"):
+        parts.append(_("Answer by {due}", due=local_time(str(data["answer_due"]), tz)))
+    if data.get("days"):
+        parts.append(_("{n} days", n=data["days"]))
     if data.get("category"):
         parts.append(_("Category {category}", category=data["category"]))
     return "; ".join(parts)

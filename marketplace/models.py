@@ -239,5 +239,86 @@ class Contract(SQLModel, table=True):
     quote_id: int = Field(foreign_key="quote.id")
     agency_id: int = Field(foreign_key="agency.id", index=True)
     amount: Decimal = Field(sa_column=money_column())
+    # The owner's confirmation of the signed file (DESIGN "After the award": two-party confirmation).
     confirmed_at: datetime = Field(default_factory=utcnow)
     confirmed_by: str = Field(max_length=100)
+    status: str = Field(default="owner_confirmed", max_length=16, index=True,
+                        sa_column_kwargs={"server_default": "confirmed"})  # owner_confirmed | confirmed
+    file_name: str = Field(default="", max_length=200)
+    file_sha256: str = Field(default="", max_length=64)
+    file_size: int = Field(default=0)
+    service_days: int = Field(default=0)  # the winner's promised days: the timer's length
+    agency_confirm_due_at: datetime | None = Field(default=None)
+    agency_confirmed_at: datetime | None = Field(default=None)
+    agency_confirmed_by: str = Field(default="", max_length=100)
+    # The service timer starts when both parties have confirmed (= agency_confirmed_at).
+    started_at: datetime | None = Field(default=None, index=True)
+    notice_80_sent_at: datetime | None = Field(default=None)
+    notice_due_sent_at: datetime | None = Field(default=None)
+
+
+CONTRACT_OWNER_CONFIRMED, CONTRACT_CONFIRMED = "owner_confirmed", "confirmed"
+
+
+class ServiceStep(SQLModel, table=True):
+    """A step of a running service timer: pause, resume, or an approved extension (days)."""
+
+    __tablename__ = "service_step"
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key="job.id", index=True)
+    kind: str = Field(max_length=10)  # pause | resume | extend
+    at: datetime = Field(default_factory=utcnow)
+    actor: str = Field(max_length=100)
+    reason: str = Field(default="", max_length=1000)
+    days: int = Field(default=0)
+    extension_id: int | None = Field(default=None, foreign_key="service_extension.id")
+
+
+class ServiceExtension(SQLModel, table=True):
+    """An agency's request for more days, with the owner's decision."""
+
+    __tablename__ = "service_extension"
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key="job.id", index=True)
+    days: int
+    reason: str = Field(max_length=1000)
+    requested_at: datetime = Field(default_factory=utcnow)
+    requested_by: str = Field(max_length=100)
+    status: str = Field(default="pending", max_length=10, index=True)  # pending | approved | rejected
+    decided_at: datetime | None = Field(default=None)
+    decided_by: str = Field(default="", max_length=100)
+    decision_reason: str = Field(default="", max_length=1000)
+
+
+class ResultRound(SQLModel, table=True):
+    """One submission of the service's result (成果) and the owner's answer to it."""
+
+    __tablename__ = "result_round"
+    __table_args__ = (UniqueConstraint("job_id", "round", name="uq_result_round"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key="job.id", index=True)
+    round: int
+    note: str = Field(default="", max_length=2000)
+    submitted_at: datetime = Field(default_factory=utcnow)
+    submitted_by: str = Field(max_length=100)
+    answer_due_at: datetime
+    status: str = Field(default="submitted", max_length=10, index=True)  # submitted | returned | confirmed | deemed
+    answered_at: datetime | None = Field(default=None)
+    answered_by: str = Field(default="", max_length=100)
+    return_reason: str = Field(default="", max_length=1000)
+    days_late: int = Field(default=0)  # of the first submission, against the timer's due date
+
+
+class ResultFile(SQLModel, table=True):
+    __tablename__ = "result_file"
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="result_round.id", index=True)
+    job_id: int = Field(foreign_key="job.id", index=True)
+    filename: str = Field(max_length=200)
+    content_type: str = Field(max_length=100)
+    size: int
+    sha256: str = Field(max_length=64)

@@ -2,7 +2,7 @@
 
 The marketplace never reads or writes ratings' tables: it asks this port whether agencies
 are black- or red-listed, for their credit standing at a quote deadline (best_value and
-random_weighted), and records a refusal to sign. `ratings` implements it
+random_weighted), and records a refusal to sign or an overdue service. `ratings` implements it
 (`ratings.services.standing.CreditStanding`) and the composition root (app.main) wires it
 with `use_credit`.
 """
@@ -38,6 +38,11 @@ class CreditPort(Protocol):
     async def record_refusal(self, session: AsyncSession, *, agency_id: int, job_id: int, job_no: str,
                              reason: str, actor: str) -> str:
         """Record that the winner refused to sign (a violation, in the caller's transaction); returns its severity."""
+        ...
+
+    async def record_overdue_service(self, session: AsyncSession, *, agency_id: int, job_id: int, job_no: str,
+                                     days_late: int, actor: str) -> None:
+        """Record a `minor` "overdue service" violation with the days late (in the caller's transaction)."""
         ...
 
 

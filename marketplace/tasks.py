@@ -15,7 +15,9 @@ from app.clock import utcnow
 from app.tasks import sweep_step, task
 from marketplace.models import APPROVED, PUBLISHED, Agency, Job, Qualification, ServiceCategory
 from marketplace.services.registry import notify
+from marketplace.services.results import deem_unanswered_results
 from marketplace.services.selection import close_and_select
+from marketplace.services.timers import send_timer_notices
 
 EXPIRED = "expired"
 SWEEP_PARALLEL = 4  # due jobs a sweeper closes at once on PostgreSQL
@@ -80,3 +82,17 @@ async def close_due_jobs(ctx: dict[str, Any]) -> int:
             return await close_and_select(ctx["sessionmaker"], job_id) != "noop"
 
     return sum(await asyncio.gather(*(close(job_id) for job_id in shuffled)))
+
+
+@sweep_step
+async def service_timer_notices(ctx: dict[str, Any]) -> int:
+    """The 80 % and due-date notices of running service timers, each once per contract."""
+    async with ctx["sessionmaker"]() as session:
+        return await send_timer_notices(session)
+
+
+@sweep_step
+async def deem_results(ctx: dict[str, Any]) -> int:
+    """Results left unanswered for 10 working days are deemed confirmed, each once."""
+    async with ctx["sessionmaker"]() as session:
+        return await deem_unanswered_results(session)

@@ -42,19 +42,20 @@ from app.auth import CurrentUser
 from app.clock import ensure_aware, set_clock_offset
 from app.db import SessionMaker, make_engine, make_sessionmaker
 from app.models import User
+from app.settings import get_settings
 from marketplace.models import APPROVED, AWARDED, Agency, Job, Owner, Qualification, Quote, Selection, ServiceCategory
 from marketplace.schemas import JobIn, QuoteIn
 from marketplace.services.awards import (
-    complete_job,
-    confirm_contract,
     decide_justification,
     decide_objection,
     file_objection,
     record_refusal,
     submit_justification,
 )
+from marketplace.services.contracts import agency_confirm_contract, confirm_contract
 from marketplace.services.jobs import cancel_job, create_job, publish_job
 from marketplace.services.quotes import submit_quote, withdraw_quote
+from marketplace.services.results import confirm_result, deem_unanswered_results, return_result, submit_result
 from marketplace.services.selection import (
     CLOSED_AWAITING_BEACON,
     CLOSED_AWAITING_CHOICE,
@@ -62,6 +63,7 @@ from marketplace.services.selection import (
     close_and_select,
     enter_beacon,
 )
+from marketplace.services.timers import decide_extension, pause_timer, request_extension, resume_timer
 from ratings.models import Violation
 from ratings.schemas import RatingIn
 from ratings.services.ratings import rate_job
@@ -86,6 +88,19 @@ from scripts.seed_plan import (  # noqa: F401  (DEMO_PREFIX: the tests read it f
     within_cap,
 )
 
+PAUSE_REASONS = ["等待业主提供项目可研批复文件", "项目选址调整，暂停编制", "等待业主补充地勘资料"]
+RETURN_REASONS = ["成果缺少附图附件，请补充", "结论与监测数据不一致，请复核", "未按合同约定格式编制"]
+
+
+def signed_pdf(job_no: str) -> bytes:
+    """A stand-in for the scanned signed contract (a minimal PDF naming the job)."""
+    return f"%PDF-1.4\n% demo: signed contract of {job_no}\n%%EOF\n".encode()
+
+
+def result_pdf(tag: str) -> bytes:
+    return f"%PDF-1.4\n% demo: result report {tag}\n%%EOF\n".encode()
+
+
 # ---- running a plan through the services ------------------------------------------------------
 
 
@@ -100,6 +115,7 @@ class Replay:
         self.regulator = regulator
         self.limit = limit  # nothing may happen later than this (the real present)
         self.refused_agencies: set[int] = set()
+        self.var_dir = get_settings().var_dir  # where the signed contracts and results are stored
 
     def at(self, t: datetime) -> None:
         if t > self.limit:
@@ -298,14 +314,18 @@ class Replay:
             if not self._fits(t):
                 return
         self.at(t)
-        await self.call(confirm_contract, self.owner(p.owner_id), job.job_no)
-        if p.outcome != "completed":
+        owner = self.owner(p.owner_id)
+        await self.call(confirm_contract, owner, job.job_no, f"{job.job_no}-合同.pdf", signed_pdf(job.job_no),
+                        self.var_dir)
+        t = t + timedelta(hours=rng.uniform(2, 60))  # the agency confirms within its 5 working days
+        if not self._fits(t):
+            return  # waiting for the agency's confirmation
+        self.at(t)
+        agency = self.agency(win.agency_id)
+        await self.call(agency_confirm_contract, agency, job.job_no)
+        t_done = await self.service(p, job, owner, agency, t)
+        if t_done is None:
             return
-        t_done = min(t + timedelta(days=p.service_days * rng.uniform(0.6, 1.0)), self.limit)
-        if t_done <= t:
-            return
-        self.at(t_done)
-        await self.call(complete_job, self.owner(p.owner_id), job.job_no)
         # Most owners rate within the 30-day window; ratings lean to the good side.
         t_rate = t_done + timedelta(days=rng.uniform(0.5, 12))
         if rng.random() < 0.75 and self._fits(t_rate):
@@ -314,6 +334,57 @@ class Replay:
             await self.call(rate_job, self.owner(p.owner_id), job.job_no, RatingIn(
                 quality=stars[0], timeliness=stars[1], fee_compliance=stars[2], attitude=stars[3],
                 comment=rng.choice(RATING_COMMENTS)))
+
+    async def service(self, p, job: Job, owner: CurrentUser, agency: CurrentUser, t: datetime) -> datetime | None:
+        """The service after both confirmations: some timers paused and resumed or extended, the result
+        submitted (some late), some returned once, confirmed by the owner or, once in a while, deemed
+        confirmed. Returns when the job was completed, or None while it is still running."""
+        rng = p.rng
+        days = max(1, (await self.selection(job.id))[2].service_days)
+        if rng.random() < 0.15 and self._fits(t + timedelta(days=2)):
+            self.at(t + timedelta(days=rng.uniform(1, 2)))
+            await self.call(pause_timer, owner, job.job_no, rng.choice(PAUSE_REASONS))
+            t = t + timedelta(days=rng.uniform(2, 6))
+            if not self._fits(t):
+                return None  # paused now
+            self.at(t)
+            await self.call(resume_timer, owner, job.job_no, "业主资料已提供，恢复计时")
+        if rng.random() < 0.12 and self._fits(t + timedelta(days=3)):
+            self.at(t + timedelta(days=rng.uniform(1, 3)))
+            ext = await self.call(request_extension, agency, job.job_no, rng.choice([5, 10, 15]),
+                                  "现场踏勘受天气影响，申请延期")
+            self.at(t + timedelta(days=rng.uniform(3, 4)))
+            await self.call(decide_extension, owner, job.job_no, ext.id, rng.random() < 0.8, "同意延期")
+            t = t + timedelta(days=4)
+        if p.outcome != "completed":
+            return None  # the timer is running (or has run out: overdue)
+        t_submit = t + timedelta(days=days * rng.uniform(0.55, 1.08))  # now and then a little late
+        if not self._fits(t_submit):
+            return None
+        self.at(t_submit)
+        await self.call(submit_result, agency, job.job_no, "成果报告及附件", [(f"{job.job_no}-成果报告.pdf",
+                                                                              result_pdf(job.job_no))], self.var_dir)
+        t_answer = t_submit + timedelta(days=rng.uniform(1, 8))
+        if rng.random() < 0.18 and self._fits(t_answer + timedelta(days=4)):
+            self.at(t_answer)
+            await self.call(return_result, owner, job.job_no, rng.choice(RETURN_REASONS))
+            t_submit = t_answer + timedelta(days=rng.uniform(1, 3))
+            self.at(t_submit)
+            await self.call(submit_result, agency, job.job_no, "已按意见修改",
+                            [(f"{job.job_no}-成果报告-修改稿.pdf", result_pdf(job.job_no + "-2"))], self.var_dir)
+            t_answer = t_submit + timedelta(days=rng.uniform(1, 6))
+        if rng.random() < 0.04:  # the owner never answers: deemed confirmed after 10 working days
+            t_answer = t_submit + timedelta(days=15)
+            if not self._fits(t_answer):
+                return None
+            self.at(t_answer)
+            await self.call(deem_unanswered_results)
+            return t_answer
+        if not self._fits(t_answer):
+            return None
+        self.at(t_answer)
+        await self.call(confirm_result, owner, job.job_no)
+        return t_answer
 
     async def has_refused(self, agency_id: int) -> bool:
         """A second refusal would be a severe violation (black list): the demo keeps to one per agency."""

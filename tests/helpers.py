@@ -74,3 +74,63 @@ async def count_rows(sessionmaker, model) -> int:
 
     async with sessionmaker() as s:
         return (await s.exec(select(func.count()).select_from(model))).one()
+
+
+# ---- after the award: the two-party contract and the result, through the API --------------------
+
+SIGNED_PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n% signed by both parties\n%%EOF\n"
+RESULT_PDF = b"%PDF-1.4\n% the service's result report\n%%EOF\n"
+
+
+async def as_headers(client, username: str) -> dict[str, str]:
+    client.cookies.clear()
+    return {"x-csrf-token": await login(client, username)}
+
+
+async def contract_agency_username(sessionmaker, job_no: str) -> str:
+    """The user name of the agency holding the job's contract (or, before it, the current winner)."""
+    from sqlmodel import select
+
+    from app.models import User
+    from marketplace.models import Contract, Job, Quote, Selection
+
+    async with sessionmaker() as s:
+        job = (await s.exec(select(Job).where(Job.job_no == job_no))).one()
+        contract = (await s.exec(select(Contract).where(Contract.job_id == job.id))).first()
+        if contract is not None:
+            agency_id = contract.agency_id
+        else:
+            sel = (await s.exec(select(Selection).where(Selection.job_id == job.id))).one()
+            agency_id = (await s.get(Quote, int(sel.winner_quote_id))).agency_id
+        return (await s.exec(select(User.username).where(User.agency_id == agency_id))).first()
+
+
+async def sign_contract(client, sessionmaker, job_no: str, owner: str) -> str:
+    """The owner uploads the signed PDF and confirms; the winning agency confirms. Returns its user name."""
+    h = await as_headers(client, owner)
+    r = await client.post(f"/api/owner/jobs/{job_no}/contract", headers=h,
+                          files={"file": ("signed.pdf", SIGNED_PDF, "application/pdf")})
+    assert r.status_code == 201, r.text
+    agency = await contract_agency_username(sessionmaker, job_no)
+    r = await client.post(f"/api/jobs/{job_no}/contract/confirm", headers=await as_headers(client, agency))
+    assert r.status_code == 200 and r.json()["status"] == "confirmed", r.text
+    return agency
+
+
+async def complete_service(client, sessionmaker, job_no: str, owner: str) -> dict[str, str]:
+    """Sign the contract, submit a result and confirm it: the job is completed. Returns the owner's headers
+    (the client is left signed in as the owner)."""
+    await sign_contract(client, sessionmaker, job_no, owner)
+    return await finish_service(client, sessionmaker, job_no, owner)
+
+
+async def finish_service(client, sessionmaker, job_no: str, owner: str) -> dict[str, str]:
+    """On a contracted job: the agency submits a result, the owner confirms it. The owner's headers."""
+    agency = await contract_agency_username(sessionmaker, job_no)
+    r = await client.post(f"/api/jobs/{job_no}/results", headers=await as_headers(client, agency),
+                          files=[("file", ("result.pdf", RESULT_PDF, "application/pdf"))], data={"note": "成果报告"})
+    assert r.status_code == 201, r.text
+    h = await as_headers(client, owner)
+    r = await client.post(f"/api/owner/jobs/{job_no}/result/confirm", headers=h)
+    assert r.status_code == 200 and r.json()["status"] == "completed", r.text
+    return h

@@ -1,5 +1,6 @@
 """An agency's pages: its open calls and quotes, and its forms on a notice (quote, withdraw, object,
-justify an abnormally low price); the receipt file of a quote."""
+justify an abnormally low price, confirm or refuse the contract, ask for an extension, submit the
+result); the receipt file of a quote."""
 
 from __future__ import annotations
 
@@ -18,12 +19,16 @@ from app.web import done, form_action, read_input
 from marketplace.controllers.filters import job_filters
 from marketplace.controllers.job_pages import render_job_page
 from marketplace.controllers.page_helpers import PER_PAGE, Page, pager_base, render_page, user_of
-from marketplace.schemas import QuoteIn, ReasonIn
+from marketplace.controllers.performance_api import uploaded_files
+from marketplace.schemas import ExtensionIn, QuoteIn, ReasonIn
 from marketplace.services import registry
 from marketplace.services.accounts import agency_of
 from marketplace.services.agency_jobs import agency_quotes, open_calls, receipt_file
 from marketplace.services.awards import file_objection, submit_justification
+from marketplace.services.contracts import agency_confirm_contract, agency_refuse_contract
 from marketplace.services.quotes import submit_quote, withdraw_quote
+from marketplace.services.results import submit_result
+from marketplace.services.timers import request_extension
 
 
 @post("/jobs/{job_no:str}/quote", opt=roles("agency"))
@@ -68,6 +73,51 @@ async def justification_submit(request: Request, db: DB, job_no: FromPath[str]) 
                                     justification_errors=exc.fields, error=exc.message))
 
 
+@post("/jobs/{job_no:str}/contract/{answer:str}", opt=roles("agency"))
+async def contract_answer(request: Request, db: DB, job_no: FromPath[str], answer: FromPath[str]) -> Response | Template:
+    """The winning agency confirms the signed contract (the timer starts) or refuses it (a refusal to sign)."""
+    if answer not in ("confirm", "refuse"):
+        raise NotFound(_("No such page."))
+    data = await read_input(request)
+
+    async def act():
+        if answer == "confirm":
+            return await agency_confirm_contract(db, user_of(request), job_no)
+        return await agency_refuse_contract(db, user_of(request), job_no, parse(ReasonIn, data).reason)
+    return await form_action(
+        db, act, done(request, _("You confirmed the contract; the service timer has started.") if answer == "confirm"
+                      else _("Your refusal to sign was recorded."), f"/jobs/{job_no}"),
+        lambda exc: render_job_page(request, db, job_no, status_code=exc.status_code, perf_form="contract",
+                                    perf_data=data, perf_errors=exc.fields, error=exc.message))
+
+
+@post("/jobs/{job_no:str}/extensions", opt=roles("agency"))
+async def extension_submit(request: Request, db: DB, job_no: FromPath[str]) -> Response | Template:
+    data = await read_input(request)
+
+    async def act():
+        d = parse(ExtensionIn, data)
+        return await request_extension(db, user_of(request), job_no, d.days, d.reason)
+    return await form_action(
+        db, act, done(request, _("Your extension request was sent to the owner."), f"/jobs/{job_no}"),
+        lambda exc: render_job_page(request, db, job_no, status_code=exc.status_code, perf_form="extension",
+                                    perf_data=data, perf_errors=exc.fields, error=exc.message))
+
+
+@post("/jobs/{job_no:str}/results", opt=roles("agency"))
+async def result_submit(request: Request, db: DB, job_no: FromPath[str]) -> Response | Template:
+    files, fields = await uploaded_files(request)
+
+    async def act():
+        return await submit_result(db, user_of(request), job_no, str(fields.get("note") or "")[:2000], files,
+                                   request.app.state.settings.var_dir)
+    return await form_action(
+        db, act, done(request, _("Your result was submitted; the owner answers within 10 working days."),
+                      f"/jobs/{job_no}"),
+        lambda exc: render_job_page(request, db, job_no, status_code=exc.status_code, perf_form="result",
+                                    perf_data=fields, perf_errors=exc.fields, error=exc.message))
+
+
 @get("/agency/jobs", opt=roles("agency"))
 async def agency_jobs_page(request: Request, db: DB, page: Page = 1, q: FromQuery[str | None] = None,
                            category: FromQuery[str | None] = None) -> Template:
@@ -99,5 +149,5 @@ async def receipt_download(request: Request, db: DB, quote_id: FromPath[int]) ->
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-route_handlers = [quote_submit, quote_withdraw, objection_submit, justification_submit, agency_jobs_page,
-                  agency_quotes_page, receipt_download]
+route_handlers = [quote_submit, quote_withdraw, objection_submit, justification_submit, contract_answer,
+                  extension_submit, result_submit, agency_jobs_page, agency_quotes_page, receipt_download]

@@ -22,16 +22,30 @@ from app.errors import NotFound
 from app.i18n import gettext as _
 from marketplace.controllers.filters import PUBLIC_STATUSES, job_filters
 from marketplace.controllers.page_helpers import PER_PAGE, Page, pager_base, render_page
-from marketplace.models import DRAFT, Job
+from marketplace.models import AWARDED, COMPLETED, CONTRACTED, DRAFT, RATED, Job
 from marketplace.services import attachments, registry
+from marketplace.services.contracts import contract_of
 from marketplace.services.job_views import job_view
 from marketplace.services.jobs import get_job, job_districts, list_jobs, public_job
+from marketplace.services.performance import performance
 
 
 async def notice_context(request: Request, db: AsyncSession, job: Job) -> dict[str, Any]:
     """`job_view` for this request's user (an agency may paste a receipt to check: `?receipt=`)."""
-    return await job_view(db, job, request.scope.get("user"), base_url=str(request.base_url).rstrip("/"),
+    user = request.scope.get("user")
+    view = await job_view(db, job, user, base_url=str(request.base_url).rstrip("/"),
                           pasted_receipt=str(request.query_params.get("receipt", "")).strip().lower()[:64])
+    perf = await performance(db, job, user) if job.status in (AWARDED, CONTRACTED, COMPLETED, RATED) else None
+    contract = await contract_of(db, job) if perf and perf.contract else None
+    actor = ""
+    if contract and user and user.owner_id and user.owner_id == job.owner_id:
+        actor = "owner"
+    elif contract and user and user.agency_id and user.agency_id == contract.agency_id:
+        actor = "agency"
+    view.update(perf=perf, perf_actor=actor,
+                perf_waiting_round=bool(perf and perf.rounds and perf.rounds[-1].status == "submitted"),
+                perf_pending_ext=[e for e in (perf.extensions or []) if e.status == "pending"] if perf else [])
+    return view
 
 
 async def render_job_page(request: Request, db: AsyncSession, job_no: str, status_code: int = 200,

@@ -15,10 +15,8 @@ from app.i18n import gettext as _
 from app.web import read_input
 from marketplace.controllers.filters import api_job_filters
 from marketplace.controllers.page_helpers import Page, PerPage, user_of
-from marketplace.domain.money import money
 from marketplace.schemas import (
     AttachmentOut,
-    ContractOut,
     DirectChoiceIn,
     JobIn,
     JobListOut,
@@ -29,8 +27,8 @@ from marketplace.schemas import (
     WinnerOut,
 )
 from marketplace.services import attachments
-from marketplace.services.awards import complete_job, confirm_contract, decide_justification, record_refusal
-from marketplace.services.job_notices import iso, job_notice, notice_listing
+from marketplace.services.awards import decide_justification, record_refusal
+from marketplace.services.job_notices import job_notice, notice_listing
 from marketplace.services.jobs import (
     JobFilters,
     cancel_job,
@@ -114,25 +112,12 @@ async def api_justification_decision(request: Request, db: DB, job_no: FromPath[
     return JustificationDecisionOut(abnormal_status=sel.abnormal_status, winner_quote_id=sel.winner_quote_id)
 
 
-@post("/api/owner/jobs/{job_no:str}/contract", opt=roles("owner"), status_code=201)
-async def api_confirm_contract(request: Request, db: DB, job_no: FromPath[str]) -> ContractOut:
-    """Confirms the contract (amount = awarded price) after the publicity period, within 10 days."""
-    contract = await confirm_contract(db, user_of(request), job_no)
-    return ContractOut(job_id=job_no, quote_id=str(contract.quote_id), amount=money(contract.amount),
-                       confirmed_at=iso(contract.confirmed_at))
-
-
 @post("/api/owner/jobs/{job_no:str}/refusal", opt=roles("owner"), status_code=200,
       operation_class=body(ReasonIn))
 async def api_refusal(request: Request, db: DB, job_no: FromPath[str]) -> JobOut:
     """Body: `{"reason"}`: the winner refused to sign; the next candidate is offered the job."""
     job = await record_refusal(db, user_of(request), job_no, parse(ReasonIn, await read_input(request)).reason)
     return await job_notice(db, job, owner_view=True)
-
-
-@post("/api/owner/jobs/{job_no:str}/complete", opt=roles("owner"), status_code=200)
-async def api_complete(request: Request, db: DB, job_no: FromPath[str]) -> JobOut:
-    return await job_notice(db, await complete_job(db, user_of(request), job_no), owner_view=True)
 
 
 @post("/api/owner/jobs/{job_no:str}/attachments", opt=roles("owner"), status_code=201,
@@ -153,6 +138,6 @@ async def api_add_attachment(request: Request, db: DB, job_no: FromPath[str]) ->
 
 route_handlers = [
     api_owner_jobs, api_create_job, api_owner_job, api_update_job, api_publish_job, api_cancel_job, api_copy_job,
-    api_direct_choice, api_justification_decision, api_confirm_contract, api_refusal, api_complete,
+    api_direct_choice, api_justification_decision, api_refusal,
     api_add_attachment,
 ]

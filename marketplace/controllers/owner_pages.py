@@ -1,5 +1,6 @@
 """An owner's pages: its jobs, the job form (new, edit), the manage page and its actions (publish,
-cancel, copy, direct choice, the justification decision, contract, refusal, completion)."""
+cancel, copy, direct choice, the justification decision, the signed contract, refusal, the service
+timer, extensions, the result's sign-off)."""
 
 from __future__ import annotations
 
@@ -21,13 +22,22 @@ from app.web import done, flash, form_action, read_input, redirect
 from marketplace.controllers.filters import job_filters
 from marketplace.controllers.job_pages import notice_context
 from marketplace.controllers.page_helpers import PER_PAGE, Page, pager_base, render_page, user_of
+from marketplace.controllers.performance_api import one_file
 from marketplace.domain.money import money
 from marketplace.models import DRAFT, JOB_STATUSES, LEVELS, Job
 from marketplace.parameters import direct_threshold
-from marketplace.schemas import DirectChoiceIn, JobIn, JustificationDecisionIn, ReasonIn
+from marketplace.schemas import (
+    DirectChoiceIn,
+    ExtensionDecisionIn,
+    JobIn,
+    JustificationDecisionIn,
+    ReasonIn,
+    TimerReasonIn,
+)
 from marketplace.services import registry
 from marketplace.services.accounts import owner_of
-from marketplace.services.awards import complete_job, confirm_contract, decide_justification, record_refusal
+from marketplace.services.awards import decide_justification, record_refusal
+from marketplace.services.contracts import confirm_contract
 from marketplace.services.job_views import manage_view
 from marketplace.services.jobs import (
     cancel_job,
@@ -40,7 +50,9 @@ from marketplace.services.jobs import (
     schedule_close,
     update_job,
 )
+from marketplace.services.results import confirm_result, return_result
 from marketplace.services.selection import choose_direct
+from marketplace.services.timers import decide_extension, pause_timer, resume_timer
 
 
 def _owner_id(user: CurrentUser) -> int:
@@ -233,8 +245,50 @@ async def job_decide_justification(request: Request, db: DB, job_no: FromPath[st
 @post("/owner/jobs/{job_no:str}/contract", opt=roles("owner"))
 async def job_confirm_contract(request: Request, db: DB, job_no: FromPath[str]) -> Response | Template:
     async def act(_data):
-        return await confirm_contract(db, user_of(request), job_no)
-    return await _owner_action(request, db, job_no, "contract", act, _("The contract is confirmed."))
+        name, data = await one_file(request)
+        return await confirm_contract(db, user_of(request), job_no, name, data, request.app.state.settings.var_dir)
+    return await _owner_action(request, db, job_no, "contract", act,
+                               _("The signed contract is uploaded and confirmed; the agency now confirms it."))
+
+
+@post("/owner/jobs/{job_no:str}/timer/{step:str}", opt=roles("owner"))
+async def job_timer_step(request: Request, db: DB, job_no: FromPath[str], step: FromPath[str]) -> Response | Template:
+    if step not in ("pause", "resume"):
+        raise NotFound(_("No such page."))
+
+    async def act(data):
+        reason = parse(TimerReasonIn, data).reason
+        if step == "pause":
+            return await pause_timer(db, user_of(request), job_no, reason)
+        return await resume_timer(db, user_of(request), job_no, reason)
+    return await _owner_action(request, db, job_no, "timer", act,
+                               _("The service timer is paused.") if step == "pause"
+                               else _("The service timer runs again."))
+
+
+@post("/owner/jobs/{job_no:str}/extensions/{extension_id:int}/decision", opt=roles("owner"))
+async def job_decide_extension(request: Request, db: DB, job_no: FromPath[str],
+                               extension_id: FromPath[int]) -> Response | Template:
+    async def act(data):
+        d = parse(ExtensionDecisionIn, {**data, "days": data.get("days") or None})
+        return await decide_extension(db, user_of(request), job_no, extension_id, d.decision == "approve",
+                                      d.reason, d.days)
+    return await _owner_action(request, db, job_no, "extension", act, _("Your decision on the extension was recorded."))
+
+
+@post("/owner/jobs/{job_no:str}/result/{answer:str}", opt=roles("owner"))
+async def job_answer_result(request: Request, db: DB, job_no: FromPath[str],
+                            answer: FromPath[str]) -> Response | Template:
+    if answer not in ("confirm", "return"):
+        raise NotFound(_("No such page."))
+
+    async def act(data):
+        if answer == "confirm":
+            return await confirm_result(db, user_of(request), job_no)
+        return await return_result(db, user_of(request), job_no, parse(ReasonIn, data).reason)
+    return await _owner_action(request, db, job_no, "result", act,
+                               _("The result is confirmed: the service is completed. You may now rate the agency.")
+                               if answer == "confirm" else _("The result was returned to the agency."))
 
 
 @post("/owner/jobs/{job_no:str}/refusal", opt=roles("owner"))
@@ -245,15 +299,8 @@ async def job_record_refusal(request: Request, db: DB, job_no: FromPath[str]) ->
                                _("The refusal was recorded; the next candidate is offered the job."))
 
 
-@post("/owner/jobs/{job_no:str}/complete", opt=roles("owner"))
-async def job_complete(request: Request, db: DB, job_no: FromPath[str]) -> Response | Template:
-    async def act(_data):
-        return await complete_job(db, user_of(request), job_no)
-    return await _owner_action(request, db, job_no, "complete", act, _("The service is marked completed."))
-
-
 route_handlers = [
     owner_jobs_page, job_new_page, job_new_submit, job_edit_page, job_edit_submit, owner_job_page,
     job_publish_page, job_publish_submit, job_cancel, job_copy, job_choose_direct, job_decide_justification,
-    job_confirm_contract, job_record_refusal, job_complete,
+    job_confirm_contract, job_record_refusal, job_timer_step, job_decide_extension, job_answer_result,
 ]

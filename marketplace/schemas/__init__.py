@@ -3,7 +3,8 @@
 
 * `registry`: sign-up, profiles, review, categories, regulators (in and out);
 * `jobs`: jobs, quotes and the award's steps (in);
-* `job_outputs`: the jobs API's outputs; `signals`: the collusion signals API's outputs.
+* `job_outputs`: the jobs API's outputs; `signals`: the collusion signals API's outputs;
+* `performance`: the record after the award (contract, service timer, results).
 """
 
 from marketplace.schemas.fields import (  # noqa: F401
@@ -49,6 +50,18 @@ from marketplace.schemas.jobs import (  # noqa: F401
     local_day_bounds,
 )
 from marketplace.schemas.output import OmitUnset  # noqa: F401
+from marketplace.schemas.performance import (  # noqa: F401
+    ContractPublicityOut,
+    ExtensionDecisionIn,
+    ExtensionIn,
+    ExtensionOut,
+    PerformanceOut,
+    ResultFileOut,
+    ResultRoundOut,
+    TimerOut,
+    TimerReasonIn,
+    TimerStepOut,
+)
 from marketplace.schemas.registry import (  # noqa: F401
     AgencyDirectoryOut,
     AgencyOut,

@@ -152,10 +152,15 @@ class WinnerOut(BaseModel):
 
 
 class ContractOut(BaseModel):
+    """The contract after a party's confirmation: `owner_confirmed` (waiting for the agency) or `confirmed`."""
     job_id: str
     quote_id: str
     amount: str
     confirmed_at: str | None
+    status: str
+    sha256: str
+    agency_confirm_due_at: str | None
+    started_at: str | None
 
 
 class SelectOutcomeOut(BaseModel):

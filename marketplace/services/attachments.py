@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 from pathlib import Path
 
 from sqlmodel import col, select
@@ -46,15 +47,14 @@ def _safe_name(filename: str) -> str:
     return name[:200] or "file"
 
 
-async def add_attachment(session: AsyncSession, user: CurrentUser, job_no: str, filename: str, data: bytes,
-                         var_dir: Path) -> Attachment:
-    job = await own_job(session, user, job_no)
-    if job.status not in (DRAFT, PUBLISHED):
-        raise Conflict(_("Attachments can be added only to a draft or an open job."))
+def checked_file(filename: str, data: bytes, allowed: dict[str, tuple[str, tuple[bytes, ...]]] = ALLOWED,
+                 types_message: str | None = None) -> tuple[str, str]:
+    """(safe name, content type) of an upload, or a 4xx naming the `file` field: a type in `allowed` by its
+    extension, not empty, at most 10 MB, and its content starting as that type's does."""
     name = _safe_name(filename)
     ext = Path(name).suffix.lower()
-    if ext not in ALLOWED:
-        msg = _("This file type is not accepted. Use PDF, Word, Excel, ZIP, PNG or JPEG.")
+    if ext not in allowed:
+        msg = types_message or _("This file type is not accepted. Use PDF, Word, Excel, ZIP, PNG or JPEG.")
         raise InputError(msg, fields={"file": msg})
     if not data:
         msg = _("The file is empty.")
@@ -62,17 +62,42 @@ async def add_attachment(session: AsyncSession, user: CurrentUser, job_no: str, 
     if len(data) > MAX_BYTES:
         msg = _("The file is larger than 10 MB.")
         raise InputError(msg, fields={"file": msg}, status_code=413)
-    content_type, magic = ALLOWED[ext]
+    content_type, magic = allowed[ext]
     if not data.startswith(magic):
         msg = _("The file's content does not match its type.")
         raise InputError(msg, fields={"file": msg})
-    count = len((await session.exec(select(Attachment.id).where(Attachment.job_id == job.id))).all())
-    if count >= MAX_PER_JOB:
-        raise Conflict(_("A job can have at most {n} attachments.", n=MAX_PER_JOB))
+    return name, content_type
+
+
+def store_file(var_dir: Path, data: bytes) -> str:
+    """Store `data` by its content hash under var/uploads (once); its sha256."""
     digest = hashlib.sha256(data).hexdigest()
     path = upload_dir(var_dir) / digest
     if not path.exists():
-        path.write_bytes(data)
+        tmp = path.with_name(f"{digest}.{secrets.token_hex(4)}.part")  # two uploads of one file may race
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    return digest
+
+
+def stored_file(var_dir: Path, digest: str) -> Path:
+    """The stored file of `digest`; 404 if it is missing."""
+    path = upload_dir(var_dir) / digest
+    if not path.exists():
+        raise NotFound(_("No such file."))
+    return path
+
+
+async def add_attachment(session: AsyncSession, user: CurrentUser, job_no: str, filename: str, data: bytes,
+                         var_dir: Path) -> Attachment:
+    job = await own_job(session, user, job_no)
+    if job.status not in (DRAFT, PUBLISHED):
+        raise Conflict(_("Attachments can be added only to a draft or an open job."))
+    name, content_type = checked_file(filename, data)
+    count = len((await session.exec(select(Attachment.id).where(Attachment.job_id == job.id))).all())
+    if count >= MAX_PER_JOB:
+        raise Conflict(_("A job can have at most {n} attachments.", n=MAX_PER_JOB))
+    digest = store_file(var_dir, data)
     att = Attachment(job_id=job.id, filename=name, content_type=content_type, size=len(data), sha256=digest)
     session.add(att)
     await session.flush()

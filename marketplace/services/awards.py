@@ -1,11 +1,10 @@
-"""After the selection: objections, abnormally low prices, refusal to sign, the contract, completion."""
+"""After the selection: objections, abnormally low prices, refusal to sign, the owner's contract window."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -16,64 +15,23 @@ from app.canonical import format_time
 from app.clock import ensure_aware, utcnow
 from app.errors import Conflict, Forbidden, InputError
 from app.i18n import gettext as _
-from marketplace.domain.draw import Candidate
-from marketplace.domain.methods import reapply
-from marketplace.domain.money import money
 from marketplace.models import (
     AWARDED,
-    CLOSED,
     COMPLETED,
-    CONTRACTED,
-    FAILED,
     LIVE,
     RATED,
-    Contract,
     Job,
     Objection,
     Quote,
     Selection,
 )
-from marketplace.parameters import int_param
 from marketplace.ports import credit
+from marketplace.services.contracts import contract_of, withdraw_unconfirmed_contract
 from marketplace.services.decisions import decide_once
 from marketplace.services.jobs import get_job, own_job, public_job
 from marketplace.services.registry import notify
-from marketplace.services.selection import flag_abnormal, selection_of, winning_quote
-
-
-async def _exclude_winner(session: AsyncSession, job: Job, sel: Selection, reason: str, actor_name: str) -> str | None:
-    """DESIGN step 10: remove the current winner, re-apply with the same order."""
-    if not sel.winner_quote_id:
-        raise Conflict(_("There is no winner to exclude."))
-    excluded = [*sel.excluded, {"quote_id": sel.winner_quote_id, "reason": reason}]
-    cands = [Candidate.from_json(c) for c in sel.candidates]
-    new_winner = reapply(job.method, cands, sel.order, sel.params, [e["quote_id"] for e in excluded])
-    sel.excluded = excluded
-    sel.winner_quote_id = new_winner
-    session.add(sel)
-    now = utcnow()
-    await append_event(session, actor=actor_name, kind="selection.excluded", subject=f"job:{job.job_no}",
-                       data={"quote_id": excluded[-1]["quote_id"], "reason": reason, "new_winner_quote_id": new_winner})
-    remaining = {c["quote_id"] for c in sel.candidates} - {e["quote_id"] for e in excluded}
-    if new_winner is None and job.method == "direct" and remaining:
-        # The owner chooses again among the remaining eligible quotes.
-        job.status = CLOSED
-        job.publicity_ends_at = job.contract_due_at = None
-    elif new_winner is None:
-        job.status = FAILED
-        job.status_reason = "no_candidate_left"
-        await append_event(session, actor=actor_name, kind="job.failed", subject=f"job:{job.job_no}",
-                           data={"reason": "no_candidate_left"})
-    else:
-        # The next candidate's result is published for a new publicity period.
-        publicity = await int_param(session, "publicity_days")
-        job.publicity_ends_at = now + timedelta(days=publicity)
-        job.contract_due_at = job.publicity_ends_at + timedelta(days=await int_param(session, "contract_days"))
-        await flag_abnormal(session, job, sel)
-        winner = await winning_quote(session, sel)
-        await notify(session, agency_id=winner.agency_id, kind="job.won", data={"job": job.job_no})
-    session.add(job)
-    return new_winner
+from marketplace.services.selection import selection_of, winning_quote
+from marketplace.services.winners import exclude_winner
 
 
 def _in_publicity(job: Job) -> bool:
@@ -112,7 +70,7 @@ async def decide_objection(session: AsyncSession, user: CurrentUser, objection_i
     if decision == "uphold":
         sel = await selection_of(session, job)
         if job.status == AWARDED and sel.winner_quote_id == obj.against_quote_id:
-            await _exclude_winner(session, job, sel, "objection_upheld", actor_of(user))
+            await exclude_winner(session, job, sel, "objection_upheld", actor_of(user))
     await session.commit()
     await session.refresh(obj)
     return obj
@@ -151,7 +109,7 @@ async def decide_justification(session: AsyncSession, user: CurrentUser, job_no:
         sel.abnormal_status = "accepted"
         session.add(sel)
     else:
-        await _exclude_winner(session, job, sel, "abnormally_low_rejected", actor_of(user))
+        await exclude_winner(session, job, sel, "abnormally_low_rejected", actor_of(user))
     await session.commit()
     return sel
 
@@ -163,49 +121,14 @@ async def record_refusal(session: AsyncSession, user: CurrentUser, job_no: str, 
         raise Conflict(_("Only an awarded job can record a refusal to sign."))
     if utcnow() < ensure_aware(job.publicity_ends_at):
         raise Conflict(_("A refusal to sign can be recorded only after the publicity period ends."))
+    await withdraw_unconfirmed_contract(session, job)  # one the agency may still confirm stops this
     sel = await selection_of(session, job)
     winner = await winning_quote(session, sel)
     await credit().record_refusal(session, agency_id=winner.agency_id, job_id=job.id, job_no=job.job_no,
                                   reason=reason, actor=actor_of(user))
-    await _exclude_winner(session, job, sel, "refused_to_sign", actor_of(user))
+    await exclude_winner(session, job, sel, "refused_to_sign", actor_of(user))
     await session.commit()
     return job
-
-
-async def confirm_contract(session: AsyncSession, user: CurrentUser, job_no: str) -> Contract:
-    job = await own_job(session, user, job_no)
-    sel = await selection_of(session, job)
-    now = utcnow()
-    if job.status == CONTRACTED:
-        raise Conflict(_("The contract has already been confirmed."))
-    if job.status != AWARDED or sel is None or not sel.winner_quote_id:
-        raise Conflict(_("Only an awarded job can be contracted."))
-    if now < ensure_aware(job.publicity_ends_at):
-        raise Conflict(_("The contract can be confirmed only after the publicity period ends."))
-    if now > ensure_aware(job.contract_due_at):
-        raise Conflict(_("The 10-day window for confirming the contract has passed."))
-    open_obj = (await session.exec(select(Objection).where(Objection.job_id == job.id, Objection.status == "open"))).first()
-    if open_obj:
-        raise Conflict(_("An objection is still open."))
-    if sel.abnormal_status in ("awaiting", "submitted"):
-        raise Conflict(_("The abnormally low price must be decided first."))
-    res = await session.exec(update(Job).where(Job.id == job.id, Job.status == AWARDED)
-                             .values(status=CONTRACTED, contracted_at=now))
-    if res.rowcount != 1:
-        raise Conflict(_("The contract has already been confirmed."))
-    winner = await winning_quote(session, sel)
-    contract = Contract(job_id=job.id, quote_id=winner.id, agency_id=winner.agency_id, amount=winner.price,
-                        confirmed_at=now, confirmed_by=actor_of(user))
-    session.add(contract)
-    try:
-        await session.flush()
-    except IntegrityError:
-        await session.rollback()
-        raise Conflict(_("The contract has already been confirmed.")) from None
-    await append_event(session, actor=actor_of(user), kind="job.contracted", subject=f"job:{job.job_no}",
-                       data={"quote_id": str(winner.id), "amount": money(winner.price)})
-    await session.commit()
-    return contract
 
 
 async def extend_contract_window(session: AsyncSession, user: CurrentUser, job_no: str, days: int,
@@ -216,7 +139,7 @@ async def extend_contract_window(session: AsyncSession, user: CurrentUser, job_n
     awarded job whose window passed could only end by a recorded refusal.
     """
     job = await get_job(session, job_no)
-    if job.status != AWARDED:
+    if job.status != AWARDED or await contract_of(session, job) is not None:
         raise Conflict(_("Only an awarded job waiting for its contract can be given more time."))
     now = utcnow()
     if job.publicity_ends_at is None or now < ensure_aware(job.publicity_ends_at):
@@ -235,18 +158,6 @@ async def extend_contract_window(session: AsyncSession, user: CurrentUser, job_n
                              "to": format_time(new_due)})
     await notify(session, owner_id=job.owner_id, kind="contract.window_extended",
                  data={"job": job.job_no, "due": format_time(new_due), "reason": reason})
-    await session.commit()
-    await session.refresh(job)
-    return job
-
-
-async def complete_job(session: AsyncSession, user: CurrentUser, job_no: str) -> Job:
-    job = await own_job(session, user, job_no)
-    res = await session.exec(update(Job).where(Job.id == job.id, Job.status == CONTRACTED)
-                             .values(status=COMPLETED, completed_at=utcnow()))
-    if res.rowcount != 1:
-        raise Conflict(_("Only a contracted job can be marked completed."))
-    await append_event(session, actor=actor_of(user), kind="job.completed", subject=f"job:{job.job_no}", data={})
     await session.commit()
     await session.refresh(job)
     return job

@@ -14,6 +14,7 @@ from app.i18n import gettext as _
 from marketplace.models import AWARDED, CLOSED, PENDING, PUBLISHED, Agency, Job, Objection, Owner
 from marketplace.services.registry import pending_qualifications
 from marketplace.services.signals import SignalFilters, analyse
+from marketplace.services.timers import overdue_services
 
 SIGNAL_DAYS = 90  # the signals card looks at the jobs whose quote deadline fell in this many days
 
@@ -39,6 +40,8 @@ async def cards(db: AsyncSession) -> list[Card]:
         Card("objections", _("Open objections"), await count(db, Objection, Objection.status == "open"),
              "/regulator/objections?status=open", True),
         Card("overdue", _("Contracts overdue"), overdue, "/regulator/selections?status=contract_overdue", overdue > 0),
+        Card("services_overdue", _("Services overdue"), len(await overdue_services(db, now)), "/regulator/services",
+             True),
         Card("signals", _("Collusion signals, last {n} days", n=SIGNAL_DAYS), len(signals.signals),
              f"/regulator/signals?date_from={since.isoformat()}", True, hint),
         Card("registrations", _("Registrations waiting"),

@@ -23,7 +23,6 @@ from marketplace.models import (
     AWARDED,
     CANCELLED,
     CLOSED,
-    CONTRACTED,
     DRAFT,
     FAILED,
     LIVE,
@@ -149,10 +148,10 @@ async def manage_view(db: AsyncSession, job: Job, view: dict[str, Any]) -> dict[
         can_decide_justification=bool(job.status == AWARDED and sel and (
             sel.abnormal_status == "submitted" or (sel.abnormal_status == "awaiting" and due and now > due))),
         can_accept_justification=bool(sel and sel.abnormal_status == "submitted"),
-        can_confirm=job.status == AWARDED and bool(sel and sel.winner_quote_id) and view["publicity_over"],
+        can_confirm=(job.status == AWARDED and bool(sel and sel.winner_quote_id) and view["publicity_over"]
+                     and not (view.get("perf") and view["perf"].contract)),
         contract_overdue=(job.status == AWARDED and bool(job.contract_due_at)
                           and now > ensure_aware(job.contract_due_at)),
         can_refuse=job.status == AWARDED and bool(sel and sel.winner_quote_id),
-        can_complete=job.status == CONTRACTED,
         copied_from=(await db.get(Job, job.copied_from_id)) if job.copied_from_id else None,
     )

@@ -16,7 +16,7 @@ from app.clock import ensure_aware
 from app.i18n import get_locale
 from app.models import AuditEvent
 from marketplace.domain import ocds
-from marketplace.models import LIVE, Agency, Attachment, Contract, Job, Owner, Quote, Selection, ServiceCategory
+from marketplace.models import CONTRACT_CONFIRMED, LIVE, Agency, Attachment, Contract, Job, Owner, Quote, Selection, ServiceCategory
 from marketplace.services.jobs import quotes_are_open
 
 # Audit events that change a job's award after its selection (DESIGN step 10) or end it.
@@ -38,7 +38,9 @@ async def job_facts(db: AsyncSession, jobs: list[Job]) -> list[ocds.JobFacts]:
     owners = {o.id: o for o in (await db.exec(select(Owner).where(col(Owner.id).in_(owner_ids)))).all()}
     bids = await _bids(db, [j.id for j in jobs if quotes_are_open(j)])
     selections = {s.job_id: s for s in (await db.exec(select(Selection).where(col(Selection.job_id).in_(ids)))).all()}
-    contracts = {c.job_id: c for c in (await db.exec(select(Contract).where(col(Contract.job_id).in_(ids)))).all()}
+    # A contract is published once both parties have confirmed it (signed = the agency's confirmation).
+    contracts = {c.job_id: c for c in (await db.exec(select(Contract).where(
+        col(Contract.job_id).in_(ids), Contract.status == CONTRACT_CONFIRMED))).all()}
     files: dict[int, list[ocds.AttachmentFacts]] = {i: [] for i in ids}
     attached = select(Attachment).where(col(Attachment.job_id).in_(ids)).order_by(col(Attachment.id))
     for a in (await db.exec(attached)).all():
@@ -59,7 +61,8 @@ async def job_facts(db: AsyncSession, jobs: list[Job]) -> list[ocds.JobFacts]:
             cancelled_at=_aware(job.cancelled_at), publicity_ends_at=_aware(job.publicity_ends_at),
             completed_at=_aware(job.completed_at), bids=tuple(bids.get(job.id, ())),
             selection=_selection(sel, changed.get(job.job_no)) if sel else None,
-            contract=ocds.ContractFacts(str(contract.quote_id), contract.amount, _aware(contract.confirmed_at))
+            contract=ocds.ContractFacts(str(contract.quote_id), contract.amount,
+                                        _aware(contract.agency_confirmed_at or contract.confirmed_at))
             if contract else None,
             attachments=tuple(files[job.id]), copied_from=copied.get(job.copied_from_id)))
     return out

@@ -70,7 +70,7 @@ def violation_kind_name(code: str) -> str:
         "forged_qualification": _("Forged qualification"), "collusion": _("Collusion finding (围标串标)"),
         "refused_to_sign": _("Refused to sign the contract"), "false_materials": _("False materials"),
         "late_delivery": _("Late delivery"), "fee_violation": _("Fees above the agreed price"),
-        "poor_quality": _("Poor quality of work"),
+        "poor_quality": _("Poor quality of work"), "overdue_service": _("Overdue service (result after the due date)"),
     }.get(code, code)
 
 

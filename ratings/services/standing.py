@@ -17,7 +17,7 @@ from marketplace.ports import Standing
 from ratings.domain.credit import CreditParams, credit_grade, credit_score
 from ratings.models import ListEntry, Rating, Violation
 from ratings.parameters import params_in_force
-from ratings.services.violations import record_refusal
+from ratings.services.violations import record_overdue_service, record_refusal
 
 
 async def black_listed(session: AsyncSession, agency_ids: list[int], at: datetime) -> set[int]:
@@ -94,6 +94,11 @@ class CreditStanding:
                              reason: str, actor: str) -> str:
         return await record_refusal(session, agency_id=agency_id, job_id=job_id, job_no=job_no, reason=reason,
                                     actor=actor)
+
+    async def record_overdue_service(self, session: AsyncSession, *, agency_id: int, job_id: int, job_no: str,
+                                     days_late: int, actor: str) -> None:
+        await record_overdue_service(session, agency_id=agency_id, job_id=job_id, job_no=job_no,
+                                     days_late=days_late, actor=actor)
 
 
 CREDIT = CreditStanding()

@@ -49,6 +49,18 @@ async def record_refusal(session: AsyncSession, *, agency_id: int, job_id: int, 
     return severity
 
 
+async def record_overdue_service(session: AsyncSession, *, agency_id: int, job_id: int, job_no: str, days_late: int,
+                                 actor: str) -> Violation:
+    """The first result came after the service's due date (DESIGN "After the award"): a `minor` violation
+    "overdue service", with the days late as evidence."""
+    agency = await session.get(Agency, agency_id)
+    return await add_violation(session, agency, severity="minor", kind="overdue_service",
+                               description=_("Overdue service: the result came {n} days late.", n=days_late),
+                               evidence=f"job:{job_no}; days_late:{days_late}", recorded_by=actor, job_id=job_id,
+                               event=lambda _v: {"severity": "minor", "kind": "overdue_service", "job": job_no,
+                                                 "days_late": days_late})
+
+
 async def record_violation(session: AsyncSession, user: CurrentUser, data: ViolationIn) -> Violation:
     try:
         code = check_credit_code(data.agency_code)

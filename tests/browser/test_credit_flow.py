@@ -55,8 +55,15 @@ def test_rating_moves_rank_and_black_list_refuses_quote(server, page):
     move_deadline_into_the_past(env, job_no)
     as_api(base, "crregulator", "POST", f"/api/regulator/jobs/{job_no}/select")
     move_deadline_into_the_past(env, job_no, column="publicity_ends_at")
-    assert as_api(base, "crowner", "POST", f"/api/owner/jobs/{job_no}/contract").status_code == 201
-    assert as_api(base, "crowner", "POST", f"/api/owner/jobs/{job_no}/complete").status_code == 200
+    signed = {"file": ("signed.pdf", b"%PDF-1.4\n% signed\n%%EOF\n", "application/pdf")}
+    assert as_api(base, "crowner", "POST", f"/api/owner/jobs/{job_no}/contract", files=signed).status_code == 201
+    # The winning agency confirms the contract and submits the result (the others are told 404).
+    confirmed = [a for a in (f"cragency{i}" for i in range(3))
+                 if as_api(base, a, "POST", f"/api/jobs/{job_no}/contract/confirm").status_code == 200]
+    assert len(confirmed) == 1
+    result = [("file", ("result.pdf", b"%PDF-1.4\n% result\n%%EOF\n", "application/pdf"))]
+    assert as_api(base, confirmed[0], "POST", f"/api/jobs/{job_no}/results", files=result).status_code == 201
+    assert as_api(base, "crowner", "POST", f"/api/owner/jobs/{job_no}/result/confirm").status_code == 200
     winner = httpx.get(f"{base}/api/jobs/{job_no}").json()["result"]["winner_agency_code"]
 
     login(page, base, "crowner", PASSWORD)

@@ -15,8 +15,10 @@ from marketplace.schemas import QuoteIn
 from marketplace.services.jobs import create_job, get_job, publish_job
 from marketplace.services.quotes import submit_quote
 from marketplace.services.selection import close_and_select
-from tests.helpers import count_rows, csrf, login, make_agency, make_owner, make_user
+from tests.helpers import SIGNED_PDF, count_rows, csrf, login, make_agency, make_owner, make_user
 from tests.integration.marketplace.test_selection_flow import job_in, pass_deadline, user_of
+
+PDF = {"file": ("signed.pdf", SIGNED_PDF, "application/pdf")}
 
 
 async def _awarded_job(sessionmaker, owner, agencies, *, overdue: bool, title: str = "环评服务") -> Job:
@@ -60,7 +62,7 @@ async def test_overdue_contract_is_shown_and_the_regulator_extends_it(client, se
     page = (await client.get(f"/owner/jobs/{late.job_no}")).text
     assert 'id="contract-overdue"' in page and 'id="contract-form"' not in page
     assert 'id="contract-form"' in (await client.get(f"/owner/jobs/{on_time.job_no}")).text
-    r = await client.post(f"/api/owner/jobs/{late.job_no}/contract", headers=h)
+    r = await client.post(f"/api/owner/jobs/{late.job_no}/contract", headers=h, files=PDF)
     assert r.status_code == 409
     # Nobody but a regulator may extend.
     r = await client.post(f"/api/regulator/jobs/{late.job_no}/contract-window", json={"days": 5, "reason": "x"},
@@ -97,12 +99,12 @@ async def test_overdue_contract_is_shown_and_the_regulator_extends_it(client, se
     assert late.job_no not in (await client.get("/regulator/selections?status=contract_overdue")).text
     client.cookies.clear()
 
-    # The owner now confirms; a contracted job cannot be extended.
+    # The owner now confirms; a job whose owner confirmed the contract cannot be extended.
     h = {"x-csrf-token": await login(client, "own1")}
     account = (await client.get("/account")).text
     assert late.job_no in account and "contract.window_extended" not in account
-    r = await client.post(f"/api/owner/jobs/{late.job_no}/contract", headers=h)
-    assert r.status_code in (200, 201), r.text
+    r = await client.post(f"/api/owner/jobs/{late.job_no}/contract", headers=h, files=PDF)
+    assert r.status_code == 201, r.text
     client.cookies.clear()
     h = {"x-csrf-token": await login(client, "reg1")}
     r = await client.post(f"/api/regulator/jobs/{late.job_no}/contract-window", json={"days": 5, "reason": "x"},

@@ -13,7 +13,16 @@ from sqlmodel import func, select
 from app.clock import utcnow
 from app.models import AuditEvent
 from marketplace.models import Contract, Job, Quote, Selection
-from tests.helpers import count_rows, login, make_agency, make_owner, make_user
+from tests.helpers import (
+    SIGNED_PDF,
+    contract_agency_username,
+    count_rows,
+    finish_service,
+    login,
+    make_agency,
+    make_owner,
+    make_user,
+)
 
 PRICES = ["87654.32", "76543.21", "91234.56", "80001.99"]
 
@@ -109,16 +118,22 @@ async def test_quote_flow_receipts_and_verifiable_record(client, sessionmaker, w
     assert [json.loads(x)["job_id"] for x in lines] == [job_no]
     # The owner confirms after publicity, once; then completes.
     h = await as_user(client, "own1")
-    assert (await client.post(f"/api/owner/jobs/{job_no}/contract", headers=h)).status_code == 409
+    pdf = {"file": ("signed.pdf", SIGNED_PDF, "application/pdf")}
+    assert (await client.post(f"/api/owner/jobs/{job_no}/contract", headers=h)).status_code == 400  # no file
+    assert (await client.post(f"/api/owner/jobs/{job_no}/contract", headers=h, files=pdf)).status_code == 409
     await end_publicity(sessionmaker, job_no)
-    r = await client.post(f"/api/owner/jobs/{job_no}/contract", headers=h)
+    r = await client.post(f"/api/owner/jobs/{job_no}/contract", headers=h, files=pdf)
     assert r.status_code == 201
     winner = next(q for q in record["quotes"] if q["quote_id"] == record["winner_quote_id"])
-    assert r.json()["amount"] == winner["price"]
-    r = await client.post(f"/api/owner/jobs/{job_no}/contract", headers=h)
+    assert r.json()["amount"] == winner["price"] and r.json()["status"] == "owner_confirmed"
+    r = await client.post(f"/api/owner/jobs/{job_no}/contract", headers=h, files=pdf)
     assert r.status_code == 409
     assert await count_rows(sessionmaker, Contract) == 1
-    assert (await client.post(f"/api/owner/jobs/{job_no}/complete", headers=h)).json()["status"] == "completed"
+    agency = await contract_agency_username(sessionmaker, job_no)
+    assert (await client.post(f"/api/jobs/{job_no}/contract/confirm",
+                              headers=await as_user(client, agency))).json()["status"] == "confirmed"
+    await finish_service(client, sessionmaker, job_no, "own1")
+    assert (await client.get(f"/api/jobs/{job_no}")).json()["status"] == "completed"
 
 
 async def test_bad_job_input(client, sessionmaker, world):
@@ -290,7 +305,8 @@ async def test_abnormally_low_flag_and_rejection(client, sessionmaker, world):
     assert r.json()["abnormal_status"] == "submitted"
     h = await as_user(client, "own1")
     await end_publicity(sessionmaker, job_no)
-    assert (await client.post(f"/api/owner/jobs/{job_no}/contract", headers=h)).status_code == 409
+    assert (await client.post(f"/api/owner/jobs/{job_no}/contract", headers=h,
+                              files={"file": ("s.pdf", SIGNED_PDF, "application/pdf")})).status_code == 409
     r = await client.post(f"/api/owner/jobs/{job_no}/justification-decision", json={"decision": "reject"}, headers=h)
     assert r.status_code == 400 and "reason" in r.json()["fields"]
     r = await client.post(f"/api/owner/jobs/{job_no}/justification-decision", json={"decision": "reject", "reason": "不合理"}, headers=h)

@@ -13,7 +13,16 @@ from app.canonical import canonical
 from app.clock import SHANGHAI, utcnow
 from app.models import AuditEvent
 from marketplace.models import Contract, Job, Objection, Quote, Selection
-from tests.helpers import count_rows, login, make_agency, make_owner, make_user
+from tests.helpers import (
+    RESULT_PDF,
+    SIGNED_PDF,
+    contract_agency_username,
+    count_rows,
+    login,
+    make_agency,
+    make_owner,
+    make_user,
+)
 
 PRICES = ["87654.32", "76543.21", "65432.10"]
 
@@ -43,6 +52,10 @@ async def as_user(client, username: str | None) -> str:
 
 async def post(client, url: str, token: str, **data):
     return await client.post(url, data={**data, "csrf_token": token})
+
+
+async def upload(client, url: str, token: str, name: str = "signed.pdf", data: bytes = SIGNED_PDF):
+    return await client.post(url, data={"csrf_token": token}, files={"file": (name, data, "application/pdf")})
 
 
 async def create_job(client, token: str, **over) -> str:
@@ -266,18 +279,59 @@ async def test_sealed_quotes_receipts_selection_and_contract(client, sessionmake
         assert (await s.get(Objection, obj_id)).status == "dismissed"
     assert (await selection(sessionmaker, job_no)).winner_quote_id == sel.winner_quote_id
 
-    # Contract: refused during publicity, confirmed after it, then completion.
+    # Contract: refused during publicity, uploaded and confirmed after it, then the agency confirms.
     tok = await as_user(client, "own1")
-    r = await post(client, f"/owner/jobs/{job_no}/contract", tok)
+    r = await upload(client, f"/owner/jobs/{job_no}/contract", tok)
     assert r.status_code == 409 and await count_rows(sessionmaker, Contract) == 0
     await set_job(sessionmaker, job_no, publicity_ends_at=utcnow() - timedelta(seconds=1))
     manage = await client.get(f"/owner/jobs/{job_no}")
-    assert 'id="contract-form"' in manage.text
-    assert (await post(client, f"/owner/jobs/{job_no}/contract", tok)).status_code == 303
+    assert 'id="contract-form"' in manage.text and 'enctype="multipart/form-data"' in manage.text
+    r = await upload(client, f"/owner/jobs/{job_no}/contract", tok, name="contract.docx", data=b"PK\x03\x04x")
+    assert r.status_code == 400 and "PDF" in r.text and await count_rows(sessionmaker, Contract) == 0
+    assert (await upload(client, f"/owner/jobs/{job_no}/contract", tok)).status_code == 303
+    assert (await get_job(sessionmaker, job_no)).status == "awarded"  # until the agency confirms
+    assert (await upload(client, f"/owner/jobs/{job_no}/contract", tok)).status_code == 409
+    agency = await contract_agency_username(sessionmaker, job_no)
+    atok = await as_user(client, agency)
+    page = (await client.get(f"/jobs/{job_no}")).text
+    assert 'id="contract-confirm-form"' in page and 'id="contract-file"' in page
+    assert (await post(client, f"/jobs/{job_no}/contract/confirm", atok)).status_code == 303
     assert (await get_job(sessionmaker, job_no)).status == "contracted"
-    assert (await post(client, f"/owner/jobs/{job_no}/contract", tok)).status_code == 409
-    assert (await post(client, f"/owner/jobs/{job_no}/complete", tok)).status_code == 303
+    page = (await client.get(f"/jobs/{job_no}")).text
+    assert 'id="result-form"' in page and 'id="extension-form"' in page and 'id="service-due"' in page
+    r = await post(client, f"/jobs/{job_no}/extensions", atok, days="0", reason="x")
+    assert r.status_code == 400
+    assert (await post(client, f"/jobs/{job_no}/extensions", atok, days="5", reason="等待资料")).status_code == 303
+    r = await client.post(f"/jobs/{job_no}/results", data={"csrf_token": atok, "note": "初稿"},
+                          files=[("file", ("report.pdf", RESULT_PDF, "application/pdf"))])
+    assert r.status_code == 303, r.text
+    # The owner: decides the extension, pauses and resumes, returns the result, then confirms the second.
+    tok = await as_user(client, "own1")
+    manage = (await client.get(f"/owner/jobs/{job_no}")).text
+    assert 'id="timer-form"' in manage and 'id="result-confirm-form"' in manage and "等待资料" in manage
+    ext_id = int(re.search(r'/extensions/(\d+)/decision', manage).group(1))
+    r = await post(client, f"/owner/jobs/{job_no}/extensions/{ext_id}/decision", tok, decision="approve", days="3")
+    assert r.status_code == 303
+    assert (await post(client, f"/owner/jobs/{job_no}/timer/pause", tok, reason="")).status_code == 400
+    assert (await post(client, f"/owner/jobs/{job_no}/timer/pause", tok, reason="等待业主资料")).status_code == 303
+    assert (await post(client, f"/owner/jobs/{job_no}/timer/pause", tok, reason="again")).status_code == 409
+    assert (await post(client, f"/owner/jobs/{job_no}/timer/resume", tok, reason="资料已到")).status_code == 303
+    assert (await post(client, f"/owner/jobs/{job_no}/result/return", tok, reason="")).status_code == 400
+    assert (await post(client, f"/owner/jobs/{job_no}/result/return", tok, reason="缺附图")).status_code == 303
+    atok = await as_user(client, agency)
+    r = await client.post(f"/jobs/{job_no}/results", data={"csrf_token": atok, "note": "修改稿"},
+                          files=[("file", ("report2.pdf", RESULT_PDF, "application/pdf"))])
+    assert r.status_code == 303
+    tok = await as_user(client, "own1")
+    assert (await post(client, f"/owner/jobs/{job_no}/result/confirm", tok)).status_code == 303
     assert (await get_job(sessionmaker, job_no)).status == "completed"
+    public = (await client.get(f"/jobs/{job_no}")).text
+    assert 'id="contract-publicity"' in public and "缺附图" in public  # the owner sees the returned round
+    client.cookies.clear()
+    public = (await client.get(f"/jobs/{job_no}")).text
+    assert 'id="contract-publicity"' in public and 'id="result-counts"' in public
+    assert "缺附图" not in public and 'id="contract-file"' not in public  # reasons and files: parties only
+    assert (await client.get(f"/jobs/{job_no}/contract.pdf")).status_code == 404
     async with sessionmaker() as s:
         contract = (await s.exec(select(Contract))).one()
     assert str(contract.amount) == winner["price"]
@@ -538,7 +592,7 @@ async def test_abnormally_low_price_is_justified_and_decided(client, sessionmake
     assert (await selection(sessionmaker, job_no)).abnormal_status == "accepted"
     # The contract is not blocked any more once publicity ends.
     await set_job(sessionmaker, job_no, publicity_ends_at=utcnow() - timedelta(seconds=1))
-    assert (await post(client, f"/owner/jobs/{job_no}/contract", tok)).status_code == 303
+    assert (await upload(client, f"/owner/jobs/{job_no}/contract", tok)).status_code == 303
 
 
 async def test_refusal_to_sign_offers_the_next_candidate(client, sessionmaker, world):

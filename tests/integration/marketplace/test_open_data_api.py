@@ -27,6 +27,7 @@ from tests.integration.marketplace.test_jobs_api import (  # noqa: F401 (world i
     quote_all,
     world,
 )
+from tests.helpers import finish_service, sign_contract
 
 SEALED = ["87654.32", "76543.21", "91234.56", "80001.99"]
 
@@ -187,15 +188,14 @@ async def test_releases_through_the_whole_lifecycle(client, sessionmaker, world)
     _text, pkg = await package(client, job_no)
     assert pkg["releases"][-1]["id"] == f"{job_no}-award-active"
     assert pkg["releases"][-1]["awards"][0]["status"] == "active"
-    h = await as_user(client, "own1")
-    assert (await client.post(f"/api/owner/jobs/{job_no}/contract", headers=h)).status_code == 201
+    await sign_contract(client, sessionmaker, job_no, "own1")
     _text, pkg = await package(client, job_no)
     contract = pkg["releases"][-1]
     assert contract["id"] == f"{job_no}-contract" and contract["tag"] == ["contract"]
     assert contract["contracts"][0]["status"] == "active"
     assert contract["contracts"][0]["value"] == {"amount": Decimal("76543.21"), "currency": "CNY"}
     assert contract["contracts"][0]["awardID"] == a["id"]
-    assert (await client.post(f"/api/owner/jobs/{job_no}/complete", headers=h)).status_code == 200
+    await finish_service(client, sessionmaker, job_no, "own1")
     _text, pkg = await package(client, job_no)
     done = pkg["releases"][-1]
     assert done["id"] == f"{job_no}-completion" and done["tag"] == ["contractTermination"]

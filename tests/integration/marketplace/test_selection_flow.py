@@ -13,13 +13,15 @@ from app.clock import utcnow
 from app.errors import Conflict, Forbidden, InputError
 from marketplace.models import Job, Quote, Selection
 from marketplace.schemas import JobIn, QuoteIn
-from marketplace.services.awards import complete_job, confirm_contract, record_refusal
+from marketplace.services.awards import record_refusal
+from marketplace.services.contracts import agency_confirm_contract, confirm_contract
 from marketplace.services.draw_records import draw_record
 from marketplace.services.jobs import create_job, get_job, publish_job, republish_copy
 from marketplace.services.quotes import submit_quote
+from marketplace.services.results import confirm_result, submit_result
 from marketplace.services.selection import close_and_select
 from ratings.models import Violation
-from tests.helpers import make_agency, make_owner
+from tests.helpers import RESULT_PDF, SIGNED_PDF, make_agency, make_owner
 
 
 def user_of(username, role, *, owner_id=None, agency_id=None):
@@ -48,7 +50,7 @@ async def market_world(sessionmaker):
     return owner, agencies
 
 
-async def test_full_random_flow(sessionmaker, market_world):
+async def test_full_random_flow(sessionmaker, market_world, tmp_path):
     owner, agencies = market_world
     ou = user_of("own1", "owner", owner_id=owner.id)
     async with sessionmaker() as s:
@@ -77,14 +79,17 @@ async def test_full_random_flow(sessionmaker, market_world):
         assert record["winner_quote_id"] == record["order"][0]
         assert len(record["quotes"]) == 4
         with pytest.raises(Conflict):
-            await confirm_contract(s, ou, job.job_no)  # publicity still running
+            await confirm_contract(s, ou, job.job_no, "signed.pdf", SIGNED_PDF, tmp_path)  # publicity running
         await s.exec(update(Job).where(Job.id == job.id).values(publicity_ends_at=utcnow() - timedelta(seconds=1)))
         await s.commit()
-        contract = await confirm_contract(s, ou, job.job_no)
+        contract = await confirm_contract(s, ou, job.job_no, "signed.pdf", SIGNED_PDF, tmp_path)
         assert str(contract.quote_id) == record["winner_quote_id"]
         with pytest.raises(Conflict):
-            await confirm_contract(s, ou, job.job_no)
-        job = await complete_job(s, ou, job.job_no)
+            await confirm_contract(s, ou, job.job_no, "signed.pdf", SIGNED_PDF, tmp_path)
+        au = user_of("ag", "agency", agency_id=contract.agency_id)
+        await agency_confirm_contract(s, au, job.job_no)
+        await submit_result(s, au, job.job_no, "成果", [("r.pdf", RESULT_PDF)], tmp_path)
+        job = await confirm_result(s, ou, job.job_no)
         assert job.status == "completed"
         assert (await verify_stored_chain(s)).ok
     import json

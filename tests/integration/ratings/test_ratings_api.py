@@ -11,7 +11,7 @@ from sqlmodel import select
 from app.clock import utcnow
 from marketplace.models import Job
 from ratings.models import Appeal, Rating, Violation
-from tests.helpers import count_rows, make_agency, make_owner, make_user
+from tests.helpers import complete_service, count_rows, make_agency, make_owner, make_user
 from tests.integration.marketplace.test_jobs_api import as_user, end_publicity, pass_deadline, published_job, quote_all
 
 
@@ -43,9 +43,7 @@ async def completed_job(client, sessionmaker, method="lowest"):
     await pass_deadline(sessionmaker, job_no)
     await client.post(f"/api/regulator/jobs/{job_no}/select", headers=await as_user(client, "reg1"))
     await end_publicity(sessionmaker, job_no)
-    h = await as_user(client, "own1")
-    assert (await client.post(f"/api/owner/jobs/{job_no}/contract", headers=h)).status_code == 201
-    assert (await client.post(f"/api/owner/jobs/{job_no}/complete", headers=h)).status_code == 200
+    h = await complete_service(client, sessionmaker, job_no, "own1")
     return job_no, h
 
 

@@ -81,7 +81,8 @@ async def test_a_failing_job_does_not_kill_the_runner(app, sessionmaker):
     await queue.enqueue("expire_qualifications")  # fails: no sessionmaker
     await queue.drain()
     results = await queue.run_now("sweep")
-    assert set(results) == {"expire_qualifications", "close_due_jobs", "nightly_credit_if_due", "send_outbox"}
+    assert set(results) == {"expire_qualifications", "close_due_jobs", "service_timer_notices", "deem_results",
+                            "nightly_credit_if_due", "send_outbox"}
     assert set(results.values()) <= {"error", "not yet", 0}  # send_outbox: no SMTP configured
 
 

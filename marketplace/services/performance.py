@@ -1,0 +1,67 @@
+"""The job's performance record after the award, as each viewer may see it (DESIGN "After the award":
+the public sees the contract publicity, the timer's dates and states, the number of returns and the
+completion date; the parties and regulators also see the files, reasons and rounds)."""
+
+from __future__ import annotations
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.auth import CurrentUser
+from app.clock import ensure_aware
+from marketplace.domain.money import money
+from marketplace.domain.service_timer import local_date
+from marketplace.models import Agency, Job, Owner
+from marketplace.schemas import (
+    ContractPublicityOut,
+    ExtensionOut,
+    PerformanceOut,
+    ResultFileOut,
+    ResultRoundOut,
+    TimerOut,
+    TimerStepOut,
+)
+from marketplace.services.contracts import contract_of, may_see_contract_file
+from marketplace.services.job_notices import iso
+from marketplace.services.results import files_of, result_counts, rounds_of
+from marketplace.services.timers import extensions_of, steps_of, timer_of
+
+
+async def performance(db: AsyncSession, job: Job, user: CurrentUser | None) -> PerformanceOut:
+    contract = await contract_of(db, job)
+    submitted, returned = await result_counts(db, job.id)
+    out = PerformanceOut(job_id=job.job_no, status=job.status, contract=None, timer=None,
+                         results_submitted=submitted, results_returned=returned, completed_at=iso(job.completed_at))
+    if contract is None:
+        return out
+    party = may_see_contract_file(user, job, contract)
+    owner = await db.get(Owner, job.owner_id)
+    agency = await db.get(Agency, contract.agency_id)
+    started = ensure_aware(contract.started_at) if contract.started_at else None
+    out.contract = ContractPublicityOut(
+        status=contract.status, owner=owner.name, agency=agency.name, agency_code=agency.credit_code,
+        amount=money(contract.amount), service_days=contract.service_days,
+        owner_confirmed_at=iso(contract.confirmed_at), agency_confirm_due_at=iso(contract.agency_confirm_due_at),
+        agency_confirmed_at=iso(contract.agency_confirmed_at), start_date=local_date(started) if started else None,
+        file_sha256=contract.file_sha256,
+        file_url=f"/jobs/{job.job_no}/contract.pdf" if party and contract.file_sha256 else None)
+    state = await timer_of(db, job, contract)
+    if state is not None:
+        steps = await steps_of(db, job.id)
+        out.timer = TimerOut(started_at=iso(state.started_at), due_at=iso(state.due_at),
+                             service_days=state.service_days, extension_days=state.extension_days,
+                             paused=state.paused, remaining_days=state.remaining_days, overdue=state.overdue,
+                             steps=[TimerStepOut(kind=s.kind, at=iso(s.at), reason=s.reason if party else "",
+                                                 days=s.days) for s in steps])
+    if party:
+        out.extensions = [ExtensionOut(id=e.id, days=e.days, reason=e.reason, status=e.status,
+                                       requested_at=iso(e.requested_at), decided_at=iso(e.decided_at),
+                                       decision_reason=e.decision_reason) for e in await extensions_of(db, job.id)]
+        files = await files_of(db, job.id)
+        out.rounds = [ResultRoundOut(
+            round=r.round, status=r.status, note=r.note, submitted_at=iso(r.submitted_at),
+            answer_due_at=iso(r.answer_due_at), answered_at=iso(r.answered_at), return_reason=r.return_reason,
+            days_late=r.days_late,
+            files=[ResultFileOut(id=f.id, filename=f.filename, size=f.size, sha256=f.sha256,
+                                 url=f"/jobs/{job.job_no}/results/{f.id}") for f in files.get(r.id, [])])
+            for r in await rounds_of(db, job.id)]
+    return out

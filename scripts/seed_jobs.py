@@ -357,7 +357,11 @@ class Replay:
             await self.call(decide_extension, owner, job.job_no, ext.id, rng.random() < 0.8, "同意延期")
             t = t + timedelta(days=4)
         if p.outcome != "completed":
-            return None  # the timer is running (or has run out: overdue)
+            pause_at = t + timedelta(days=min(1.0, days / 4))
+            if rng.random() < 0.2 and self._fits(pause_at):  # some owners have the timer paused right now
+                self.at(pause_at)
+                await self.call(pause_timer, owner, job.job_no, rng.choice(PAUSE_REASONS))
+            return None  # the timer is running (or has run out: overdue), or paused
         t_submit = t + timedelta(days=days * rng.uniform(0.55, 1.08))  # now and then a little late
         if not self._fits(t_submit):
             return None

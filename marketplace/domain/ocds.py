@@ -12,8 +12,10 @@ public at that stage and dated by the stored time of the stage:
                             awardCancellation      when the award     counts the winners excluded
                                                    last changed       since (DESIGN step 10)
     <job_no>-award[-k]-active awardUpdate          publicity_ends_at  the publicity (standstill) period ended
-    <job_no>-contract       contract               confirmed_at       the owner confirmed the contract
-    <job_no>-completion     contractTermination    completed_at       the service was marked completed
+    <job_no>-contract       contract               confirmed_at       both parties confirmed the contract
+    <job_no>-service-<n>    implementationUpdate   the step's time    the n-th step of the service timer
+                                                                      (pause, resume, approved extension)
+    <job_no>-completion     contractTermination    completed_at       the owner confirmed the result
 
 Sealed quotes: before the quotes are opened (the same rule as
 `marketplace.market.quotes_are_open`) no release holds anything about them — no
@@ -40,13 +42,14 @@ from typing import Any
 from marketplace.domain.ocds_facts import (  # the builder's inputs and constants, also as ocds.<name>
     _DONE_STATUSES, _SEALED_STATUSES, AWARD_CRITERIA, BID_EXTENSION, CATEGORY_SCHEME, CURRENCY, EXCLUSION_REASONS,
     METHOD_NAMES, METHOD_RULES, OCDS_VERSION, OCID_PREFIX, ORG_SCHEME, TENDER_STATUS, AttachmentFacts, Bid,
-    ContractFacts, Exclusion, JobFacts, Organisation, Publication, SelectionFacts, _, plain,
+    ContractFacts, Exclusion, JobFacts, Organisation, Publication, SelectionFacts, ServiceChange, _, plain,
 )
 
 __all__ = [  # the builder, and its inputs and constants (from ocds_facts) as ocds.<name>
     "AWARD_CRITERIA", "BID_EXTENSION", "CATEGORY_SCHEME", "CURRENCY", "EXCLUSION_REASONS", "METHOD_NAMES",
     "METHOD_RULES", "OCDS_VERSION", "OCID_PREFIX", "ORG_SCHEME", "TENDER_STATUS", "AttachmentFacts", "Bid",
-    "ContractFacts", "Exclusion", "JobFacts", "Organisation", "Publication", "SelectionFacts", "amount",
+    "ContractFacts", "Exclusion", "JobFacts", "Organisation", "Publication", "SelectionFacts", "ServiceChange",
+    "amount",
     "award_criteria", "award_criteria_details", "award_id", "dumps", "format_date", "latest_release", "ocid",
     "plain", "quotes_are_open", "release_package", "releases", "submission_method_details", "tender_status",
 ]
@@ -234,16 +237,33 @@ def _award_date(sel: SelectionFacts) -> datetime:
     return sel.changed_at if sel.excluded and sel.changed_at else sel.selected_at
 
 
-def _contract(job: JobFacts, status: str) -> dict[str, Any]:
+def _contract(job: JobFacts, pub: Publication, status: str, changes: int) -> dict[str, Any]:
+    """The contract as it stood after the first `changes` steps of the service timer."""
     c = job.contract
     bid = next((b for b in job.bids if b.quote_id == c.quote_id), None)
+    days = c.service_days if c.service_days is not None else (bid.service_days if bid is not None else None)
+    steps = c.changes[:changes]
+    days = None if days is None else days + sum(s.days for s in steps if s.kind == "extend")
+    due = steps[-1].due_at if steps else c.due_at
     period: dict[str, Any] = {"startDate": format_date(c.confirmed_at)}
-    if bid is not None:
-        period["durationInDays"] = bid.service_days
+    if days is not None:
+        period["durationInDays"] = days
     if status == "terminated" and job.completed_at:
         period["endDate"] = format_date(job.completed_at)
-    return {"id": f"{job.job_no}-contract", "awardID": award_id(job.job_no, c.quote_id), "status": status,
-            "value": _value(c.amount), "dateSigned": format_date(c.confirmed_at), "period": period}
+    contract = {"id": f"{job.job_no}-contract", "awardID": award_id(job.job_no, c.quote_id), "status": status,
+                "value": _value(c.amount), "dateSigned": format_date(c.confirmed_at), "period": period}
+    if c.due_at is not None:  # the service timer (DESIGN "After the award"): its due date as a milestone
+        milestone: dict[str, Any] = {"id": f"{job.job_no}-result", "type": "delivery",
+                                     "title": pub.translate(_("Service result due")), "status": "scheduled"}
+        if due is not None:
+            milestone["dueDate"] = format_date(due)
+        else:
+            milestone["description"] = pub.translate(_("The service timer is paused; the due date moves on "
+                                                        "until it runs again."))
+        if status == "terminated" and job.completed_at:
+            milestone["status"], milestone["dateMet"] = "met", format_date(job.completed_at)
+        contract["implementation"] = {"milestones": [milestone]}
+    return contract
 
 
 # ---- releases ---------------------------------------------------------------------------------------
@@ -257,6 +277,7 @@ class _Stage:
     opened: bool = False
     award_status: str | None = None  # of the current award; None: no awards section
     contract_status: str | None = None
+    changes: int = 0  # how many of the service timer's steps the contract shows
 
 
 def _stages(job: JobFacts, now: datetime) -> list[_Stage]:
@@ -285,9 +306,13 @@ def _stages(job: JobFacts, now: datetime) -> list[_Stage]:
     if job.contract:
         stages.append(_Stage("contract", "contract", job.contract.confirmed_at, "complete", opened=True,
                              award_status="active", contract_status="active"))
+        for n, change in enumerate(job.contract.changes, start=1):
+            stages.append(_Stage(f"service-{n}", "implementationUpdate", change.at, "complete", opened=True,
+                                 award_status="active", contract_status="active", changes=n))
         if job.status in _DONE_STATUSES and job.completed_at:
             stages.append(_Stage("completion", "contractTermination", job.completed_at, "complete", opened=True,
-                                 award_status="active", contract_status="terminated"))
+                                 award_status="active", contract_status="terminated",
+                                 changes=len(job.contract.changes)))
     return stages
 
 
@@ -308,7 +333,7 @@ def _release(job: JobFacts, pub: Publication, stage: _Stage, date: datetime) -> 
     if awards:
         release["awards"] = awards
     if stage.contract_status:
-        release["contracts"] = [_contract(job, stage.contract_status)]
+        release["contracts"] = [_contract(job, pub, stage.contract_status, stage.changes)]
     if job.copied_from:
         release["relatedProcesses"] = [{"id": "1", "relationship": ["unsuccessfulProcess"], "scheme": "ocid",
                                         "identifier": ocid(job.copied_from)}]

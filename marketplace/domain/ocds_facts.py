@@ -114,10 +114,23 @@ class SelectionFacts:
 
 
 @dataclass(frozen=True)
+class ServiceChange:
+    """A step of the service timer as published: when, what (pause | resume | extend), the days an
+    extension added, and the service's due date after it (None while paused: not known until it runs)."""
+    at: datetime
+    kind: str
+    days: int
+    due_at: datetime | None
+
+
+@dataclass(frozen=True)
 class ContractFacts:
     quote_id: str
     amount: Decimal
-    confirmed_at: datetime
+    confirmed_at: datetime  # when both parties had confirmed: the contract is signed, the timer starts
+    service_days: int | None = None  # the winner's promised days (None: as the winning bid says)
+    due_at: datetime | None = None  # the service's due date at the start
+    changes: tuple[ServiceChange, ...] = ()  # the timer's steps, in time order
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,20 @@ from app.clock import ensure_aware
 from app.i18n import get_locale
 from app.models import AuditEvent
 from marketplace.domain import ocds
-from marketplace.models import CONTRACT_CONFIRMED, LIVE, Agency, Attachment, Contract, Job, Owner, Quote, Selection, ServiceCategory
+from marketplace.domain.service_timer import Step, timer_state
+from marketplace.models import (
+    CONTRACT_CONFIRMED,
+    LIVE,
+    Agency,
+    Attachment,
+    Contract,
+    Job,
+    Owner,
+    Quote,
+    Selection,
+    ServiceCategory,
+    ServiceStep,
+)
 from marketplace.services.jobs import quotes_are_open
 
 # Audit events that change a job's award after its selection (DESIGN step 10) or end it.
@@ -41,6 +54,10 @@ async def job_facts(db: AsyncSession, jobs: list[Job]) -> list[ocds.JobFacts]:
     # A contract is published once both parties have confirmed it (signed = the agency's confirmation).
     contracts = {c.job_id: c for c in (await db.exec(select(Contract).where(
         col(Contract.job_id).in_(ids), Contract.status == CONTRACT_CONFIRMED))).all()}
+    steps: dict[int, list[ServiceStep]] = {}
+    for step in (await db.exec(select(ServiceStep).where(col(ServiceStep.job_id).in_(list(contracts)))
+                               .order_by(col(ServiceStep.at), col(ServiceStep.id)))).all():
+        steps.setdefault(step.job_id, []).append(step)
     files: dict[int, list[ocds.AttachmentFacts]] = {i: [] for i in ids}
     attached = select(Attachment).where(col(Attachment.job_id).in_(ids)).order_by(col(Attachment.id))
     for a in (await db.exec(attached)).all():
@@ -61,9 +78,7 @@ async def job_facts(db: AsyncSession, jobs: list[Job]) -> list[ocds.JobFacts]:
             cancelled_at=_aware(job.cancelled_at), publicity_ends_at=_aware(job.publicity_ends_at),
             completed_at=_aware(job.completed_at), bids=tuple(bids.get(job.id, ())),
             selection=_selection(sel, changed.get(job.job_no)) if sel else None,
-            contract=ocds.ContractFacts(str(contract.quote_id), contract.amount,
-                                        _aware(contract.agency_confirmed_at or contract.confirmed_at))
-            if contract else None,
+            contract=_contract_facts(contract, steps.get(job.id, [])) if contract else None,
             attachments=tuple(files[job.id]), copied_from=copied.get(job.copied_from_id)))
     return out
 
@@ -117,3 +132,20 @@ def touched_since(since: datetime):
     return or_(*(col(c) >= since for c in (Job.published_at, Job.cancelled_at, Job.closed_at, Job.awarded_at,
                                           Job.publicity_ends_at, Job.contracted_at, Job.completed_at)),
                award_changed)
+
+
+def _contract_facts(contract: Contract, steps: list[ServiceStep]) -> ocds.ContractFacts:
+    """The contract as OCDS publishes it: signed when both parties had confirmed, with the service timer's
+    due date at the start and after each of its steps (None while paused)."""
+    signed = _aware(contract.agency_confirmed_at or contract.confirmed_at)
+    if contract.started_at is None:
+        return ocds.ContractFacts(str(contract.quote_id), contract.amount, signed)
+    start = _aware(contract.started_at)
+    timeline = [Step(s.kind, _aware(s.at), s.days) for s in steps]
+    changes = []
+    for i, step in enumerate(timeline):
+        state = timer_state(start, contract.service_days, timeline[:i + 1], step.at)
+        changes.append(ocds.ServiceChange(step.at, step.kind, step.days, None if state.paused else state.due_at))
+    return ocds.ContractFacts(str(contract.quote_id), contract.amount, signed, service_days=contract.service_days,
+                              due_at=timer_state(start, contract.service_days, [], start).due_at,
+                              changes=tuple(changes))

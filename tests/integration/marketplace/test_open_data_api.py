@@ -27,7 +27,7 @@ from tests.integration.marketplace.test_jobs_api import (  # noqa: F401 (world i
     quote_all,
     world,
 )
-from tests.helpers import finish_service, sign_contract
+from tests.helpers import contract_agency_username, finish_service, sign_contract
 
 SEALED = ["87654.32", "76543.21", "91234.56", "80001.99"]
 
@@ -195,11 +195,36 @@ async def test_releases_through_the_whole_lifecycle(client, sessionmaker, world)
     assert contract["contracts"][0]["status"] == "active"
     assert contract["contracts"][0]["value"] == {"amount": Decimal("76543.21"), "currency": "CNY"}
     assert contract["contracts"][0]["awardID"] == a["id"]
+    first_due = contract["contracts"][0]["implementation"]["milestones"][0]["dueDate"]
+    assert contract["contracts"][0]["period"]["durationInDays"] == 40
+    # The service timer: a pause, a resume and an approved extension are implementation updates.
+    h = await as_user(client, "own1")
+    for step in ("pause", "resume"):
+        r = await client.post(f"/api/owner/jobs/{job_no}/timer/{step}", json={"reason": "等待资料"}, headers=h)
+        assert r.status_code == 200, r.text
+    agency = await contract_agency_username(sessionmaker, job_no)
+    r = await client.post(f"/api/jobs/{job_no}/extensions", json={"days": 6, "reason": "天气"},
+                          headers=await as_user(client, agency))
+    ext = r.json()["id"]
+    r = await client.post(f"/api/owner/jobs/{job_no}/extensions/{ext}/decision", json={"decision": "approve"},
+                          headers=await as_user(client, "own1"))
+    assert r.status_code == 200, r.text
+    _text, pkg = await package(client, job_no)
+    service = [x for x in pkg["releases"] if x["tag"] == ["implementationUpdate"]]
+    assert [x["id"] for x in service] == [f"{job_no}-service-{n}" for n in (1, 2, 3)]
+    paused, resumed, extended = (x["contracts"][0] for x in service)
+    assert "dueDate" not in paused["implementation"]["milestones"][0]  # not known while paused
+    assert first_due <= resumed["implementation"]["milestones"][0]["dueDate"]
+    assert extended["period"]["durationInDays"] == 46
+    due = [c["implementation"]["milestones"][0]["dueDate"] for c in (resumed, extended)]
+    assert due[1] > due[0]
     await finish_service(client, sessionmaker, job_no, "own1")
     _text, pkg = await package(client, job_no)
     done = pkg["releases"][-1]
     assert done["id"] == f"{job_no}-completion" and done["tag"] == ["contractTermination"]
     assert done["contracts"][0]["status"] == "terminated" and "endDate" in done["contracts"][0]["period"]
+    milestone = done["contracts"][0]["implementation"]["milestones"][0]
+    assert milestone["status"] == "met" and milestone["dateMet"] == done["contracts"][0]["period"]["endDate"]
     dates = [r["date"] for r in pkg["releases"]]
     assert dates == sorted(dates)
     # The bulk export's line for the job is its latest release.

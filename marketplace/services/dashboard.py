@@ -32,6 +32,7 @@ async def cards(db: AsyncSession) -> list[Card]:
     beacon = await count(db, Job, Job.status == CLOSED, Job.beacon_source == "manual",
                          col(Job.beacon_value).is_(None))
     overdue = await count(db, Job, Job.status == AWARDED, col(Job.contract_due_at) < now)
+    services_overdue = len(await overdue_services(db, now))
     hint = _("Collusion signals are counted over the jobs whose quote deadline fell in the last {n} days; "
              "they are flags for review, never findings.", n=SIGNAL_DAYS)
     return [
@@ -40,8 +41,7 @@ async def cards(db: AsyncSession) -> list[Card]:
         Card("objections", _("Open objections"), await count(db, Objection, Objection.status == "open"),
              "/regulator/objections?status=open", True),
         Card("overdue", _("Contracts overdue"), overdue, "/regulator/selections?status=contract_overdue", overdue > 0),
-        Card("services_overdue", _("Services overdue"), len(await overdue_services(db, now)), "/regulator/services",
-             True),
+        Card("services_overdue", _("Services overdue"), services_overdue, "/regulator/services", services_overdue > 0),
         Card("signals", _("Collusion signals, last {n} days", n=SIGNAL_DAYS), len(signals.signals),
              f"/regulator/signals?date_from={since.isoformat()}", True, hint),
         Card("registrations", _("Registrations waiting"),

@@ -322,3 +322,18 @@ class ResultFile(SQLModel, table=True):
     content_type: str = Field(max_length=100)
     size: int
     sha256: str = Field(max_length=64)
+
+
+class ContractTemplate(SQLModel, table=True):
+    """The admin-uploaded contract template (.docx with docxtpl fields) of one service category; a category
+    without a row uses the built-in default (marketplace.services.contract_templates)."""
+
+    __tablename__ = "contract_template"
+
+    id: int | None = Field(default=None, primary_key=True)
+    category_id: int = Field(foreign_key="service_category.id", unique=True)
+    filename: str = Field(max_length=200)
+    size: int
+    sha256: str = Field(max_length=64)  # the file, stored by content hash under var/uploads
+    updated_at: datetime = Field(default_factory=utcnow)
+    updated_by: str = Field(max_length=100)

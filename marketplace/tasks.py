@@ -93,6 +93,12 @@ async def service_timer_notices(ctx: dict[str, Any]) -> int:
 
 @sweep_step
 async def deem_results(ctx: dict[str, Any]) -> int:
-    """Results left unanswered for 10 working days are deemed confirmed, each once."""
+    """Results left unanswered for 10 working days are deemed confirmed, each once; the agency's credit is
+    recomputed (a late result is a violation)."""
+    completed: list[int] = []
     async with ctx["sessionmaker"]() as session:
-        return await deem_unanswered_results(session)
+        done = await deem_unanswered_results(session, completed=completed)
+    queue = ctx.get("queue")
+    for agency_id in completed if queue is not None else ():
+        await queue.enqueue("recompute_credit", agency_id)
+    return done

@@ -13,12 +13,12 @@ from litestar.response import Template
 from app.auth import roles
 from app.db import DB
 from app.errors import NotFound
-from app.forms import parse
+from app.forms import FilterCheck, parse
 from app.i18n import gettext as _
 from app.web import done, form_action, read_input
 from marketplace.controllers.filters import job_filters
 from marketplace.controllers.job_pages import render_job_page
-from marketplace.controllers.page_helpers import PER_PAGE, Page, pager_base, render_page, user_of
+from marketplace.controllers.page_helpers import PER_PAGE, Page, pager_base, recompute_later, render_page, user_of
 from marketplace.controllers.performance_api import uploaded_files
 from marketplace.schemas import ExtensionIn, QuoteIn, ReasonIn
 from marketplace.services import registry
@@ -83,7 +83,9 @@ async def contract_answer(request: Request, db: DB, job_no: FromPath[str], answe
     async def act():
         if answer == "confirm":
             return await agency_confirm_contract(db, user_of(request), job_no)
-        return await agency_refuse_contract(db, user_of(request), job_no, parse(ReasonIn, data).reason)
+        job = await agency_refuse_contract(db, user_of(request), job_no, parse(ReasonIn, data).reason)
+        await recompute_later(request, user_of(request).agency_id)  # the refusal is a violation
+        return job
     return await form_action(
         db, act, done(request, _("You confirmed the contract; the service timer has started.") if answer == "confirm"
                       else _("Your refusal to sign was recorded."), f"/jobs/{job_no}"),
@@ -120,14 +122,19 @@ async def result_submit(request: Request, db: DB, job_no: FromPath[str]) -> Resp
 
 @get("/agency/jobs", opt=roles("agency"))
 async def agency_jobs_page(request: Request, db: DB, page: Page = 1, q: FromQuery[str | None] = None,
-                           category: FromQuery[str | None] = None) -> Template:
-    """Open calls only: published and before the deadline, with this agency's eligibility."""
+                           category: FromQuery[str | None] = None, show: FromQuery[str | None] = None) -> Template:
+    """Open calls only: published and before the deadline, with this agency's eligibility; by default only
+    those it may quote on (`show=all`: every open call, with the reasons on the others)."""
     agency = await agency_of(db, user_of(request))
     if agency is None:
         raise NotFound(_("No such agency."))
+    check = FilterCheck()
+    show = check.choice("show", show, ("eligible", "all")) or "eligible"
+    check.done()
     f = await job_filters(db, q=q, category=category)
-    calls = await open_calls(db, agency, q=f.q, category=f.category, page=page, per_page=PER_PAGE)
-    params = {"q": f.q, "category": f.category}
+    calls = await open_calls(db, agency, q=f.q, category=f.category, page=page, per_page=PER_PAGE,
+                             eligible_only=show == "eligible")
+    params = {"q": f.q, "category": f.category, "show": None if show == "eligible" else show}
     return await render_page(request, "marketplace/jobs/agency_jobs.html", listing=calls.listing,
                              reasons=calls.reasons, quoted=calls.quoted, filters=params,
                              categories=await registry.list_categories(db, active_only=False),

@@ -27,7 +27,8 @@ from marketplace.services import attachments, registry
 from marketplace.services.contracts import contract_of
 from marketplace.services.job_views import job_view
 from marketplace.services.jobs import get_job, job_districts, list_jobs, public_job
-from marketplace.services.performance import performance
+from marketplace.services.performance import next_step, performance
+from marketplace.services.selection import winning_quote
 
 
 async def notice_context(request: Request, db: AsyncSession, job: Job) -> dict[str, Any]:
@@ -38,11 +39,15 @@ async def notice_context(request: Request, db: AsyncSession, job: Job) -> dict[s
     perf = await performance(db, job, user) if job.status in (AWARDED, CONTRACTED, COMPLETED, RATED) else None
     contract = await contract_of(db, job) if perf and perf.contract else None
     actor = ""
-    if contract and user and user.owner_id and user.owner_id == job.owner_id:
+    if perf and user and user.owner_id and user.owner_id == job.owner_id:
         actor = "owner"
-    elif contract and user and user.agency_id and user.agency_id == contract.agency_id:
-        actor = "agency"
-    view.update(perf=perf, perf_actor=actor,
+    elif perf and user and user.agency_id:
+        # The contract's agency, or before the contract the current winner.
+        sel = view.get("sel")
+        winner = await winning_quote(db, sel) if sel is not None and contract is None else None
+        holder = contract.agency_id if contract else (winner.agency_id if winner else None)
+        actor = "agency" if holder == user.agency_id else ""
+    view.update(perf=perf, perf_actor=actor, perf_next=next_step(perf, actor, job),
                 perf_waiting_round=bool(perf and perf.rounds and perf.rounds[-1].status == "submitted"),
                 perf_pending_ext=[e for e in (perf.extensions or []) if e.status == "pending"] if perf else [])
     return view

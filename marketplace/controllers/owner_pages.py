@@ -21,7 +21,7 @@ from app.i18n import gettext as _
 from app.web import done, flash, form_action, read_input, redirect
 from marketplace.controllers.filters import job_filters
 from marketplace.controllers.job_pages import notice_context
-from marketplace.controllers.page_helpers import PER_PAGE, Page, pager_base, render_page, user_of
+from marketplace.controllers.page_helpers import PER_PAGE, Page, pager_base, recompute_later, render_page, user_of
 from marketplace.controllers.performance_api import one_file
 from marketplace.domain.money import money
 from marketplace.models import DRAFT, JOB_STATUSES, LEVELS, Job
@@ -37,7 +37,7 @@ from marketplace.schemas import (
 from marketplace.services import registry
 from marketplace.services.accounts import owner_of
 from marketplace.services.awards import decide_justification, record_refusal
-from marketplace.services.contracts import confirm_contract
+from marketplace.services.contracts import confirm_contract, contract_of
 from marketplace.services.job_views import manage_view
 from marketplace.services.jobs import (
     cancel_job,
@@ -284,7 +284,9 @@ async def job_answer_result(request: Request, db: DB, job_no: FromPath[str],
 
     async def act(data):
         if answer == "confirm":
-            return await confirm_result(db, user_of(request), job_no)
+            job = await confirm_result(db, user_of(request), job_no)
+            await recompute_later(request, (await contract_of(db, job)).agency_id)  # lateness moves the score
+            return job
         return await return_result(db, user_of(request), job_no, parse(ReasonIn, data).reason)
     return await _owner_action(request, db, job_no, "result", act,
                                _("The result is confirmed: the service is completed. You may now rate the agency.")

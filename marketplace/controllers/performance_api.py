@@ -15,7 +15,7 @@ from app.errors import InputError
 from app.forms import parse
 from app.i18n import gettext as _
 from app.web import read_input
-from marketplace.controllers.page_helpers import user_of
+from marketplace.controllers.page_helpers import recompute_later, user_of
 from marketplace.domain.money import money
 from marketplace.models import Contract
 from marketplace.schemas import (
@@ -102,6 +102,8 @@ async def api_decide_extension(request: Request, db: DB, job_no: FromPath[str],
 async def api_confirm_result(request: Request, db: DB, job_no: FromPath[str]) -> PerformanceOut:
     """Confirms the submitted result: the job is completed and may be rated."""
     job = await results.confirm_result(db, user_of(request), job_no)
+    contract = await contracts.contract_of(db, job)
+    await recompute_later(request, contract.agency_id)  # a late result is a violation: the score moves now
     return await performance(db, job, user_of(request))
 
 
@@ -128,6 +130,7 @@ async def api_agency_refuse_contract(request: Request, db: DB, job_no: FromPath[
     """Body: `{"reason"}`. A refusal to sign (a major violation); the next candidate is offered the job."""
     data = parse(ReasonIn, await read_input(request))
     job = await contracts.agency_refuse_contract(db, user_of(request), job_no, data.reason)
+    await recompute_later(request, user_of(request).agency_id)  # the refusal is a violation
     return await performance(db, job, user_of(request))
 
 

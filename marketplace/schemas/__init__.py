@@ -4,9 +4,11 @@
 * `registry`: sign-up, profiles, review, categories, regulators (in and out);
 * `jobs`: jobs, quotes and the award's steps (in);
 * `job_outputs`: the jobs API's outputs; `signals`: the collusion signals API's outputs;
-* `performance`: the record after the award (contract, service timer, results).
+* `performance`: the record after the award (contract, service timer, results);
+* `contract_templates`: the admins' contract templates (out).
 """
 
+from marketplace.schemas.contract_templates import ContractTemplateOut  # noqa: F401
 from marketplace.schemas.fields import (  # noqa: F401
     EMAIL_RE,
     PHONE_RE,

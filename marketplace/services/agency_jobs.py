@@ -30,9 +30,10 @@ class OpenCalls:
 
 
 async def open_calls(db: AsyncSession, agency: Agency, *, q: str | None, category: str | None, page: int,
-                     per_page: int) -> OpenCalls:
+                     per_page: int, eligible_only: bool = False) -> OpenCalls:
     """Published jobs before their deadline (search in title, project and number; category), each with
-    this agency's eligibility and whether it has quoted."""
+    this agency's eligibility and whether it has quoted; with `eligible_only`, only those it may quote on
+    (eligibility is decided per job, so the open calls are all checked before the page is cut)."""
     now = utcnow()
     stmt = (select(Job, ServiceCategory).join(ServiceCategory, ServiceCategory.id == Job.category_id)
             .where(Job.status == PUBLISHED, Job.quote_deadline > now))
@@ -40,9 +41,15 @@ async def open_calls(db: AsyncSession, agency: Agency, *, q: str | None, categor
         stmt = stmt.where(contains(Job.title, q) | contains(Job.project_name, q) | contains(Job.job_no, q))
     if category:
         stmt = stmt.where(ServiceCategory.code == category)
-    total = (await db.exec(select(func.count()).select_from(stmt.subquery()))).one()
-    rows = (await db.exec(stmt.order_by(col(Job.quote_deadline), col(Job.id))
-                          .offset((page - 1) * per_page).limit(per_page))).all()
+    ordered = stmt.order_by(col(Job.quote_deadline), col(Job.id))
+    if eligible_only:
+        every = (await db.exec(ordered)).all()
+        checked = [(row, await eligibility_reasons(db, agency, row[0], now)) for row in every]
+        mine = [row for row, why in checked if not why]
+        total, rows = len(mine), mine[(page - 1) * per_page:page * per_page]
+    else:
+        total = (await db.exec(select(func.count()).select_from(stmt.subquery()))).one()
+        rows = (await db.exec(ordered.offset((page - 1) * per_page).limit(per_page))).all()
     reasons = {job.id: await eligibility_reasons(db, agency, job, now) for job, _c in rows}
     quoted = set((await db.exec(select(Quote.job_id).where(
         Quote.agency_id == agency.id, Quote.status == LIVE,

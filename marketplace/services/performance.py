@@ -7,7 +7,8 @@ from __future__ import annotations
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth import CurrentUser
-from app.clock import ensure_aware
+from app.clock import ensure_aware, utcnow
+from app.i18n import gettext as _
 from marketplace.domain.money import money
 from marketplace.domain.service_timer import local_date
 from marketplace.models import Agency, Job, Owner
@@ -65,3 +66,38 @@ async def performance(db: AsyncSession, job: Job, user: CurrentUser | None) -> P
                                  url=f"/jobs/{job.job_no}/results/{f.id}") for f in files.get(r.id, [])])
             for r in await rounds_of(db, job.id)]
     return out
+
+
+def next_step(perf: PerformanceOut | None, actor: str, job: Job) -> tuple[str, str | None] | None:
+    """What the owner or the agency does next on the job after the award, and by when (ISO time or None):
+    the line the job page shows above the record. None for everyone else, or when nothing is expected."""
+    if perf is None or actor not in ("owner", "agency"):
+        return None
+    c, owner = perf.contract, actor == "owner"
+    in_publicity = job.publicity_ends_at is not None and ensure_aware(job.publicity_ends_at) > utcnow()
+    if job.status == "awarded" and c is None and in_publicity:
+        end = iso(job.publicity_ends_at)
+        return ((_("The publicity period ends {due}; then sign the contract with the agency and upload it."), end)
+                if owner else (_("The publicity period ends {due}; then sign the contract with the owner."), end))
+    if job.status == "awarded" and c is None:
+        due = iso(job.contract_due_at)
+        return ((_("Next: sign the contract with the agency and upload it, by {due}."), due) if owner
+                else (_("Next: sign the contract with the owner; the owner uploads it by {due}."), due))
+    if c is not None and c.status == "owner_confirmed":
+        return ((_("Waiting for the agency to confirm the contract, by {due}."), c.agency_confirm_due_at) if owner
+                else (_("Next: confirm or refuse the signed contract, by {due}."), c.agency_confirm_due_at))
+    rounds = perf.rounds or []
+    if job.status == "contracted" and rounds and rounds[-1].status == "submitted":
+        due = rounds[-1].answer_due_at
+        return ((_("Next: confirm or return the result, by {due}."), due) if owner
+                else (_("Waiting for the owner's answer to your result, by {due}."), due))
+    if job.status == "contracted" and perf.timer is not None:
+        due = perf.timer.due_at
+        if any(e.status == "pending" for e in perf.extensions or []):
+            return ((_("Next: decide the agency's extension request."), None) if owner
+                    else (_("Waiting for the owner's decision on your extension request."), None))
+        return ((_("The service is running; its result is due {due}."), due) if owner
+                else (_("Next: submit the result, by {due}."), due))
+    if job.status == "completed" and owner:
+        return _("Next: rate the agency."), None
+    return None

@@ -158,9 +158,11 @@ async def return_result(session: AsyncSession, user: CurrentUser, job_no: str, r
     return rnd
 
 
-async def deem_unanswered_results(session: AsyncSession, now: datetime | None = None) -> int:
+async def deem_unanswered_results(session: AsyncSession, now: datetime | None = None,
+                                  completed: list[int] | None = None) -> int:
     """Results the owner left unanswered for 10 working days are deemed confirmed (a sweeper step; each
-    round once: the guarded updates in `_complete` let one sweeper win)."""
+    round once: the guarded updates in `_complete` let one sweeper win). The agencies of the completed
+    jobs are appended to `completed` (their credit is recomputed after a lateness violation)."""
     now = now or utcnow()
     due = (await session.exec(select(ResultRound.id).where(ResultRound.status == SUBMITTED,
                                                            ResultRound.answer_due_at <= now))).all()
@@ -175,6 +177,8 @@ async def deem_unanswered_results(session: AsyncSession, now: datetime | None = 
             continue  # another sweeper answered it first
         await session.commit()
         done += 1
+        if completed is not None:
+            completed.append(contract.agency_id)
     return done
 
 

@@ -6,12 +6,12 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlmodel import func, select
 
-from app.clock import utcnow
+from app.clock import ensure_aware, utcnow
 from app.models import AuditEvent, Notification
 from marketplace.models import Contract, Job, ResultRound
 from marketplace.services.results import deem_unanswered_results
 from marketplace.services.timers import send_timer_notices
-from ratings.models import Violation
+from ratings.models import AgencyCredit, Violation
 from tests.helpers import (
     RESULT_PDF,
     SIGNED_PDF,
@@ -40,6 +40,16 @@ async def awarded(client, sessionmaker) -> str:
     assert r.status_code == 200, r.text
     await end_publicity(sessionmaker, job_no)
     return job_no
+
+
+async def settle(app, agency_id: int) -> None:
+    """Let the queued credit recompute run (in-process), or run it as a worker would (arq)."""
+    queue = app.state.queue
+    if hasattr(queue, "drain"):
+        await queue.drain()
+    else:
+        from app.tasks import REGISTRY
+        await REGISTRY["recompute_credit"]({"sessionmaker": app.state.sessionmaker}, agency_id)
 
 
 def other_agency(winner: str) -> str:
@@ -153,7 +163,8 @@ async def test_timer_steps_and_extensions_with_their_bad_inputs(client, sessionm
     assert [s["reason"] for s in public["steps"]] == ["", "", ""]  # reasons are for the parties
 
 
-async def test_results_returned_resubmitted_confirmed_and_a_late_one_is_a_violation(client, sessionmaker, world):
+async def test_results_returned_resubmitted_confirmed_and_a_late_one_is_a_violation(client, app, sessionmaker,
+                                                                                        world):
     job_no = await awarded(client, sessionmaker)
     winner = await sign_contract(client, sessionmaker, job_no, "own1")
     # The first submission comes late: the timer started 70 days less an hour ago for 40 promised days, so
@@ -188,6 +199,10 @@ async def test_results_returned_resubmitted_confirmed_and_a_late_one_is_a_violat
     async with sessionmaker() as s:
         v = (await s.exec(select(Violation))).one()
         assert v.kind == "overdue_service" and v.severity == "minor" and "days_late:30" in v.evidence
+    await settle(app, v.agency_id)  # the score was recomputed after the violation, not at night
+    async with sessionmaker() as s:
+        credit = await s.get(AgencyCredit, v.agency_id)
+        assert credit is not None and ensure_aware(credit.computed_at) >= ensure_aware(v.occurred_at)
     client.cookies.clear()
     perf = (await client.get(f"/api/jobs/{job_no}/performance")).json()
     assert perf["results_submitted"] == 2 and perf["results_returned"] == 1 and perf["completed_at"]

@@ -247,7 +247,7 @@ async def test_sealed_quotes_receipts_selection_and_contract(client, sessionmake
     for value in (job.seed_commitment, job.server_seed, sel.candidates_digest, sel.final_seed):
         assert value in page
     assert page.count('class="check-ok"') == 3 and 'class="check-bad"' not in page
-    assert f"scripts/verify_draw.py http://testserver.local/api/jobs/{job_no}/draw" in page
+    assert f"python3 verify_draw.py http://testserver.local/api/jobs/{job_no}/draw" in page
     assert 'id="opened-quotes"' in page and all(p in page for p in ["87654.31", *PRICES[1:]])
     assert "87654.32" not in page  # the replaced quote is not among the opened ones
     winner = next(c for c in sel.candidates if c["quote_id"] == sel.winner_quote_id)
@@ -286,6 +286,7 @@ async def test_sealed_quotes_receipts_selection_and_contract(client, sessionmake
     await set_job(sessionmaker, job_no, publicity_ends_at=utcnow() - timedelta(seconds=1))
     manage = await client.get(f"/owner/jobs/{job_no}")
     assert 'id="contract-form"' in manage.text and 'enctype="multipart/form-data"' in manage.text
+    assert "下一步：与中介机构签订合同并上传" in manage.text  # the stage's next action and its deadline
     r = await upload(client, f"/owner/jobs/{job_no}/contract", tok, name="contract.docx", data=b"PK\x03\x04x")
     assert r.status_code == 400 and "PDF" in r.text and await count_rows(sessionmaker, Contract) == 0
     assert (await upload(client, f"/owner/jobs/{job_no}/contract", tok)).status_code == 303
@@ -295,6 +296,7 @@ async def test_sealed_quotes_receipts_selection_and_contract(client, sessionmake
     atok = await as_user(client, agency)
     page = (await client.get(f"/jobs/{job_no}")).text
     assert 'id="contract-confirm-form"' in page and 'id="contract-file"' in page
+    assert "下一步：确认或拒绝签署的合同" in page
     assert (await post(client, f"/jobs/{job_no}/contract/confirm", atok)).status_code == 303
     assert (await get_job(sessionmaker, job_no)).status == "contracted"
     page = (await client.get(f"/jobs/{job_no}")).text
@@ -309,6 +311,7 @@ async def test_sealed_quotes_receipts_selection_and_contract(client, sessionmake
     tok = await as_user(client, "own1")
     manage = (await client.get(f"/owner/jobs/{job_no}")).text
     assert 'id="timer-form"' in manage and 'id="result-confirm-form"' in manage and "等待资料" in manage
+    assert "下一步：确认或退回成果" in manage
     ext_id = int(re.search(r'/extensions/(\d+)/decision', manage).group(1))
     r = await post(client, f"/owner/jobs/{job_no}/extensions/{ext_id}/decision", tok, decision="approve", days="3")
     assert r.status_code == 303
@@ -379,8 +382,11 @@ async def test_ineligible_agency_sees_its_reasons(client, sessionmaker, world):
     from marketplace.services.eligibility import reason_text
 
     tok = await as_user(client, "surveyor")
-    page = await client.get("/agency/jobs")
+    page = await client.get("/agency/jobs")  # by default only the calls it may quote on
+    assert page.status_code == 200 and job_no not in page.text and "show=all" in page.text
+    page = await client.get("/agency/jobs?show=all")
     assert page.status_code == 200 and job_no in page.text and reason_text("not_qualified") in page.text
+    assert (await client.get("/agency/jobs?show=mine")).status_code == 400
     page = await client.get(f"/jobs/{job_no}")
     assert 'id="not-eligible"' in page.text and reason_text("not_qualified") in page.text
     assert 'id="quote-form"' not in page.text
@@ -390,8 +396,9 @@ async def test_ineligible_agency_sees_its_reasons(client, sessionmaker, world):
     tok = await as_user(client, "ag1")  # declared conflicted by the owner (回避)
     page = await client.get(f"/jobs/{job_no}")
     assert reason_text("excluded_by_owner") in page.text and 'id="quote-form"' not in page.text
-    assert reason_text("excluded_by_owner") in (await client.get("/agency/jobs")).text
+    assert reason_text("excluded_by_owner") in (await client.get("/agency/jobs?show=all")).text
     await as_user(client, "ag0")
+    assert job_no in (await client.get("/agency/jobs")).text  # eligible: listed by default
     page = await client.get(f"/jobs/{job_no}")
     assert 'id="quote-form"' in page.text and 'id="not-eligible"' not in page.text
     assert await count_rows(sessionmaker, Quote) == 0

@@ -263,3 +263,25 @@ async def test_regulators_see_overdue_services_on_the_dashboard_a_page_and_the_a
     assert (await client.get("/api/regulator/services/overdue")).status_code == 403
     client.cookies.clear()
     assert (await client.get("/regulator/services")).status_code in (401, 303)
+
+
+async def test_an_agency_that_lets_its_5_working_days_pass_can_be_recorded_as_refusing(client, sessionmaker, world):
+    job_no = await awarded(client, sessionmaker)
+    winner = await contract_agency_username(sessionmaker, job_no)
+    h = await as_headers(client, "own1")
+    assert (await client.post(f"/api/owner/jobs/{job_no}/contract", headers=h, files=PDF)).status_code == 201
+    r = await client.post(f"/api/owner/jobs/{job_no}/refusal", json={"reason": "未确认"}, headers=h)
+    assert r.status_code == 409 and await count_rows(sessionmaker, Contract) == 1  # the agency may still confirm
+    async with sessionmaker() as s:
+        await s.exec(update(Contract).values(agency_confirm_due_at=utcnow() - timedelta(seconds=1)))
+        await s.commit()
+    r = await client.post(f"/api/jobs/{job_no}/contract/confirm", headers=await as_headers(client, winner))
+    assert r.status_code == 409  # too late to confirm
+    h = await as_headers(client, "own1")
+    r = await client.post(f"/api/owner/jobs/{job_no}/refusal", json={"reason": "逾期未确认合同"}, headers=h)
+    assert r.status_code == 200, r.text
+    assert await count_rows(sessionmaker, Contract) == 0
+    assert await contract_agency_username(sessionmaker, job_no) != winner
+    async with sessionmaker() as s:
+        v = (await s.exec(select(Violation))).one()
+        assert v.kind == "refused_to_sign"

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+PLATFORM_ID = re.compile(r"[a-z0-9-]{1,32}")
 
 
 def _secret_key(var_dir: Path) -> str:
@@ -62,6 +64,10 @@ class Settings:
     # Reverse proxies (IPs or CIDR ranges, comma-separated) whose X-Forwarded-For is believed:
     # quotes record the bidder's address (collusion signals) and login limits count per address.
     trusted_proxies: str = ""
+    # marketseal-v1: the platform's id P towards the key holders, and the file of its Ed25519 register key
+    # (``{"v": 1, "platform", "signing_seed"}``, 0600; the local demo's var/keyholders/platform.key by default).
+    platform_id: str = "local-market"
+    platform_key_file: Path | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -87,8 +93,13 @@ class Settings:
             smtp_port=int(os.environ.get("SMTP_PORT", "25")),
             smtp_from=os.environ.get("SMTP_FROM", "noreply@localhost"),
             trusted_proxies=os.environ.get("TRUSTED_PROXIES", "").strip(),
+            platform_id=os.environ.get("MARKET_PLATFORM_ID", "local-market"),
+            platform_key_file=Path(os.environ.get("MARKET_PLATFORM_KEY_FILE")
+                                   or var_dir / "keyholders" / "platform.key"),
         )
         values.update(overrides)
+        if not PLATFORM_ID.fullmatch(values["platform_id"]):
+            raise ValueError(f"MARKET_PLATFORM_ID={values['platform_id']!r} is not [a-z0-9-]{{1,32}}")
         return cls(**values)
 
     def with_(self, **changes) -> "Settings":

@@ -131,6 +131,8 @@ class Job(SQLModel, table=True):
     cancelled_at: datetime | None = Field(default=None)
     status_reason: str = Field(default="", max_length=1000)
     copied_from_id: int | None = Field(default=None, foreign_key="job.id")
+    # The notice's marketseal-v1 sealing section (holders' register statements), null for unsealed jobs.
+    sealing: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class JobExclusion(SQLModel, table=True):
@@ -335,5 +337,22 @@ class ContractTemplate(SQLModel, table=True):
     filename: str = Field(max_length=200)
     size: int
     sha256: str = Field(max_length=64)  # the file, stored by content hash under var/uploads
+    updated_at: datetime = Field(default_factory=utcnow)
+    updated_by: str = Field(max_length=100)
+
+
+class KeyHolder(SQLModel, table=True):
+    """A marketseal-v1 key holder the platform registers sealed jobs with (admin-managed, audited): its
+    id, its published Ed25519 signing key (hex) and its URL; only active holders go on new notices."""
+
+    __tablename__ = "key_holder"
+
+    id: int | None = Field(default=None, primary_key=True)
+    holder_id: str = Field(max_length=32, unique=True)
+    signing_key: str = Field(max_length=64)
+    url: str = Field(max_length=500)
+    active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    created_by: str = Field(max_length=100)
     updated_at: datetime = Field(default_factory=utcnow)
     updated_by: str = Field(max_length=100)

@@ -74,8 +74,11 @@ async def api_update_job(request: Request, db: DB, job_no: FromPath[str]) -> Job
 
 @post("/api/owner/jobs/{job_no:str}/publish", opt=roles("owner"), status_code=200)
 async def api_publish_job(request: Request, db: DB, job_no: FromPath[str]) -> JobOut:
-    """Publishes the draft and its seed commitment; the deadline job is queued."""
-    job = await publish_job(db, user_of(request), job_no)
+    """Publishes the draft and its seed commitment; the deadline job is queued. With the `sealing` parameter on,
+    the job is first registered with every active key holder and the notice gains `sealing`: 503 (`holders`:
+    each failing holder's fault) when a holder does not answer or answers badly, 409 when the threshold exceeds
+    the active holders; either way nothing is written and the job stays a draft."""
+    job = await publish_job(db, user_of(request), job_no, request.app.state.settings)
     await schedule_close(request.app.state.queue, job)
     return await job_notice(db, job, owner_view=True)
 

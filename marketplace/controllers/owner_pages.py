@@ -206,7 +206,7 @@ async def job_publish_submit(request: Request, db: DB, job_no: FromPath[str]) ->
         return await render_page(request, "marketplace/jobs/publish_confirm.html", status_code=exc.status_code,
                                  **view, error=exc.message, errors=exc.fields)
 
-    return await form_action(db, lambda: publish_job(db, user, job_no), published, again)
+    return await form_action(db, lambda: publish_job(db, user, job_no, request.app.state.settings), published, again)
 
 
 @post("/owner/jobs/{job_no:str}/cancel", opt=roles("owner"))

@@ -44,6 +44,7 @@ from marketplace.domain.ocds_facts import (  # the builder's inputs and constant
     METHOD_NAMES, METHOD_RULES, OCDS_VERSION, OCID_PREFIX, ORG_SCHEME, TENDER_STATUS, AttachmentFacts, Bid,
     ContractFacts, Exclusion, JobFacts, Organisation, Publication, SelectionFacts, ServiceChange, _, plain,
 )
+from marketplace.domain.sealing_notice import section_text
 
 __all__ = [  # the builder, and its inputs and constants (from ocds_facts) as ocds.<name>
     "AWARD_CRITERIA", "BID_EXTENSION", "CATEGORY_SCHEME", "CURRENCY", "EXCLUSION_REASONS", "METHOD_NAMES",
@@ -104,7 +105,16 @@ def award_criteria_details(job: JobFacts, translate: Callable[..., str] = plain)
 
 
 def submission_method_details(job: JobFacts, translate: Callable[..., str] = plain) -> str:
-    """How quotes are submitted, and the selection method that is applied to them."""
+    """How quotes are submitted, and the selection method that is applied to them; for a sealed job
+    (marketseal-v1 "On the notice") followed by the sealing section as canonical JSON."""
+    text = _submission_text(job, translate)
+    if job.sealing is None:
+        return text
+    return translate(_("{text} Quotes are sealed with {protocol}: sealing = {sealing}"), text=text,
+                     protocol=job.sealing["protocol"], sealing=section_text(job.sealing))
+
+
+def _submission_text(job: JobFacts, translate: Callable[..., str]) -> str:
     return translate(_("Sealed electronic quotes on the platform until the quote deadline; each quote gets a "
                        "receipt and no price is visible to anyone before the deadline. Quotes are opened at the "
                        "deadline and the agency is selected by: {method} (method code: {code})."),

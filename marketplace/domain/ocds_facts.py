@@ -168,6 +168,7 @@ class JobFacts:
     contract: ContractFacts | None = None
     attachments: tuple[AttachmentFacts, ...] = ()
     copied_from: str | None = None  # job_no of the failed or cancelled job this one re-publishes
+    sealing: dict[str, Any] | None = None  # the notice's marketseal-v1 sealing section (None: published unsealed)
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,12 @@ def local_ports() -> tuple[int, ...]:
 
 def platform_auth(directory: Path, platform: str = DEFAULT_PLATFORM) -> PlatformAuth:
     """The platform's register key, ``directory/platform.key`` (created with ``secrets`` if absent, 0600)."""
-    path = directory / "platform.key"
+    return platform_key_file(directory / "platform.key", platform)
+
+
+def platform_key_file(path: Path, platform: str = DEFAULT_PLATFORM) -> PlatformAuth:
+    """The platform's register key in ``path`` (created for ``platform`` with ``secrets`` if absent, 0600)."""
+    directory = path.parent
     if not path.exists():
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         text = json.dumps({"v": 1, "platform": platform, "signing_seed": secrets.token_hex(32)}, indent=2) + "\n"

@@ -5,7 +5,8 @@
 * `jobs`: jobs, quotes and the award's steps (in);
 * `job_outputs`: the jobs API's outputs; `signals`: the collusion signals API's outputs;
 * `performance`: the record after the award (contract, service timer, results);
-* `contract_templates`: the admins' contract templates (out).
+* `contract_templates`: the admins' contract templates (out);
+* `key_holders`: the admins' marketseal-v1 key holders (in and out).
 """
 
 from marketplace.schemas.contract_templates import ContractTemplateOut  # noqa: F401
@@ -51,6 +52,7 @@ from marketplace.schemas.jobs import (  # noqa: F401
     ReasonIn,
     local_day_bounds,
 )
+from marketplace.schemas.key_holders import KeyHolderChange, KeyHolderIn, KeyHolderOut  # noqa: F401
 from marketplace.schemas.output import OmitUnset  # noqa: F401
 from marketplace.schemas.performance import (  # noqa: F401
     ContractPublicityOut,

@@ -91,6 +91,9 @@ class JobOut(OmitUnset):
     contract_due_at: str | None
     status_reason: str
     attachments: list[AttachmentOut]
+    # marketseal-v1 "On the notice": {"protocol", "platform", "threshold", "holders": [{"id", "signing_key",
+    # "statement", "signature"}, …]} with holders sorted by id; null for a job published unsealed.
+    sealing: dict[str, Any] | None
     quote_count: int | None = None
     result: JobResultOut | None = None
     quotes: list[OpenedQuoteOut] | None = None

@@ -56,7 +56,7 @@ async def job_notices(db: AsyncSession, jobs: list[Job], *, owner_view: bool = F
             "seed_commitment": job.seed_commitment, "published_at": iso(job.published_at),
             "closed_at": iso(job.closed_at), "awarded_at": iso(job.awarded_at),
             "publicity_ends_at": iso(job.publicity_ends_at), "contract_due_at": iso(job.contract_due_at),
-            "status_reason": job.status_reason,
+            "status_reason": job.status_reason, "sealing": job.sealing,
             "attachments": [{"id": a.id, "filename": a.filename, "size": a.size, "sha256": a.sha256,
                              "url": f"/jobs/{job.job_no}/attachments/{a.id}"} for a in files[job.id]],
         }

@@ -21,8 +21,10 @@ from app.clock import SHANGHAI, ensure_aware, utcnow
 from app.errors import Conflict, Forbidden, InputError, NotFound
 from app.forms import contains
 from app.i18n import gettext as _
+from app.settings import Settings, get_settings
 from marketplace.domain.draw import seed_commitment
 from marketplace.domain.money import money
+from marketplace.domain.sealing_notice import holder_deadline, section_digest
 from marketplace.models import (
     APPROVED,
     AWARDED,
@@ -35,9 +37,10 @@ from marketplace.models import (
     Owner,
     ServiceCategory,
 )
-from marketplace.parameters import direct_threshold, int_param
+from marketplace.parameters import direct_threshold, int_param, sealing_on
 from marketplace.schemas import JobIn
 from marketplace.services.beacons import SOURCES
+from marketplace.services.key_holders import register_job
 from marketplace.services.registry import Listing
 
 
@@ -162,13 +165,28 @@ async def job_input(session: AsyncSession, job: Job) -> JobIn:
         exclusions=list(excl))
 
 
-async def publish_job(session: AsyncSession, user: CurrentUser, job_no: str) -> Job:
-    """Publish a draft: the server seed is made and its commitment published now."""
+async def publish_job(session: AsyncSession, user: CurrentUser, job_no: str, settings: Settings | None = None) -> Job:
+    """Publish a draft: the server seed is made and its commitment published now.
+
+    With the `sealing` parameter on, the job is first registered with every active key holder
+    (marketseal-v1; `key_holders.register_job`, over HTTP with no transaction open) and the notice's
+    sealing section stored on it; if that fails (503 naming the holders, 409 for a threshold the active
+    holders cannot meet) nothing is written and the job stays a draft. ``settings`` (the platform id and
+    its register key) defaults to the process's settings.
+    """
     job = await own_job(session, user, job_no)
     if job.status != DRAFT:
         raise Conflict(_("Only a draft can be published."))
     await _require_approved_owner(session, user)
     await _check_job(session, await job_input(session, job), for_publish=True)
+    sealing = None
+    if await sealing_on(session):
+        deadline = job.quote_deadline
+        sealing = await register_job(session, settings or get_settings(), job.job_no, deadline)
+        await session.refresh(job)  # registration took time without a transaction: still this draft?
+        if job.status != DRAFT or holder_deadline(job.quote_deadline) != holder_deadline(deadline):
+            raise Conflict(_("The job changed while it was being published; please try again."))
+        job.sealing = sealing
     seed = secrets.token_bytes(32)
     job.server_seed = seed.hex()
     job.seed_commitment = seed_commitment(seed)
@@ -178,7 +196,9 @@ async def publish_job(session: AsyncSession, user: CurrentUser, job_no: str) -> 
     await append_event(session, actor=actor_of(user), kind="job.published", subject=f"job:{job.job_no}",
                        data={"seed_commitment": job.seed_commitment, "quote_deadline": format_time(job.quote_deadline),
                              "method": job.method, "budget_cap": money(job.budget_cap),
-                             "beacon_source": job.beacon_source, "beacon_label": job.beacon_label})
+                             "beacon_source": job.beacon_source, "beacon_label": job.beacon_label,
+                             **({"sealing_digest": section_digest(sealing), "sealing_threshold": sealing["threshold"],
+                                 "sealing_holders": [h["id"] for h in sealing["holders"]]} if sealing else {})})
     await session.commit()
     return job
 

@@ -76,7 +76,7 @@ async def job_facts(db: AsyncSession, jobs: list[Job]) -> list[ocds.JobFacts]:
             service_days=job.service_days, project_name=job.project_name, project_code=job.project_code,
             price_weight=job.price_weight, credit_weight=job.credit_weight, closed_at=_aware(job.closed_at),
             cancelled_at=_aware(job.cancelled_at), publicity_ends_at=_aware(job.publicity_ends_at),
-            completed_at=_aware(job.completed_at), bids=tuple(bids.get(job.id, ())),
+            completed_at=_aware(job.completed_at), bids=tuple(bids.get(job.id, ())), sealing=job.sealing,
             selection=_selection(sel, changed.get(job.job_no)) if sel else None,
             contract=_contract_facts(contract, steps.get(job.id, [])) if contract else None,
             attachments=tuple(files[job.id]), copied_from=copied.get(job.copied_from_id)))

@@ -39,7 +39,8 @@ async def api_parameters(db: DB) -> ParametersOut:
 @put("/api/admin/parameters", opt=roles("admin"),
       operation_class=body(AllParametersIn))
 async def api_save_parameters(request: Request, db: DB) -> ParametersOut:
-    """Body: any of direct_threshold, publicity_days, contract_days, justification_working_days and the
+    """Body: any of direct_threshold, publicity_days, contract_days, justification_working_days, sealing
+    (`on`/`off`), sealing_threshold, sealing_grace_minutes and the
     credit formula's parameters (names as in `GET /api/parameters` → `credit`). A credit change queues
     a recomputation of every score."""
     return _out(await save(db, actor_of(request.scope["user"]), await read_input(request), request.app.state.queue))

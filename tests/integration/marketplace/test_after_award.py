@@ -70,8 +70,19 @@ async def test_the_contract_needs_both_parties_and_only_they_get_the_file(client
         assert r.status_code == status, (name, r.status_code, r.text)
         assert r.json()["fields"]["file"]
     assert await count_rows(sessionmaker, Contract) == 0
+    assert (await client.post(f"/api/jobs/{job_no}/results", headers=await as_headers(client, winner),
+                              files=RESULT)).status_code == 404  # no contract yet
+    h = await as_headers(client, "own1")
     r = await client.post(f"/api/owner/jobs/{job_no}/contract", headers=h, files=PDF)
     assert r.status_code == 201 and r.json()["status"] == "owner_confirmed" and r.json()["agency_confirm_due_at"]
+    r = await client.post(f"/api/jobs/{job_no}/results", headers=await as_headers(client, winner), files=RESULT)
+    assert r.status_code == 409 and await count_rows(sessionmaker, ResultRound) == 0  # not contracted yet
+    r = await client.post(f"/api/jobs/{job_no}/extensions", json={"days": 5, "reason": "x"},
+                          headers=await as_headers(client, winner))
+    assert r.status_code == 409  # no timer runs before both have confirmed
+    h = await as_headers(client, "own1")
+    assert (await client.post(f"/api/owner/jobs/{job_no}/timer/pause", json={"reason": "x"},
+                              headers=h)).status_code == 409
     async with sessionmaker() as s:
         ev = (await s.exec(select(AuditEvent).where(AuditEvent.kind == "contract.owner_confirmed"))).one()
         assert len(ev.data["sha256"]) == 64

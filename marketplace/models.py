@@ -173,9 +173,13 @@ class Quote(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     job_id: int = Field(foreign_key="job.id", index=True)
     agency_id: int = Field(foreign_key="agency.id", index=True)
-    price: Decimal = Field(sa_column=money_column())
-    service_days: int
+    # Null for a sealed quote (marketseal-v1) until it is opened: the platform never had the price.
+    price: Decimal | None = Field(default=None, sa_column=money_column(nullable=True))
+    service_days: int | None = Field(default=None)
     note: str = Field(default="", max_length=1000)
+    # A sealed quote: the envelope as submitted and hex(sha256(canonical(envelope))); null / "" when unsealed.
+    envelope: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    envelope_digest: str = Field(default="", max_length=64)
     status: str = Field(default=LIVE, max_length=10, index=True)
     submitted_at: datetime = Field(default_factory=utcnow)
     nonce: str = Field(max_length=64)

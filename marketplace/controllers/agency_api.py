@@ -21,11 +21,12 @@ from marketplace.schemas import (
     QuoteIn,
     QuoteReceiptOut,
     ReasonIn,
+    SealedReceiptOut,
 )
 from marketplace.services.agency_jobs import open_jobs_out, own_agency_code, quote_receipt, receipt_answer
 from marketplace.services.awards import file_objection, submit_justification
 from marketplace.services.jobs import public_job
-from marketplace.services.quotes import my_quote, submit_quote, withdraw_quote
+from marketplace.services.quotes import my_quote, quote_input, submit_quote, withdraw_quote
 
 
 @get("/api/agency/jobs", opt=roles("agency"))
@@ -36,9 +37,12 @@ async def api_agency_jobs(request: Request, db: DB, page: Page = 1, per_page: Pe
 
 @post("/api/jobs/{job_no:str}/quote", opt=roles("agency"), status_code=201,
       operation_class=body(QuoteIn))
-async def api_submit_quote(request: Request, db: DB, job_no: FromPath[str]) -> QuoteReceiptOut:
-    """Body: `{"price": "1234.50", "service_days": 30, "note": ""}`. Replaces a live quote. Returns the receipt."""
-    data = parse(QuoteIn, await read_input(request))
+async def api_submit_quote(request: Request, db: DB,
+                           job_no: FromPath[str]) -> QuoteReceiptOut | SealedReceiptOut:
+    """Body: `{"price": "1234.50", "service_days": 30, "note": ""}`; on a sealed job (`sealing` on the notice)
+    only `{"envelope": {...}}`, the marketseal-v1 envelope (a price there is refused). Replaces a live quote.
+    Returns the receipt (a sealed job: the sealed receipt and its fields)."""
+    data = quote_input(await public_job(db, job_no), await read_input(request))
     agency_code = await own_agency_code(db, user_of(request).agency_id)  # read before: nothing after the commit
     quote = await submit_quote(db, user_of(request), job_no, data,
                                client_ip=request.client.host if request.client else "",
@@ -47,15 +51,17 @@ async def api_submit_quote(request: Request, db: DB, job_no: FromPath[str]) -> Q
 
 
 @delete("/api/jobs/{job_no:str}/quote", opt=roles("agency"), status_code=200)
-async def api_withdraw_quote(request: Request, db: DB, job_no: FromPath[str]) -> QuoteReceiptOut:
+async def api_withdraw_quote(request: Request, db: DB,
+                             job_no: FromPath[str]) -> QuoteReceiptOut | SealedReceiptOut:
     agency_code = await own_agency_code(db, user_of(request).agency_id)
     quote = await withdraw_quote(db, user_of(request), job_no)
     return receipt_answer(job_no, quote, agency_code)
 
 
 @get("/api/jobs/{job_no:str}/quote", opt=roles("agency"))
-async def api_my_quote(request: Request, db: DB, job_no: FromPath[str]) -> QuoteReceiptOut:
-    """This agency's own latest quote on the job, with its receipt."""
+async def api_my_quote(request: Request, db: DB,
+                       job_no: FromPath[str]) -> QuoteReceiptOut | SealedReceiptOut:
+    """This agency's own latest quote on the job, with its receipt (a sealed job: its envelope and sealed receipt)."""
     job = await public_job(db, job_no)
     quote = await my_quote(db, user_of(request), job)
     if quote is None:

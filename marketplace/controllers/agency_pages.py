@@ -20,13 +20,15 @@ from marketplace.controllers.filters import job_filters
 from marketplace.controllers.job_pages import render_job_page
 from marketplace.controllers.page_helpers import PER_PAGE, Page, pager_base, recompute_later, render_page, user_of
 from marketplace.controllers.performance_api import uploaded_files
-from marketplace.schemas import ExtensionIn, QuoteIn, ReasonIn
+from marketplace.models import Quote
+from marketplace.schemas import ExtensionIn, ReasonIn
 from marketplace.services import registry
 from marketplace.services.accounts import agency_of
 from marketplace.services.agency_jobs import agency_quotes, open_calls, receipt_file
 from marketplace.services.awards import file_objection, submit_justification
 from marketplace.services.contracts import agency_confirm_contract, agency_refuse_contract
-from marketplace.services.quotes import submit_quote, withdraw_quote
+from marketplace.services.jobs import public_job
+from marketplace.services.quotes import quote_input, submit_quote, withdraw_quote
 from marketplace.services.results import submit_result
 from marketplace.services.timers import request_extension
 
@@ -36,13 +38,23 @@ async def quote_submit(request: Request, db: DB, job_no: FromPath[str]) -> Respo
     data = await read_input(request)
     return await form_action(
         db,
-        lambda: submit_quote(db, user_of(request), job_no, parse(QuoteIn, data),
-                             client_ip=request.client.host if request.client else "",
-                             user_agent=request.headers.get("user-agent", "")),
+        lambda: _submit(db, request, job_no, data),
         done(request, lambda quote: _("Your quote was received. Keep its receipt: {receipt}", receipt=quote.receipt),
              f"/jobs/{job_no}"),
-        lambda exc: render_job_page(request, db, job_no, status_code=exc.status_code, quote_form=data,
+        lambda exc: render_job_page(request, db, job_no, status_code=exc.status_code, quote_form=_kept(data),
                                     quote_errors=exc.fields, error=exc.message))
+
+
+async def _submit(db: DB, request: Request, job_no: str, data: dict) -> Quote:
+    """Parse the form by the job's kind (a sealed job: the envelope only) and submit it."""
+    return await submit_quote(db, user_of(request), job_no, quote_input(await public_job(db, job_no), data),
+                              client_ip=request.client.host if request.client else "",
+                              user_agent=request.headers.get("user-agent", ""))
+
+
+def _kept(data: dict) -> dict:
+    """The form values re-shown after a refusal (never an envelope: the page seals afresh)."""
+    return {k: v for k, v in data.items() if k != "envelope"}
 
 
 @post("/jobs/{job_no:str}/quote/withdraw", opt=roles("agency"))

@@ -37,6 +37,7 @@ from marketplace.schemas.job_outputs import (  # noqa: F401
     ObjectionStateOut,
     OpenedQuoteOut,
     QuoteReceiptOut,
+    SealedReceiptOut,
     SelectOutcomeOut,
     WinnerOut,
 )
@@ -50,6 +51,7 @@ from marketplace.schemas.jobs import (  # noqa: F401
     ObjectionDecisionIn,
     QuoteIn,
     ReasonIn,
+    SealedQuoteIn,
     local_day_bounds,
 )
 from marketplace.schemas.key_holders import KeyHolderChange, KeyHolderIn, KeyHolderOut  # noqa: F401

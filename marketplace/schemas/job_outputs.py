@@ -126,6 +126,19 @@ class QuoteReceiptOut(ReceiptOut):
     note: str
 
 
+class SealedReceiptOut(BaseModel):
+    """An agency's own sealed quote (marketseal-v1): the fields its sealed receipt commits to, the receipt,
+    the envelope as submitted, and its status. There is no price: the platform has none before opening."""
+    job_id: str
+    quote_id: str
+    agency_code: str
+    envelope_digest: str
+    submitted_at: str
+    receipt: str
+    status: str
+    envelope: dict[str, Any]
+
+
 class ObjectionStateOut(BaseModel):
     id: int
     status: str

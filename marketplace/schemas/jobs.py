@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -79,6 +79,11 @@ class QuoteIn(InputModel):
     price: Money
     service_days: Annotated[int, Field(ge=1, le=3650)]
     note: Annotated[str, Field(max_length=1000)] = ""
+
+
+class SealedQuoteIn(InputModel):
+    """A quote on a sealed job: the marketseal-v1 envelope only (checked by the core's `envelope_problem`)."""
+    envelope: dict[str, Any]
 
 
 class ReasonIn(InputModel):

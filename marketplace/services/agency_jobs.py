@@ -13,9 +13,9 @@ from app.clock import utcnow
 from app.errors import NotFound
 from app.forms import contains
 from app.i18n import gettext as _
-from marketplace.domain.receipts import receipt_body
+from marketplace.domain.receipts import receipt_body, sealed_receipt_body
 from marketplace.models import LIVE, PUBLISHED, Agency, Job, Quote, ServiceCategory
-from marketplace.schemas import AgencyJobListOut, AgencyJobOut, QuoteReceiptOut
+from marketplace.schemas import AgencyJobListOut, AgencyJobOut, QuoteReceiptOut, SealedReceiptOut
 from marketplace.services.eligibility import eligibility_reasons, reason_text
 from marketplace.services.job_notices import job_notices
 from marketplace.services.jobs import JobFilters, list_jobs
@@ -86,18 +86,25 @@ async def receipt_file(db: AsyncSession, agency_id: int | None, quote_id: int) -
         raise NotFound(_("No such quote."))
     job = await db.get(Job, quote.job_id)
     agency = await db.get(Agency, quote.agency_id)
+    if quote.envelope is not None:  # a sealed quote: the sealed receipt's fields and the envelope
+        return {**sealed_receipt_body(job.job_no, quote, agency.credit_code), "receipt": quote.receipt,
+                "envelope": quote.envelope}
     return {**receipt_body(job.job_no, quote, agency.credit_code), "receipt": quote.receipt}
 
 
-async def quote_receipt(db: AsyncSession, job: Job, quote: Quote) -> QuoteReceiptOut:
-    """The agency's quote on `job` with its receipt, status and note."""
+async def quote_receipt(db: AsyncSession, job: Job, quote: Quote) -> QuoteReceiptOut | SealedReceiptOut:
+    """The agency's quote on `job` with its receipt, status and note (a sealed one: with its envelope)."""
     agency = await db.get(Agency, quote.agency_id)
     return receipt_answer(job.job_no, quote, agency.credit_code)
 
 
-def receipt_answer(job_no: str, quote: Quote, agency_code: str) -> QuoteReceiptOut:
+def receipt_answer(job_no: str, quote: Quote, agency_code: str) -> QuoteReceiptOut | SealedReceiptOut:
     """The answer to a quote just stored or withdrawn, from what is in hand: once the quote is committed
-    nothing more is read, so a database failure cannot turn a stored quote into an error."""
+    nothing more is read, so a database failure cannot turn a stored quote into an error. A sealed quote
+    answers its sealed receipt's fields, the receipt and its envelope (no price: there is none)."""
+    if quote.envelope is not None:
+        return SealedReceiptOut(**sealed_receipt_body(job_no, quote, agency_code), receipt=quote.receipt,
+                                status=quote.status, envelope=quote.envelope)
     body = receipt_body(job_no, quote, agency_code)
     return QuoteReceiptOut(**body, receipt=quote.receipt, status=quote.status, note=quote.note)
 

@@ -19,6 +19,7 @@ from marketplace.domain.methods import min_quotes_required
 from marketplace.domain.money import money
 from marketplace.domain.receipts import RECEIPT_FIELDS, compute_receipt
 from marketplace.domain.records import explain
+from marketplace.domain.sealing_notice import holder_deadline
 from marketplace.models import (
     AWARDED,
     CANCELLED,
@@ -84,6 +85,8 @@ async def job_view(db: AsyncSession, job: Job, user: CurrentUser | None, *, base
     view = {
         "job": job, "cat": cat, "owner": owner, "exclusions": exclusions, "now": now,
         "deadline": deadline, "deadline_iso": _iso(deadline), "before_deadline": deadline > now,
+        # marketseal-v1: the deadline the holders' statements name, for the page's notice check before sealing.
+        "sealing_deadline": holder_deadline(job.quote_deadline) if job.sealing else "",
         # Sealed (DESIGN): until the quotes are opened only the job's owner sees how many there are.
         "live_count": (await live_quote_count(db, job.id)
                        if job.status != DRAFT and (opened or is_owner) else None),

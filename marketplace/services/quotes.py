@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import secrets
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
@@ -12,11 +14,13 @@ from app.audit import append_event
 from app.auth import CurrentUser
 from app.clock import ensure_aware, utcnow
 from app.errors import Conflict, Forbidden, InputError, NotFound
+from app.forms import parse
 from app.i18n import gettext as _
 from marketplace.domain.money import money
-from marketplace.domain.receipts import compute_receipt, receipt_body
+from marketplace.domain.receipts import compute_receipt, compute_sealed_receipt, receipt_body, sealed_receipt_body
+from marketplace.domain.sealing import envelope_digest, envelope_ephemerals, envelope_problem
 from marketplace.models import LIVE, PUBLISHED, REPLACED, WITHDRAWN, Agency, Job, Quote
-from marketplace.schemas import QuoteIn
+from marketplace.schemas import QuoteIn, SealedQuoteIn
 from marketplace.services.eligibility import eligibility_reasons, reason_text
 from marketplace.services.jobs import public_job
 
@@ -39,15 +43,63 @@ async def _open_job_for_quotes(session: AsyncSession, job_no: str) -> Job:
     return job
 
 
-async def submit_quote(session: AsyncSession, user: CurrentUser, job_no: str, data: QuoteIn, *,
+def sealed_only_message() -> str:
+    return _("This job takes sealed quotes only: submit the envelope sealed on your machine, never the price.")
+
+
+def quote_input(job: Job, raw: dict[str, Any]) -> QuoteIn | SealedQuoteIn:
+    """The quote a request carries, by the job's kind: a sealed job takes `{"envelope": {...}}` only (a
+    price, service days or note beside it, or instead of it, is refused: they must never leave the
+    bidder's machine); an unsealed job refuses an envelope. A form sends the envelope as JSON text."""
+    if job.sealing:
+        plain = [key for key in ("price", "service_days", "note") if key in raw]
+        if plain or "envelope" not in raw:
+            raise InputError(sealed_only_message(), data={"code": "sealed_only"})
+        envelope = raw["envelope"]
+        if isinstance(envelope, str):
+            try:
+                envelope = json.loads(envelope)
+            except ValueError:
+                envelope = None
+        if not isinstance(envelope, dict):
+            raise InputError(_("The envelope is not a JSON object."), data={"code": "envelope_problem"})
+        return SealedQuoteIn(envelope=envelope)
+    if "envelope" in raw:
+        raise InputError(_("This job does not take sealed quotes: submit the price, service days and note."),
+                         data={"code": "not_sealed"})
+    return parse(QuoteIn, raw)
+
+
+async def accepted_ephemerals(session: AsyncSession, job_id: int) -> set[str]:
+    """Every ephemeral of every envelope accepted for the job, replaced and withdrawn ones included."""
+    rows = (await session.exec(select(Quote.envelope).where(Quote.job_id == job_id))).all()
+    return {e for envelope in rows if envelope for e in envelope_ephemerals(envelope)}
+
+
+async def submit_quote(session: AsyncSession, user: CurrentUser, job_no: str, data: QuoteIn | SealedQuoteIn, *,
                        client_ip: str = "", user_agent: str = "") -> Quote:
-    """Submit or replace this agency's quote; the previous live one becomes `replaced`."""
+    """Submit or replace this agency's quote; the previous live one becomes `replaced`.
+
+    On a sealed job (`job.sealing`) the quote is the envelope only (checked with the core's
+    `envelope_problem`, then the eligibility that needs no price); its price and service days stay null
+    until opening and its receipt is the sealed receipt. `data` must match the job (see `quote_input`)."""
     agency = await _agency_of(session, user)
     job = await _open_job_for_quotes(session, job_no)
+    sealed = isinstance(data, SealedQuoteIn)
+    if sealed != bool(job.sealing):
+        raise InputError(sealed_only_message() if job.sealing else
+                         _("This job does not take sealed quotes: submit the price, service days and note."))
+    if sealed:
+        problem = envelope_problem(data.envelope, job_id=job.job_no, agency_code=agency.credit_code,
+                                   holder_ids=[h["id"] for h in job.sealing["holders"]],
+                                   accepted_ephemerals=await accepted_ephemerals(session, job.id))
+        if problem is not None:
+            raise InputError(_("The envelope is not well formed: {problem}.", problem=problem),
+                             data={"code": "envelope_problem", "problem": problem})
     reasons = await eligibility_reasons(session, agency, job, utcnow())
     if reasons:
         raise Forbidden(" ".join(reason_text(r) for r in reasons), data={"reasons": reasons})
-    if data.price > job.budget_cap:
+    if not sealed and data.price > job.budget_cap:
         msg = _("The price must not exceed the budget cap of ¥{cap}.", cap=money(job.budget_cap))
         raise InputError(msg, fields={"price": msg})
     previous = (await session.exec(select(Quote).where(Quote.job_id == job.id, Quote.agency_id == agency.id,
@@ -56,16 +108,23 @@ async def submit_quote(session: AsyncSession, user: CurrentUser, job_no: str, da
         previous.status = REPLACED
         session.add(previous)
         await session.flush()
-    quote = Quote(job_id=job.id, agency_id=agency.id, price=data.price, service_days=data.service_days,
-                  note=data.note, status=LIVE, submitted_at=utcnow(), nonce=secrets.token_hex(16),
-                  client_ip=client_ip[:64], user_agent=user_agent[:300])
+    common = {"job_id": job.id, "agency_id": agency.id, "status": LIVE, "client_ip": client_ip[:64],
+              "user_agent": user_agent[:300]}
+    if sealed:
+        # Whole seconds: the sealed receipt writes marketseal-v1 times (YYYY-MM-DDTHH:MM:SSZ).
+        quote = Quote(**common, envelope=data.envelope, envelope_digest=envelope_digest(data.envelope),
+                      submitted_at=utcnow().replace(microsecond=0), nonce="")
+    else:
+        quote = Quote(**common, price=data.price, service_days=data.service_days, note=data.note,
+                      submitted_at=utcnow(), nonce=secrets.token_hex(16))
     session.add(quote)
     try:
         await session.flush()
     except IntegrityError:
         await session.rollback()
         raise Conflict(_("Another quote from your agency was submitted at the same moment. Reload and try again."))
-    quote.receipt = compute_receipt(receipt_body(job.job_no, quote, agency.credit_code))
+    quote.receipt = (compute_sealed_receipt(sealed_receipt_body(job.job_no, quote, agency.credit_code)) if sealed
+                     else compute_receipt(receipt_body(job.job_no, quote, agency.credit_code)))
     session.add(quote)
     # The audit event records the receipt only: neither the price nor the bidder
     # is visible before the deadline (the receipt names the agency once opened).

@@ -60,6 +60,12 @@ async def _claim_close(session: AsyncSession, job_id: int) -> bool:
     return res.rowcount == 1
 
 
+async def _awaits_opening(session: AsyncSession, job_id: int) -> bool:
+    """Whether a live quote of the job is still a sealed envelope (no price yet)."""
+    return (await session.exec(select(Quote.id).where(Quote.job_id == job_id, Quote.status == LIVE,
+                                                      col(Quote.price).is_(None)).limit(1))).first() is not None
+
+
 async def _open_quotes(session: AsyncSession, job: Job) -> list[tuple[Quote, Agency]]:
     """Evaluate eligibility of every live quote as of the deadline and record it."""
     rows = (await session.exec(select(Quote, Agency).join(Agency, Agency.id == Quote.agency_id).where(
@@ -152,8 +158,14 @@ async def flag_abnormal(session: AsyncSession, job: Job, sel: Selection) -> None
 
 
 async def close_and_select(sessionmaker: SessionMaker, job_id: int, actor_name: str = "system") -> str:
-    """Open quotes at the deadline and select; safe to call any number of times."""
+    """Open quotes at the deadline and select; safe to call any number of times.
+
+    A sealed job holding an envelope not yet opened is left alone ("noop"): the marketseal-v1 opening
+    (a later step) must first give its quotes a price; nothing is selected from envelopes."""
     async with sessionmaker() as session:
+        if await _awaits_opening(session, job_id):
+            await session.rollback()
+            return "noop"
         if not await _claim_close(session, job_id):
             await session.rollback()
             return "noop"

@@ -7,6 +7,7 @@ reason, unless REQUIRE_BROWSER=1 (CI), where that is a failure.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -24,6 +25,8 @@ CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or ""
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
 ADMIN_PASSWORD = "browser-admin-pass-42"
+# The server's marketseal-v1 identity towards key holders (test_sealed_quote_flow starts holders that accept it).
+PLATFORM_ID, PLATFORM_SEED = "browser-market", "45" * 32
 
 
 def _free_port() -> int:
@@ -65,7 +68,11 @@ def server(tmp_path_factory, chromium_path):
     var = tmp_path_factory.mktemp("var")
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     port = _free_port()
-    env.update(MARKET_VAR_DIR=str(var), PORT=str(port), HOST="127.0.0.1", PYTHONPATH=str(ROOT))
+    key_file = var / "platform.key"
+    key_file.write_text(json.dumps({"v": 1, "platform": PLATFORM_ID, "signing_seed": PLATFORM_SEED}))
+    key_file.chmod(0o600)
+    env.update(MARKET_VAR_DIR=str(var), PORT=str(port), HOST="127.0.0.1", PYTHONPATH=str(ROOT),
+               MARKET_PLATFORM_ID=PLATFORM_ID, MARKET_PLATFORM_KEY_FILE=str(key_file))
     if os.environ.get("TEST_DATABASE_URL"):
         _reset_postgres(os.environ["TEST_DATABASE_URL"])
         env["DATABASE_URL"] = os.environ["TEST_DATABASE_URL"]

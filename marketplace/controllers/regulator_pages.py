@@ -8,6 +8,7 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth import roles
@@ -29,7 +30,7 @@ from marketplace.controllers.page_helpers import (
     safe_back,
     user_of,
 )
-from marketplace.models import AWARDED, PUBLISHED
+from marketplace.models import AWARDED, PUBLISHED, Contract
 from marketplace.schemas import BeaconIn, ContractWindowIn, ObjectionDecisionIn
 from marketplace.services.awards import decide_objection, extend_contract_window
 from marketplace.services.jobs import list_jobs, public_job
@@ -54,8 +55,10 @@ async def _selections_page(request: Request, db: AsyncSession, *, page: int = 1,
         f.status, f.contract_overdue_at = None, now
     listing = await list_jobs(db, f, page=page, per_page=PER_PAGE)
     due = {j.id for j, _c in listing.items if j.status == PUBLISHED and ensure_aware(j.quote_deadline) <= now}
-    overdue = {j.id for j, _c in listing.items
-               if j.status == AWARDED and j.contract_due_at and ensure_aware(j.contract_due_at) < now}
+    late = [j.id for j, _c in listing.items
+            if j.status == AWARDED and j.contract_due_at and ensure_aware(j.contract_due_at) < now]
+    uploaded = set((await db.exec(select(Contract.job_id).where(col(Contract.job_id).in_(late or [0])))).all())
+    overdue = set(late) - uploaded  # the owner's window passed without the signed contract
     params = {"q": f.q, "method": f.method, "status": CONTRACT_OVERDUE if f.contract_overdue_at else f.status}
     back = pager_base("/regulator/selections", {**params, "page": page if page > 1 else None})[:-1]
     return await render_page(request, "marketplace/jobs/selections.html", status_code=status_code, listing=listing,

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.clock import SHANGHAI, utcnow
 from app.dashboard import Card
 from app.i18n import gettext as _
-from marketplace.models import AWARDED, CLOSED, PENDING, PUBLISHED, Agency, Job, Objection, Owner
+from marketplace.models import AWARDED, CLOSED, PENDING, PUBLISHED, Agency, Contract, Job, Objection, Owner
 from marketplace.services.registry import pending_qualifications
 from marketplace.services.signals import SignalFilters, analyse
 from marketplace.services.timers import overdue_services
@@ -31,7 +31,8 @@ async def cards(db: AsyncSession) -> list[Card]:
     due = await count(db, Job, Job.status == PUBLISHED, col(Job.quote_deadline) <= now)
     beacon = await count(db, Job, Job.status == CLOSED, Job.beacon_source == "manual",
                          col(Job.beacon_value).is_(None))
-    overdue = await count(db, Job, Job.status == AWARDED, col(Job.contract_due_at) < now)
+    overdue = await count(db, Job, Job.status == AWARDED, col(Job.contract_due_at) < now,
+                          ~select(Contract.id).where(Contract.job_id == Job.id).exists())
     services_overdue = len(await overdue_services(db, now))
     hint = _("Collusion signals are counted over the jobs whose quote deadline fell in the last {n} days; "
              "they are flags for review, never findings.", n=SIGNAL_DAYS)

@@ -154,7 +154,8 @@ async def manage_view(db: AsyncSession, job: Job, view: dict[str, Any]) -> dict[
         can_confirm=(job.status == AWARDED and bool(sel and sel.winner_quote_id) and view["publicity_over"]
                      and not (view.get("perf") and view["perf"].contract)),
         contract_overdue=(job.status == AWARDED and bool(job.contract_due_at)
-                          and now > ensure_aware(job.contract_due_at)),
+                          and now > ensure_aware(job.contract_due_at)
+                          and not (view.get("perf") and view["perf"].contract)),
         can_refuse=job.status == AWARDED and bool(sel and sel.winner_quote_id),
         copied_from=(await db.get(Job, job.copied_from_id)) if job.copied_from_id else None,
     )

@@ -32,6 +32,7 @@ from marketplace.models import (
     DRAFT,
     FAILED,
     PUBLISHED,
+    Contract,
     Job,
     JobExclusion,
     Owner,
@@ -265,7 +266,10 @@ async def list_jobs(session: AsyncSession, f: JobFilters, page: int = 1, per_pag
     if f.owner_id:
         conds.append(Job.owner_id == f.owner_id)
     if f.contract_overdue_at:
-        conds += [Job.status == AWARDED, col(Job.contract_due_at) < f.contract_overdue_at]
+        # The owner's window has passed without the owner uploading the signed contract (a contract the
+        # agency has still to confirm is the agency's window, not the owner's).
+        conds += [Job.status == AWARDED, col(Job.contract_due_at) < f.contract_overdue_at,
+                  ~select(Contract.id).where(Contract.job_id == Job.id).exists()]
     for c in conds:
         stmt = stmt.where(c)
     total = (await session.exec(select(func.count()).select_from(stmt.subquery()))).one()

@@ -3,7 +3,7 @@ its sign-off, the sweeps (notices, deemed confirmation) run once, and every bad 
 
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlmodel import func, select
 
 from app.clock import ensure_aware, utcnow
@@ -20,6 +20,7 @@ from tests.helpers import (
     count_rows,
     sign_contract,
 )
+from tests.integration.app.test_dashboard import counts as dashboard_counts
 from tests.integration.marketplace.test_jobs_api import (  # noqa: F401 (world is a fixture)
     end_publicity,
     pass_deadline,
@@ -296,3 +297,21 @@ async def test_an_agency_that_lets_its_5_working_days_pass_can_be_recorded_as_re
     async with sessionmaker() as s:
         v = (await s.exec(select(Violation))).one()
         assert v.kind == "refused_to_sign"
+
+
+async def test_a_contract_the_owner_uploaded_is_not_overdue_for_the_owner(client, sessionmaker, world):
+    job_no = await awarded(client, sessionmaker)
+    h = await as_headers(client, "own1")
+    assert (await client.post(f"/api/owner/jobs/{job_no}/contract", headers=h, files=PDF)).status_code == 201
+    async with sessionmaker() as s:  # the owner's 10-day window passes while the agency has its 5 working days
+        await s.exec(update(Job).where(Job.job_no == job_no).values(contract_due_at=utcnow() - timedelta(days=1)))
+        await s.commit()
+    assert 'id="contract-overdue"' not in (await client.get(f"/owner/jobs/{job_no}")).text
+    await as_headers(client, "reg1")
+    assert job_no not in (await client.get("/regulator/selections?status=contract_overdue")).text
+    assert dashboard_counts((await client.get("/regulator")).text)["overdue"] == 0
+    async with sessionmaker() as s:  # without the upload it would be overdue
+        await s.exec(delete(Contract))
+        await s.commit()
+    assert job_no in (await client.get("/regulator/selections?status=contract_overdue")).text
+    assert dashboard_counts((await client.get("/regulator")).text)["overdue"] == 1

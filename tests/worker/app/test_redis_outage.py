@@ -75,8 +75,20 @@ async def test_the_worker_rides_out_a_redis_restart_and_then_selects_what_fell_d
     worker = subprocess.Popen([sys.executable, "-m", "app", "worker"], cwd=ROOT, env=env, stdout=log,
                               stderr=subprocess.STDOUT)
     try:
-        await asyncio.sleep(3)  # the worker is up and polling
-        assert worker.poll() is None
+        # The worker is up and polling once it has written arq's health-check key (under load a fixed sleep
+        # was not enough: Redis then went down while the worker was still connecting, arq's own connect
+        # retries rode it out, and the restart loop this test is about was never exercised).
+        import redis as redis_client
+
+        probe = redis_client.Redis(host="127.0.0.1", port=port, db=0)
+        try:
+            polling = time.monotonic() + 60
+            while not probe.exists("arq:queue:health-check") and time.monotonic() < polling:
+                assert worker.poll() is None, (tmp_path / "worker.log").read_text()
+                await asyncio.sleep(0.2)
+            assert probe.exists("arq:queue:health-check"), (tmp_path / "worker.log").read_text()
+        finally:
+            probe.close()
         stop(redis)
         job = await job_with_quotes(sessionmaker, timedelta(seconds=-1))  # falls due while Redis is down
         await asyncio.sleep(3)

@@ -501,7 +501,14 @@ def test_the_command_runs_through_python_m_app(tmp_path: Path):
 
 def test_the_local_holders_start_answer_and_stop(tmp_path: Path, monkeypatch):
     """scripts/dev.py run's three local holders (here on free ports): key files under the directory, 0600."""
-    ports = tuple(free_port() for _ in range(3))
+    # Three distinct free ports: each socket stays bound until all three are chosen (three free_port()
+    # calls in a row may return the same port twice, and a holder then finds "another service" there).
+    socks = [socket.socket() for _ in range(3)]
+    for sock in socks:
+        sock.bind(("127.0.0.1", 0))
+    ports = tuple(sock.getsockname()[1] for sock in socks)
+    for sock in socks:
+        sock.close()
     running = start_local_holders(tmp_path, ports=ports, timeout=30)
     procs = list(running.processes)
     try:

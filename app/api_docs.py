@@ -78,7 +78,8 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 def document_errors(handler: Any) -> None:
     """Document the errors an API handler really answers, all as `ErrorOut` (not Litestar's
     default `{"detail"}` shape): 400 bad input and 404 everywhere; 401/403 where a role is needed;
-    409, 413 and 415 where a body is sent; 429 on the login; 503 on the health check."""
+    409, 413 and 415 where a body is sent; 429 on the login; 503 on the health check and on publishing (a key holder
+    does not answer)."""
     specs = {400: _error("Bad input: `error` says what, `fields` which field and why."),
              404: _error("No such object (also for objects the caller may not see).")}
     if handler.opt.get("roles") != "public":
@@ -92,4 +93,7 @@ def document_errors(handler: Any) -> None:
         specs[429] = _error("Too many failed logins for this account or address; try again later.")
     if "/healthz" in handler.paths:
         specs[503] = _error("The database does not answer.")
+    if any(path.endswith("/publish") for path in handler.paths):
+        specs[503] = _error("Sealing is on and a key holder did not register the job (each is named); "
+                            "the job stays a draft.")
     handler.responses = {**specs, **(handler.responses or {})}

@@ -133,6 +133,10 @@ class Job(SQLModel, table=True):
     copied_from_id: int | None = Field(default=None, foreign_key="job.id")
     # The notice's marketseal-v1 sealing section (holders' register statements), null for unsealed jobs.
     sealing: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # Frozen when a sealed job's envelopes are opened (marketseal-v1 "Opening"): {"opened_at", "released": [the
+    # kept release statements with signatures, notice order], "rejected_releases": [{"holder", "fault",
+    # "answer"}]}; null before, and for unsealed jobs.
+    opening: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class JobExclusion(SQLModel, table=True):
@@ -189,6 +193,45 @@ class Quote(SQLModel, table=True):
     # Set when quotes open at the deadline.
     eligible: bool | None = Field(default=None)
     ineligible_reason: str = Field(default="", max_length=64)
+    # A sealed quote's outcome at opening: "valid" or the protocol's reason string; "" before, and when unsealed.
+    envelope_validity: str = Field(default="", max_length=40)
+    # A valid envelope's plaintext quote exactly as opened ({"price", "service_days", "note", "nonce"}; the draw
+    # record publishes it): the columns above hold what fits them (a note over 1,000 characters is cut there).
+    opened: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class SealedEphemeral(SQLModel, table=True):
+    """Every ephemeral public key of every envelope accepted for a job (replaced ones included): the unique index
+    is marketseal-v1's "unequal to every ephemeral of any envelope the server has accepted for the job"."""
+
+    __tablename__ = "sealed_ephemeral"
+    __table_args__ = (UniqueConstraint("job_id", "ephemeral", name="uq_sealed_ephemeral"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key="job.id")
+    ephemeral: str = Field(max_length=64)
+    quote_id: int = Field(foreign_key="quote.id", index=True)
+
+
+class SealingRelease(SQLModel, table=True):
+    """A key holder's latest answer to the platform's release request for one sealed job (Opening step 1).
+
+    One row per job and holder: a kept release (signature, fields and key checked) is final; a refusal, no
+    answer or a bad answer is overwritten by the next attempt until one is kept."""
+
+    __tablename__ = "sealing_release"
+    __table_args__ = (UniqueConstraint("job_id", "holder_id", name="uq_sealing_release"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key="job.id", index=True)
+    holder_id: str = Field(max_length=32)
+    kept: bool = Field(default=False)
+    # The kept release: {"statement", "signature"}; for a rejected one the answer obtained, if any.
+    answer: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    fault: str = Field(default="", max_length=300)
+    attempts: int = Field(default=1)
+    first_at: datetime = Field(default_factory=utcnow)
+    last_at: datetime = Field(default_factory=utcnow)
 
 
 class Selection(SQLModel, table=True):

@@ -14,9 +14,10 @@ from app.audit import append_event
 from app.clock import utcnow
 from app.tasks import sweep_step, task
 from marketplace.models import APPROVED, PUBLISHED, Agency, Job, Qualification, ServiceCategory
+from marketplace.services.opening import state_of as opening_state_of
 from marketplace.services.registry import notify
 from marketplace.services.results import deem_unanswered_results
-from marketplace.services.selection import close_and_select
+from marketplace.services.selection import AWAITING_KEYS, close_and_select
 from marketplace.services.timers import send_timer_notices
 
 EXPIRED = "expired"
@@ -58,9 +59,21 @@ async def expire_qualifications(ctx: dict[str, Any]) -> int:
 
 @task
 async def close_job(ctx: dict[str, Any], job_id: int) -> str:
-    """At the deadline: open quotes and select (a no-op when already done or not due)."""
+    """At the deadline: open quotes and select (a no-op when already done or not due).
 
-    return await close_and_select(ctx["sessionmaker"], job_id)
+    A sealed job still waiting for its holders' releases is tried again at the end of the grace period
+    (when it opens with `k` of them); the sweeper keeps asking the holders until then and after."""
+
+    outcome = await close_and_select(ctx["sessionmaker"], job_id)
+    queue = ctx.get("queue")
+    if outcome == AWAITING_KEYS and queue is not None:
+        async with ctx["sessionmaker"]() as session:
+            job = await session.get(Job, job_id)
+            state = await opening_state_of(session, job)
+        if state.retry_at is not None:
+            await queue.enqueue("close_job", job_id, at=state.retry_at,
+                                key=f"open:{job_id}:{int(state.retry_at.timestamp())}")
+    return outcome
 
 
 @sweep_step
@@ -79,7 +92,7 @@ async def close_due_jobs(ctx: dict[str, Any]) -> int:
 
     async def close(job_id: int) -> bool:
         async with limit:
-            return await close_and_select(ctx["sessionmaker"], job_id) != "noop"
+            return await close_and_select(ctx["sessionmaker"], job_id) not in ("noop", AWAITING_KEYS)
 
     return sum(await asyncio.gather(*(close(job_id) for job_id in shuffled)))
 

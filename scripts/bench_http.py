@@ -35,7 +35,7 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Awaitable, Callable
@@ -47,20 +47,19 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import app.main  # noqa: E402,F401  (the composition root: wires the domains' ports and tasks)
-from app.auth import CurrentUser  # noqa: E402
 from app.db import make_engine, make_sessionmaker  # noqa: E402
-from app.models import User  # noqa: E402
 from app.settings import normalise_database_url  # noqa: E402
-from marketplace.domain import credit_code
-from marketplace.schemas import AgencySignup, JobIn, OwnerSignup, QualificationIn  # noqa: E402
-from marketplace.services import registry
-from marketplace.services.jobs import create_job, publish_job
+from marketplace.schemas import JobIn  # noqa: E402
+from marketplace.services.jobs import create_job, publish_job  # noqa: E402
+from scripts.bench_population import Population, owner_and_agencies  # noqa: E402
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 DB_NAME = "market_bench"
 REDIS_URL = "redis://127.0.0.1:6379/14"
 PASSWORD = "bench-quote-Lantern-42"
 CAP = Decimal("1000000.00")
+PEOPLE = Population(actor="bench", password=PASSWORD, owner="benchowner", owner_name="压测市住房和城乡建设局",
+                    agency="benchag{i:04d}", agency_name="压测环境咨询第{i}有限公司", certificate="EIA-B-{i:05d}")
 
 
 # ---- setup ------------------------------------------------------------------------------------
@@ -92,47 +91,16 @@ async def populate(url: str, agencies: int) -> tuple[str, list[str]]:
     """Owner, agencies and a published job, made through the services; (job_no, agency usernames)."""
     engine = make_engine(normalise_database_url(url))
     sm = make_sessionmaker(engine)
-    rng = random.Random(20261127)
-    codes: set[str] = set()
-
-    def new_code() -> str:
-        while (c := credit_code.generate(rng)) in codes:
-            pass
-        codes.add(c)
-        return c
-
     try:
-        async with sm() as s:
-            owner = await registry.register_owner(s, OwnerSignup(
-                username="benchowner", password=PASSWORD, credit_code=new_code(), name="压测市住房和城乡建设局",
-                contact_name="王五", phone="0571-88880000", address="测试市人民路 1 号"))
-            await registry.decide_owner(s, "bench", owner.id, "approve", "")
         limit = asyncio.Semaphore(8)  # argon2 hashing is the slow part; the pool has 10 connections
-
-        async def one(i: int) -> str:
-            username = f"benchag{i:04d}"
-            async with limit, sm() as s:
-                agency = await registry.register_agency(s, AgencySignup(
-                    username=username, password=PASSWORD, credit_code=new_code(), name=f"压测环境咨询第{i}有限公司",
-                    legal_rep="张三", contact_name="李四", phone="0571-88886666", address="测试市文三路 1 号",
-                    qualifications=[QualificationIn(category_code="EIA", level=2, certificate_no=f"EIA-B-{i:05d}",
-                                                    valid_until=date.today() + timedelta(days=365))]))
-                await registry.decide_agency(s, "bench", agency.id, "approve", "")
-            return username
-
-        usernames = list(await asyncio.gather(*(one(i) for i in range(1, agencies + 1))))
+        user, made = await owner_and_agencies(sm, PEOPLE, agencies, random.Random(20261127), limit)
         async with sm() as s:
-            from sqlmodel import select
-
-            u = (await s.exec(select(User).where(User.username == "benchowner"))).one()
-            user = CurrentUser(id=u.id, username=u.username, role=u.role, display_name=u.display_name,
-                               agency_id=None, owner_id=u.owner_id, locale=None)
             job = await create_job(s, user, JobIn(
                 title="压测项目环境影响评价", project_name="压测项目", project_code="BENCH-0001", category_code="EIA",
                 min_level=3, budget_cap=CAP, method="random", state_funded=True,
                 quote_deadline=datetime.now(timezone.utc) + timedelta(days=30), service_days=60))
             job = await publish_job(s, user, job.job_no)
-        return job.job_no, usernames
+        return job.job_no, [username for username, _ in made]
     finally:
         await engine.dispose()
 

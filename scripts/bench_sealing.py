@@ -5,6 +5,9 @@
 * opening: ``open_envelope`` of N envelopes (default 1,000; k=2 of n=3, all three keys
   released, so every share is decrypted and checked), best of R rounds (default 3);
   target < 2 s for 1,000 (issue 14). Sealing them first is timed too, for comparison.
+* verifying: ``scripts/verify_seal.verify_sealing`` of a sealed draw record of N quotes (the
+  vectors' notice and releases, every envelope re-opened and its digest, receipt and
+  candidate price checked), best of R rounds; target < 3 s for 1,000.
 * sealing in the browser: ``MarketSeal.sealQuote`` of app/static/marketseal.js in Debian's
   Chromium (Playwright), notice signatures verified each time, median of 30; target < 50 ms.
   Skipped with the reason when Playwright or Chromium is missing.
@@ -26,9 +29,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from marketplace.domain.sealing import SealRandomness, notice_holders, open_envelope, seal_quote
+from marketplace.domain.sealing import (
+    SealRandomness,
+    envelope_digest,
+    notice_holders,
+    open_envelope,
+    seal_quote,
+    sealed_receipt,
+)
+from scripts import verify_seal
 
 OPEN_TARGET_S = 2.0
+VERIFY_TARGET_S = 3.0
 SEAL_TARGET_MS = 50.0
 VECTORS = json.loads((ROOT / "tests" / "data" / "marketseal-v1-vectors.json").read_text("utf-8"))
 SEALING = VECTORS["notice_sealing"]
@@ -56,6 +68,41 @@ def bench_opening(count: int, rounds: int) -> tuple[float, float, int]:
         best = min(best, time.perf_counter() - start)
         valid = sum(o.valid for o in outcomes)
     return seal_s, best, valid
+
+
+def sealed_record(count: int) -> dict:
+    """The sealing part of a draw record of `count` sealed quotes, all valid and all candidates."""
+    holders = notice_holders(SEALING)
+    rng = random.Random(15)
+    job_id, envelopes, candidates, quotes = JOB["job_id"], [], [], []
+    for i in range(count):
+        quote_id, agency = f"q{i + 1:05d}", f"9111010{i:011d}"
+        sealed = seal_quote(job_id=job_id, agency_code=agency, holders=holders, threshold=SEALING["threshold"],
+                            price=f"{rng.randrange(1, 10**6)}.{rng.randrange(100):02d}", service_days=30,
+                            note="含税", randomness=SealRandomness.fresh(SEALING["threshold"], len(holders),
+                                                                        rng.randbytes))
+        digest, submitted_at = envelope_digest(sealed.envelope), "2026-03-18T09:15:02Z"
+        envelopes.append({"quote_id": quote_id, "agency_code": agency, "envelope": sealed.envelope,
+                          "envelope_digest": digest, "submitted_at": submitted_at,
+                          "receipt": sealed_receipt(job_id=job_id, quote_id=quote_id, agency_code=agency,
+                                                    envelope_digest=digest, submitted_at=submitted_at),
+                          "validity": "valid"})
+        plain = json.loads(sealed.plaintext)
+        candidates.append({"quote_id": quote_id, "agency_code": agency, "price": plain["price"], "weight": 1})
+        quotes.append({"quote_id": quote_id, "agency_code": agency, **plain})
+    return {"job_id": job_id, "candidates": candidates, "quotes": quotes, "sealing": SEALING,
+            "released": VECTORS["record_example"]["released"], "envelopes": envelopes}
+
+
+def bench_verify(count: int = 1000, rounds: int = 3) -> tuple[float, int]:
+    """(best seconds of `verify_seal.verify_sealing` on a sealed record of `count` quotes, problems found)."""
+    record = sealed_record(count)
+    best, problems = float("inf"), []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        problems = verify_seal.verify_sealing(record)
+        best = min(best, time.perf_counter() - start)
+    return best, len(problems)
 
 
 def bench_browser(samples: int) -> tuple[float | None, str]:
@@ -123,6 +170,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  {'opening in Python (best of rounds)':<44}{open_s:>11.3f}s{open_target:>11.3f}s"
           f"   {'OK' if open_s < open_target else 'MISSED'} ({valid}/{n} valid)")
     ok &= open_s < open_target and valid == n
+    verify_s, problems = bench_verify(n, max(1, min(args.rounds, 20)))
+    verify_target = VERIFY_TARGET_S * n / 1000
+    print(f"  {'verifying the sealed record (verify_seal.py)':<44}{verify_s:>11.3f}s{verify_target:>11.3f}s"
+          f"   {'OK' if verify_s < verify_target else 'MISSED'} ({problems} problems)")
+    ok &= verify_s < verify_target and problems == 0
     if args.no_browser:
         print(f"  {'sealing one quote in Chromium':<44}{'skipped':>12}{SEAL_TARGET_MS:>10.0f}ms")
     else:

@@ -42,7 +42,7 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -55,19 +55,19 @@ sys.path.insert(0, str(ROOT))
 import app.main  # noqa: E402,F401  (the composition root: wires the domains' ports and tasks)
 from app.auth import CurrentUser  # noqa: E402
 from app.db import make_engine, make_sessionmaker  # noqa: E402
-from app.models import User  # noqa: E402
 from app.settings import normalise_database_url  # noqa: E402
 from app.tasks import ArqQueue  # noqa: E402
-from marketplace.domain import credit_code  # noqa: E402
-from marketplace.schemas import AgencySignup, JobIn, OwnerSignup, QualificationIn, QuoteIn  # noqa: E402
-from marketplace.services import registry  # noqa: E402
+from marketplace.schemas import JobIn, QuoteIn  # noqa: E402
 from marketplace.services.jobs import create_job, publish_job, schedule_close  # noqa: E402
 from marketplace.services.quotes import submit_quote  # noqa: E402
 from scripts.bench_http import free_port  # noqa: E402
+from scripts.bench_population import Population, owner_and_agencies  # noqa: E402
 
 PASSWORD = "faults-Lantern-42"
 CAP = Decimal("800000.00")
 LOAD_JOBS = 3
+PEOPLE = Population(actor="faults", password=PASSWORD, owner="faultowner", owner_name="故障演练市交通运输局",
+                    agency="faultag{i:03d}", agency_name="故障演练环境咨询第{i}有限公司", certificate="EIA-F-{i:05d}")
 
 
 def log(msg: str) -> None:
@@ -180,40 +180,9 @@ async def populate(url: str, args) -> Plan:
     engine = make_engine(normalise_database_url(url))
     sm = make_sessionmaker(engine)
     rng = random.Random(args.seed)
-    codes: set[str] = set()
-
-    def new_code() -> str:
-        while (c := credit_code.generate(rng)) in codes:
-            pass
-        codes.add(c)
-        return c
-
     limit = asyncio.Semaphore(8)
     try:
-        async with sm() as s:
-            owner = await registry.register_owner(s, OwnerSignup(
-                username="faultowner", password=PASSWORD, credit_code=new_code(), name="故障演练市交通运输局",
-                contact_name="王五", phone="0571-88880000", address="测试市人民路 1 号"))
-            await registry.decide_owner(s, "faults", owner.id, "approve", "")
-
-        async def agency(i: int) -> tuple[str, int]:
-            username = f"faultag{i:03d}"
-            async with limit, sm() as s:
-                a = await registry.register_agency(s, AgencySignup(
-                    username=username, password=PASSWORD, credit_code=new_code(), name=f"故障演练环境咨询第{i}有限公司",
-                    legal_rep="张三", contact_name="李四", phone="0571-88886666", address="测试市文三路 1 号",
-                    qualifications=[QualificationIn(category_code="EIA", level=2, certificate_no=f"EIA-F-{i:05d}",
-                                                    valid_until=date.today() + timedelta(days=365))]))
-                await registry.decide_agency(s, "faults", a.id, "approve", "")
-            return username, a.id
-
-        agencies = list(await asyncio.gather(*(agency(i) for i in range(1, args.agencies + 1))))
-        async with sm() as s:
-            from sqlmodel import select
-
-            u = (await s.exec(select(User).where(User.username == "faultowner"))).one()
-        owner_user = CurrentUser(id=u.id, username=u.username, role=u.role, display_name=u.display_name,
-                                 agency_id=None, owner_id=u.owner_id, locale=None)
+        owner_user, agencies = await owner_and_agencies(sm, PEOPLE, args.agencies, rng, limit)
 
         async def job(n: int, deadline: datetime) -> tuple[int, str]:
             async with limit, sm() as s:

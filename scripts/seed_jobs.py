@@ -44,7 +44,7 @@ from app.db import SessionMaker, make_engine, make_sessionmaker
 from app.models import User
 from app.settings import get_settings
 from marketplace.models import APPROVED, AWARDED, Agency, Job, Owner, Qualification, Quote, Selection, ServiceCategory
-from marketplace.schemas import JobIn, QuoteIn
+from marketplace.schemas import JobIn, QuoteIn, SealedQuoteIn
 from marketplace.services.awards import (
     decide_justification,
     decide_objection,
@@ -54,6 +54,7 @@ from marketplace.services.awards import (
 )
 from marketplace.services.contracts import agency_confirm_contract, confirm_contract
 from marketplace.services.jobs import cancel_job, create_job, publish_job
+from marketplace.services.keyholder_client import reset_transport, use_transport
 from marketplace.services.quotes import submit_quote, withdraw_quote
 from marketplace.services.results import confirm_result, deem_unanswered_results, return_result, submit_result
 from marketplace.services.selection import (
@@ -68,6 +69,7 @@ from ratings.models import Violation
 from ratings.schemas import RatingIn
 from ratings.services.ratings import rate_job
 from ratings.services.recompute import nightly_recompute
+from scripts import seed_sealing
 from scripts.seed_plan import (  # noqa: F401  (DEMO_PREFIX: the tests read it from here)
     ACCEPT_REASONS,
     CANCEL_REASONS,
@@ -88,6 +90,7 @@ from scripts.seed_plan import (  # noqa: F401  (DEMO_PREFIX: the tests read it f
     within_cap,
 )
 
+SEALED_DAYS = 45  # the administrator turns sealing on this many days before today: later jobs are sealed
 PAUSE_REASONS = ["等待业主提供项目可研批复文件", "项目选址调整，暂停编制", "等待业主补充地勘资料"]
 RETURN_REASONS = ["成果缺少附图附件，请补充", "结论与监测数据不一致，请复核", "未按合同约定格式编制"]
 
@@ -116,6 +119,9 @@ class Replay:
         self.limit = limit  # nothing may happen later than this (the real present)
         self.refused_agencies: set[int] = set()
         self.var_dir = get_settings().var_dir  # where the signed contracts and results are stored
+        self.sealed_from: datetime | None = None  # jobs created from then on are sealed (marketseal-v1)
+        self.sealing_on = False
+        self.codes: dict[int, str] = {}  # agency id -> credit code (the envelope's agency_code)
 
     def at(self, t: datetime) -> None:
         if t > self.limit:
@@ -161,6 +167,9 @@ class Replay:
                      beacon_label=f"drand 主网截止后首个轮次（约第 {rng.randint(4_000_000, 5_500_000)} 轮）" if p.beacon else "",
                      exclusions=p.exclusions)
         self.at(t)
+        if self.sealed_from is not None and t >= self.sealed_from and not self.sealing_on:
+            await seed_sealing.switch_on(self.sm, "user:admin")  # the administrator, audited
+            self.sealing_on = True
         job = await self.call(create_job, owner, data)
         if p.outcome == "draft":
             return
@@ -170,9 +179,9 @@ class Replay:
             return
         t += timedelta(minutes=rng.randint(5, 180))
         self.at(t)
-        await self.call(publish_job, owner, job.job_no)
+        job = await self.call(publish_job, owner, job.job_no)
         end = min(p.deadline, self.limit) if p.outcome != "cancelled" else t + (p.deadline - t) * rng.uniform(0.3, 0.9)
-        await self.quotes(p, job.job_no, t, end - timedelta(minutes=10))
+        await self.quotes(p, job.job_no, t, end - timedelta(minutes=10), job.sealing)
         if p.outcome == "open":
             return
         if p.outcome == "cancelled":
@@ -199,8 +208,17 @@ class Replay:
             await choose_direct(self.sm, owner, job.job_no, str(chosen.id), rng.choice(DIRECT_REASONS))
         await self.after_selection(p, job, t)
 
-    async def quotes(self, p: JobPlan, job_no: str, start: datetime, end: datetime) -> None:
-        """Each agency quotes from its own office address and browser, except one planted ring."""
+    def quote_in(self, sealing: dict | None, job_no: str, agency_id: int, price: Decimal, days: int, note: str,
+                 *, malformed: bool = False) -> QuoteIn | SealedQuoteIn:
+        """The quote as the agency's page sends it: the price itself, or on a sealed job the envelope only."""
+        if not sealing:
+            return QuoteIn(price=price, service_days=days, note=note)
+        return SealedQuoteIn(envelope=seed_sealing.envelope_for(sealing, job_no, self.codes[agency_id],
+                                                                f"{price:.2f}", days, note, malformed=malformed))
+
+    async def quotes(self, p: JobPlan, job_no: str, start: datetime, end: datetime, sealing: dict | None = None) -> None:
+        """Each agency quotes from its own office address and browser, except one planted ring. On a sealed
+        job one bidder in about twelve sends a broken envelope (a plaintext that is not a quote)."""
         rng = p.rng
         if not p.bidders or end <= start:
             return
@@ -208,8 +226,10 @@ class Replay:
         replacements = []
         for (agency_id, price, days, note), t in zip(p.bidders, moments):
             self.at(t)
+            broken = bool(sealing) and rng.random() < 0.08
             await self.call(submit_quote, self.agency(agency_id), job_no,
-                            QuoteIn(price=price, service_days=days, note=note), **sender(agency_id, self.offices))
+                            self.quote_in(sealing, job_no, agency_id, price, days, note, malformed=broken),
+                            **sender(agency_id, self.offices))
             if rng.random() < 0.12:
                 replacements.append((agency_id, price, days, note, t))
         for agency_id, price, days, note, t in replacements:  # a second thought before the deadline
@@ -220,7 +240,8 @@ class Replay:
             else:
                 newer = within_cap(price * Decimal(str(rng.uniform(0.93, 0.99))), p.cap)
                 await self.call(submit_quote, self.agency(agency_id), job_no,
-                                QuoteIn(price=newer, service_days=days, note=note), **sender(agency_id, self.offices))
+                                self.quote_in(sealing, job_no, agency_id, newer, days, note),
+                                **sender(agency_id, self.offices))
 
     def _fits(self, t: datetime) -> bool:
         return t <= self.limit
@@ -453,13 +474,26 @@ async def seed_jobs(sessionmaker: SessionMaker, *, seed: int = DEFAULT_SEED, cou
     plans = [p for p in planned if p.code not in existing]
     plans.sort(key=lambda p: (p.created, p.index))  # job numbers follow simulated time
     replay = Replay(sessionmaker, users, regulator, now, shared_offices(planned))
+    settings = get_settings()
+    async with sessionmaker() as s:
+        fresh = (await s.exec(select(Job.id).limit(1))).first() is None
+    holders = seed_sealing.DemoHolders(settings.var_dir, settings.platform_id, fresh=fresh)
+    token = use_transport(holders.transport)
     bar = tqdm(total=len(plans), desc="demo jobs", unit="job", disable=not progress or not plans)
     try:
+        if plans:
+            replay.at(plans[0].created - timedelta(hours=1))
+            await seed_sealing.configure(sessionmaker, "user:admin", holders)
+            replay.sealed_from = now - timedelta(days=SEALED_DAYS)
+            async with sessionmaker() as s:
+                replay.codes = dict((await s.exec(select(Agency.id, Agency.credit_code))).all())
         for p in plans:
             await replay.run(p)
             bar.update(1)
     finally:
         set_clock_offset(timedelta(0))
+        reset_transport(token)
+        holders.close()
         bar.close()
     if plans:
         async with sessionmaker() as s:

@@ -14,16 +14,23 @@ Exits 2 when the input cannot be read or is not JSON.
 Standalone on purpose: Python 3.9+ standard library only, no project code, so
 anyone can read it, copy it, or port it.  The protocol is explained step by
 step in docs/marketdraw-v1.md; the step numbers below are those of the protocol.
+
+A sealed record (one with ``sealing``, protocol marketseal-v1) is checked further by
+verify_seal.py, which must sit in the same directory as this file and needs the
+``cryptography`` package; every problem it finds is printed.  Without them a sealed
+record cannot be verified (exit 2).
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib
 import json
 import re
 import sys
 import urllib.request
+from pathlib import Path
 from typing import Any, Dict
 
 PROTOCOL = "marketdraw-v1"
@@ -58,6 +65,18 @@ def show(value: Any) -> str:
         return f"<{value}>"
     text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= 200 else text[:200] + "…"
+
+
+class SealProblems(Exception):
+    """What verify_seal.py found wrong in the sealing part of a record (each a sentence)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(problems[0])
+        self.problems = problems
+
+
+class SealUnavailable(Exception):
+    """A sealed record, but verify_seal.py or the cryptography package is missing."""
 
 
 def check(field: str, expected: Any, found: Any) -> None:
@@ -232,15 +251,37 @@ def check_candidates(record: Obj) -> list[Obj]:
     return candidates
 
 
+def record_envelopes(record: Obj) -> list:
+    """A sealed record's envelopes (top level, or inside ``sealing``); [] when there are none."""
+    sealing = record.get("sealing")
+    envelopes = record.get("envelopes", sealing.get("envelopes") if isinstance(sealing, dict) else None)
+    return envelopes if "sealing" in record and isinstance(envelopes, list) else []
+
+
+def sealed_quote_ids(record: Obj) -> set:
+    """The quotes of a sealed record that have an envelope: their receipt is the sealed
+    receipt (over the envelope), which verify_seal.py recomputes."""
+    return {e.get("quote_id") for e in record_envelopes(record) if isinstance(e, dict)
+            and isinstance(e.get("quote_id"), str)}
+
+
 def check_quotes(record: Obj, candidates: list[Obj]) -> None:
     """Receipts: sha256(canonical({job_id, quote_id, agency_code, price, service_days,
     submitted_at, nonce})); and each candidate is its quote, unaltered."""
     quotes = record["quotes"]
     if not isinstance(quotes, list):
         raise Mismatch("quotes", Described("a list"), quotes)
+    sealed = sealed_quote_ids(record)
     by_id = {}
     for i, quote in enumerate(quotes):
         where = f"quotes[{i}]"
+        if isinstance(quote, dict) and quote.get("quote_id") in sealed:
+            if not isinstance(quote.get("agency_code"), str):
+                raise Mismatch(f"{where}.agency_code", Described("a string"), quote.get("agency_code"))
+            if quote["quote_id"] in by_id:
+                raise Mismatch(f"{where}.quote_id", Described("a quote_id not used before"), quote["quote_id"])
+            by_id[quote["quote_id"]] = quote
+            continue
         if not isinstance(quote, dict) or not all(f in quote for f in (*RECEIPT_FIELDS, "receipt")):
             raise Mismatch(where, Described(f"an object with {', '.join(RECEIPT_FIELDS)}, receipt"), quote)
         fields = {"job_id": record["job_id"], **{f: quote[f] for f in RECEIPT_FIELDS}}
@@ -296,6 +337,30 @@ def check_params(record: Obj, candidates: list[Obj], stream: RandomStream) -> Ob
     return params
 
 
+def load_verify_seal() -> Any:
+    """verify_seal.py from this file's own directory; SealUnavailable when it or cryptography is missing."""
+    here = str(Path(__file__).resolve().parent)
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    try:  # imported by name, so that this file itself still needs the standard library only
+        verify_seal = importlib.import_module("verify_seal")
+    except ImportError as exc:
+        if (getattr(exc, "name", None) or "").startswith("cryptography"):
+            raise SealUnavailable("this record is sealed (marketseal-v1); verifying it needs the Python package "
+                                  "cryptography: pip install cryptography") from exc
+        raise SealUnavailable("this record is sealed (marketseal-v1); verifying it needs verify_seal.py in the same "
+                              f"directory as verify_draw.py ({here}): download it from the site's "
+                              "/verify/verify_seal.py") from exc
+    return verify_seal
+
+
+def check_sealing(record: Obj) -> None:
+    """A sealed record: statements, released keys, every envelope re-opened (verify_seal.py)."""
+    problems = load_verify_seal().verify_sealing(record)
+    if problems:
+        raise SealProblems(problems)
+
+
 def verify_record(record: Any) -> str:
     """Re-derive everything in ``record``; return a one-line summary or raise Mismatch."""
     if not isinstance(record, dict):
@@ -323,6 +388,8 @@ def verify_record(record: Any) -> str:
     candidates = check_candidates(record)
     if "quotes" in record:
         check_quotes(record, candidates)
+    if "sealing" in record:  # sealed quotes: each candidate is its re-opened envelope
+        check_sealing(record)
 
     # Step 3: digest of the candidate list.
     check("candidates_digest", sha256_hex(canonical(candidates)), record["candidates_digest"])
@@ -377,6 +444,8 @@ def verify_record(record: Any) -> str:
     details = ""
     if record["method"] == "optimal" and candidates:
         details = f", p={params['p']}, reference_price {params['reference_price']}"
+    if "sealing" in record:
+        details += f", {len(record_envelopes(record))} envelopes re-opened"
     return (
         f"{record['job_id']} {record['method']}: {len(candidates)} candidates{details}, "
         f"{len(excluded)} excluded, winner {winner}"
@@ -422,6 +491,12 @@ def verify_text(record: Any) -> tuple[int, str]:
     except Mismatch as mismatch:
         job = record.get("job_id")
         return 1, f"FAIL {job if isinstance(job, str) else '?'} {mismatch}"
+    except SealProblems as found:
+        job = record.get("job_id")
+        return 1, "\n  ".join([f"FAIL {job if isinstance(job, str) else '?'} sealing: {found.problems[0]}",
+                               *(f"sealing: {p}" for p in found.problems[1:])])
+    except SealUnavailable as exc:
+        return 2, f"UNVERIFIABLE: {exc}"
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         return 1, f"FAIL malformed record: {exc!r}"
 

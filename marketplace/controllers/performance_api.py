@@ -3,6 +3,7 @@ the result and its sign-off (DESIGN "After the award"), and the files' downloads
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from urllib.parse import quote as urlquote
 
 from litestar import Request, Response, get, post
@@ -55,6 +56,19 @@ async def one_file(request: Request) -> tuple[str, bytes]:
     return files[0]
 
 
+async def performance_now(request: Request, db: DB, job_no: str) -> PerformanceOut:
+    """The job's record after the award as the caller now sees it (the answer of every step on it)."""
+    return await performance(db, await public_job(db, job_no), user_of(request))
+
+
+async def with_reason(request: Request, db: DB, job_no: str, schema: type[TimerReasonIn | ReasonIn],
+                      step: Callable[..., Awaitable[object]]) -> PerformanceOut:
+    """Parse the body's `{"reason"}`, take the owner's `step(db, user, job_no, reason)`, answer the record."""
+    data = parse(schema, await read_input(request))
+    await step(db, user_of(request), job_no, data.reason)
+    return await performance_now(request, db, job_no)
+
+
 # ---- the owner ----------------------------------------------------------------------------------
 
 @post("/api/owner/jobs/{job_no:str}/contract", opt=roles("owner"), status_code=201,
@@ -72,18 +86,14 @@ async def api_confirm_contract(request: Request, db: DB, job_no: FromPath[str]) 
       operation_class=body(TimerReasonIn))
 async def api_pause_timer(request: Request, db: DB, job_no: FromPath[str]) -> PerformanceOut:
     """Body: `{"reason"}`. Pauses the service timer (暂停计时)."""
-    data = parse(TimerReasonIn, await read_input(request))
-    await timers.pause_timer(db, user_of(request), job_no, data.reason)
-    return await performance(db, await public_job(db, job_no), user_of(request))
+    return await with_reason(request, db, job_no, TimerReasonIn, timers.pause_timer)
 
 
 @post("/api/owner/jobs/{job_no:str}/timer/resume", opt=roles("owner"), status_code=200,
       operation_class=body(TimerReasonIn))
 async def api_resume_timer(request: Request, db: DB, job_no: FromPath[str]) -> PerformanceOut:
     """Body: `{"reason"}`. Resumes a paused service timer; the due date moves by the pause."""
-    data = parse(TimerReasonIn, await read_input(request))
-    await timers.resume_timer(db, user_of(request), job_no, data.reason)
-    return await performance(db, await public_job(db, job_no), user_of(request))
+    return await with_reason(request, db, job_no, TimerReasonIn, timers.resume_timer)
 
 
 @post("/api/owner/jobs/{job_no:str}/extensions/{extension_id:int}/decision", opt=roles("owner"), status_code=200,
@@ -111,9 +121,7 @@ async def api_confirm_result(request: Request, db: DB, job_no: FromPath[str]) ->
       operation_class=body(ReasonIn))
 async def api_return_result(request: Request, db: DB, job_no: FromPath[str]) -> PerformanceOut:
     """Body: `{"reason"}`. Returns the submitted result; the agency submits again."""
-    data = parse(ReasonIn, await read_input(request))
-    await results.return_result(db, user_of(request), job_no, data.reason)
-    return await performance(db, await public_job(db, job_no), user_of(request))
+    return await with_reason(request, db, job_no, ReasonIn, results.return_result)
 
 
 # ---- the agency ---------------------------------------------------------------------------------
@@ -155,7 +163,7 @@ async def api_submit_result(request: Request, db: DB, job_no: FromPath[str]) -> 
         msg = _("At most {n} characters.", n=2000)
         raise InputError(msg, fields={"note": msg})
     await results.submit_result(db, user_of(request), job_no, note, files, request.app.state.settings.var_dir)
-    return await performance(db, await public_job(db, job_no), user_of(request))
+    return await performance_now(request, db, job_no)
 
 
 # ---- everyone -----------------------------------------------------------------------------------

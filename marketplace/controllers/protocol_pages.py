@@ -14,6 +14,7 @@ from app.settings import ROOT
 from marketplace.controllers.page_helpers import render_page
 
 VERIFIER = ROOT / "scripts" / "verify_draw.py"
+SEAL_VERIFIER = ROOT / "scripts" / "verify_seal.py"
 PROTOCOL = ROOT / "docs" / "marketdraw-v1.md"
 VECTORS = ROOT / "tests" / "data" / "marketdraw-v1-vectors.json"
 
@@ -37,6 +38,13 @@ async def download_verifier() -> Response:
     return _file(VERIFIER, "text/x-python; charset=utf-8", "verify_draw.py")
 
 
+@get("/verify/verify_seal.py", opt=roles(PUBLIC), include_in_schema=False)
+async def download_seal_verifier() -> Response:
+    """Its companion for sealed records (marketseal-v1): Python 3 plus the cryptography package; it goes in the
+    same directory as verify_draw.py, which imports it."""
+    return _file(SEAL_VERIFIER, "text/x-python; charset=utf-8", "verify_seal.py")
+
+
 @get("/protocol/marketdraw-v1.md", opt=roles(PUBLIC), include_in_schema=False)
 async def download_protocol() -> Response:
     return _file(PROTOCOL, "text/markdown; charset=utf-8", "marketdraw-v1.md")
@@ -53,4 +61,4 @@ async def protocol_page(request: Request) -> Template:
     return await render_page(request, "marketplace/jobs/protocol.html", body=protocol_html())
 
 
-route_handlers = [download_verifier, download_protocol, download_vectors, protocol_page]
+route_handlers = [download_verifier, download_seal_verifier, download_protocol, download_vectors, protocol_page]

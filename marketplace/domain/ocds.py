@@ -17,6 +17,8 @@ public at that stage and dated by the stored time of the stage:
                                                                       (pause, resume, approved extension)
     <job_no>-completion     contractTermination    completed_at       the owner confirmed the result
 
+(The contract's stages and its `contracts` section are built by `marketplace.domain.ocds_implementation`.)
+
 Sealed quotes: before the quotes are opened (the same rule as
 `marketplace.market.quotes_are_open`) no release holds anything about them — no
 number of tenderers, no bid, no tenderer — whatever bids the caller passes in.
@@ -35,15 +37,37 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from marketplace.domain.ocds_facts import (  # the builder's inputs and constants, also as ocds.<name>
-    _DONE_STATUSES, _SEALED_STATUSES, AWARD_CRITERIA, BID_EXTENSION, CATEGORY_SCHEME, CURRENCY, EXCLUSION_REASONS,
-    METHOD_NAMES, METHOD_RULES, OCDS_VERSION, OCID_PREFIX, ORG_SCHEME, TENDER_STATUS, AttachmentFacts, Bid,
-    ContractFacts, Exclusion, JobFacts, Organisation, Publication, SelectionFacts, ServiceChange, _, plain,
+    _SEALED_STATUSES,
+    AWARD_CRITERIA,
+    BID_EXTENSION,
+    CATEGORY_SCHEME,
+    CURRENCY,
+    EXCLUSION_REASONS,
+    METHOD_NAMES,
+    METHOD_RULES,
+    OCDS_VERSION,
+    OCID_PREFIX,
+    ORG_SCHEME,
+    TENDER_STATUS,
+    AttachmentFacts,
+    Bid,
+    ContractFacts,
+    Exclusion,
+    JobFacts,
+    Organisation,
+    Publication,
+    SelectionFacts,
+    ServiceChange,
+    _,
+    plain,
 )
+from marketplace.domain.ocds_implementation import contract_section, contract_stages
+from marketplace.domain.ocds_values import _utc, _value, amount, award_id, format_date, ocid  # also as ocds.<name>
 from marketplace.domain.sealing_notice import section_text
 
 __all__ = [  # the builder, and its inputs and constants (from ocds_facts) as ocds.<name>
@@ -56,27 +80,6 @@ __all__ = [  # the builder, and its inputs and constants (from ocds_facts) as oc
 ]
 
 # ---- small pieces -----------------------------------------------------------------------------
-
-def ocid(job_no: str) -> str:
-    """The contracting process identifier of a job."""
-    return f"{OCID_PREFIX}-{job_no}"
-
-
-def format_date(dt: datetime) -> str:
-    """An OCDS date-time: UTC, whole seconds, "Z" (a naive value is taken as UTC)."""
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def amount(value: Decimal | int | str) -> Decimal:
-    """Money with exactly two places (half-up), as OCDS `amount`s are written."""
-    return Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-
-
-def _value(money: Decimal) -> dict[str, Any]:
-    return {"amount": amount(money), "currency": CURRENCY}
-
 
 def quotes_are_open(status: str, closed_at: datetime | None) -> bool:
     """Quotes are public once opened at the deadline (mirrors `market.quotes_are_open`)."""
@@ -200,7 +203,7 @@ def _bids(job: JobFacts) -> dict[str, Any]:
         ]
     details = [{"id": b.quote_id, "date": format_date(b.submitted_at),
                 "status": "valid" if b.eligible else "disqualified", "tenderers": [_ref(b.agency)],
-                "value": _value(b.price)} for b in job.bids]
+                **({"value": _value(b.price)} if b.price is not None else {})} for b in job.bids]
     return {"statistics": stats, "details": details}
 
 
@@ -226,11 +229,6 @@ def _award(job: JobFacts, pub: Publication, quote_id: str, status: str, *, date:
     return award
 
 
-def award_id(job_no: str, quote_id: str) -> str:
-    """An award is identified by the quote it awards."""
-    return f"{job_no}-award-q{quote_id}"
-
-
 def _awards(job: JobFacts, pub: Publication, current_status: str) -> list[dict[str, Any]]:
     """Former winners excluded after the selection (cancelled), then the current award if any."""
     sel = job.selection
@@ -245,35 +243,6 @@ def _awards(job: JobFacts, pub: Publication, current_status: str) -> list[dict[s
 
 def _award_date(sel: SelectionFacts) -> datetime:
     return sel.changed_at if sel.excluded and sel.changed_at else sel.selected_at
-
-
-def _contract(job: JobFacts, pub: Publication, status: str, changes: int) -> dict[str, Any]:
-    """The contract as it stood after the first `changes` steps of the service timer."""
-    c = job.contract
-    bid = next((b for b in job.bids if b.quote_id == c.quote_id), None)
-    days = c.service_days if c.service_days is not None else (bid.service_days if bid is not None else None)
-    steps = c.changes[:changes]
-    days = None if days is None else days + sum(s.days for s in steps if s.kind == "extend")
-    due = steps[-1].due_at if steps else c.due_at
-    period: dict[str, Any] = {"startDate": format_date(c.confirmed_at)}
-    if days is not None:
-        period["durationInDays"] = days
-    if status == "terminated" and job.completed_at:
-        period["endDate"] = format_date(job.completed_at)
-    contract = {"id": f"{job.job_no}-contract", "awardID": award_id(job.job_no, c.quote_id), "status": status,
-                "value": _value(c.amount), "dateSigned": format_date(c.confirmed_at), "period": period}
-    if c.due_at is not None:  # the service timer (DESIGN "After the award"): its due date as a milestone
-        milestone: dict[str, Any] = {"id": f"{job.job_no}-result", "type": "delivery",
-                                     "title": pub.translate(_("Service result due")), "status": "scheduled"}
-        if due is not None:
-            milestone["dueDate"] = format_date(due)
-        else:
-            milestone["description"] = pub.translate(_("The service timer is paused; the due date moves on "
-                                                        "until it runs again."))
-        if status == "terminated" and job.completed_at:
-            milestone["status"], milestone["dateMet"] = "met", format_date(job.completed_at)
-        contract["implementation"] = {"milestones": [milestone]}
-    return contract
 
 
 # ---- releases ---------------------------------------------------------------------------------------
@@ -313,16 +282,8 @@ def _stages(job: JobFacts, now: datetime) -> list[_Stage]:
     if job.publicity_ends_at and _utc(job.publicity_ends_at) <= _utc(now):
         stages.append(_Stage(f"{award}-active", "awardUpdate", job.publicity_ends_at, "complete", opened=True,
                              award_status="active"))
-    if job.contract:
-        stages.append(_Stage("contract", "contract", job.contract.confirmed_at, "complete", opened=True,
-                             award_status="active", contract_status="active"))
-        for n, change in enumerate(job.contract.changes, start=1):
-            stages.append(_Stage(f"service-{n}", "implementationUpdate", change.at, "complete", opened=True,
-                                 award_status="active", contract_status="active", changes=n))
-        if job.status in _DONE_STATUSES and job.completed_at:
-            stages.append(_Stage("completion", "contractTermination", job.completed_at, "complete", opened=True,
-                                 award_status="active", contract_status="terminated",
-                                 changes=len(job.contract.changes)))
+    stages += [_Stage(c.suffix, c.tag, c.date, "complete", opened=True, award_status="active",
+                      contract_status=c.status, changes=c.changes) for c in contract_stages(job)]
     return stages
 
 
@@ -343,7 +304,7 @@ def _release(job: JobFacts, pub: Publication, stage: _Stage, date: datetime) -> 
     if awards:
         release["awards"] = awards
     if stage.contract_status:
-        release["contracts"] = [_contract(job, pub, stage.contract_status, stage.changes)]
+        release["contracts"] = [contract_section(job, pub, stage.contract_status, stage.changes)]
     if job.copied_from:
         release["relatedProcesses"] = [{"id": "1", "relationship": ["unsuccessfulProcess"], "scheme": "ocid",
                                         "identifier": ocid(job.copied_from)}]
@@ -400,10 +361,6 @@ def dumps(obj: Any) -> str:
 
 
 # ---- helpers ----------------------------------------------------------------------------------------
-
-def _utc(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt
-
 
 def _unique(orgs: Iterable[Organisation]) -> list[Organisation]:
     seen: dict[str, Organisation] = {}

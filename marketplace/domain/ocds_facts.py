@@ -91,8 +91,8 @@ class Bid:
 
     quote_id: str
     agency: Organisation
-    price: Decimal
-    service_days: int
+    price: Decimal | None  # None: a sealed envelope that did not open to a valid quote
+    service_days: int | None
     submitted_at: datetime
     eligible: bool
 

@@ -53,12 +53,35 @@ class ReceiptOut(BaseModel):
     receipt: str
 
 
-class OpenedQuoteOut(ReceiptOut):
+class OpenedQuoteOut(OmitUnset):
     """A quote live at the deadline, published once quotes are opened: the receipt's fields, the receipt,
-    the bidder's name and whether it was eligible."""
+    the bidder's name and whether it was eligible. A sealed quote (marketseal-v1) adds its `note` and
+    `envelope_validity`; its receipt is the sealed receipt, and an envelope that did not open to a valid
+    quote has no price or service days (null) and an empty nonce."""
+    job_id: str
+    quote_id: str
+    agency_code: str
+    price: str | None
+    service_days: int | None
+    submitted_at: str
+    nonce: str
+    receipt: str
     agency_name: str
     eligible: bool
     ineligible_reasons: list[str]
+    note: str | None = None
+    envelope_validity: str | None = None
+
+
+class SealedEnvelopeOut(BaseModel):
+    """One opened envelope on a sealed draw record (marketseal-v1 "Published with the draw record")."""
+    quote_id: str
+    agency_code: str
+    envelope: dict[str, Any]
+    envelope_digest: str
+    submitted_at: str
+    receipt: str
+    validity: str
 
 
 class JobOut(OmitUnset):
@@ -200,9 +223,11 @@ class DrawCandidateOut(BaseModel):
     weight: int
 
 
-class DrawRecordOut(BaseModel):
+class DrawRecordOut(OmitUnset):
     """The public draw record (DESIGN "Draw protocol marketdraw-v1", field list) and the opened quotes with their
-    nonces, built by `marketplace.domain.records.draw_record`; `scripts/verify_draw.py` re-derives every field."""
+    nonces, built by `marketplace.domain.records.draw_record`; `scripts/verify_draw.py` re-derives every field.
+    A sealed job's record adds `sealing` (as on the notice), `released` (the holders' release statements used
+    to open), `rejected_releases` and `envelopes` (marketseal-v1); an unsealed record has none of these keys."""
     protocol: str
     job_id: str
     method: str
@@ -218,3 +243,7 @@ class DrawRecordOut(BaseModel):
     winner_quote_id: str | None
     selected_at: str
     quotes: list[OpenedQuoteOut]
+    sealing: dict[str, Any] | None = None
+    released: list[dict[str, Any]] | None = None
+    rejected_releases: list[dict[str, Any]] | None = None
+    envelopes: list[SealedEnvelopeOut] | None = None

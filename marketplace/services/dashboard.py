@@ -12,6 +12,7 @@ from app.clock import SHANGHAI, utcnow
 from app.dashboard import Card
 from app.i18n import gettext as _
 from marketplace.models import AWARDED, CLOSED, PENDING, PUBLISHED, Agency, Contract, Job, Objection, Owner
+from marketplace.services.opening import waiting_for_keys
 from marketplace.services.registry import pending_qualifications
 from marketplace.services.signals import SignalFilters, analyse
 from marketplace.services.timers import overdue_services
@@ -34,6 +35,7 @@ async def cards(db: AsyncSession) -> list[Card]:
     overdue = await count(db, Job, Job.status == AWARDED, col(Job.contract_due_at) < now,
                           ~select(Contract.id).where(Contract.job_id == Job.id).exists())
     services_overdue = len(await overdue_services(db, now))
+    keys_missing = len(await waiting_for_keys(db))
     hint = _("Collusion signals are counted over the jobs whose quote deadline fell in the last {n} days; "
              "they are flags for review, never findings.", n=SIGNAL_DAYS)
     return [
@@ -42,6 +44,8 @@ async def cards(db: AsyncSession) -> list[Card]:
         Card("objections", _("Open objections"), await count(db, Objection, Objection.status == "open"),
              "/regulator/objections?status=open", True),
         Card("overdue", _("Contracts overdue"), overdue, "/regulator/selections?status=contract_overdue", overdue > 0),
+        Card("keys_missing", _("Sealed jobs waiting for key holders"), keys_missing, "/regulator/sealing",
+             keys_missing > 0),
         Card("services_overdue", _("Services overdue"), services_overdue, "/regulator/services", services_overdue > 0),
         Card("signals", _("Collusion signals, last {n} days", n=SIGNAL_DAYS), len(signals.signals),
              f"/regulator/signals?date_from={since.isoformat()}", True, hint),

@@ -8,7 +8,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.canonical import format_time
-from marketplace.domain.receipts import receipt_body
+from marketplace.domain.receipts import receipt_body, sealed_time
 from marketplace.domain.records import draw_record as build
 from marketplace.domain.records import outcome_of
 from marketplace.models import LIVE, Agency, Job, Quote, Selection
@@ -26,22 +26,48 @@ def record_of(job: Job, sel: Selection) -> dict[str, Any]:
 
 
 async def draw_record(session: AsyncSession, job: Job) -> dict[str, Any] | None:
-    """The draw record (DESIGN field list) plus the opened quotes with their nonces; None before selection."""
+    """The draw record (DESIGN field list) plus the opened quotes with their nonces; None before selection.
+    A sealed job's record carries the marketseal-v1 keys (`sealing`, `released`, `rejected_releases`,
+    `envelopes`)."""
     sel = await selection_of(session, job)
     if sel is None:
         return None
     record = record_of(job, sel)
-    record["quotes"] = await opened_quotes(session, job)
+    rows = await _live_rows(session, job)
+    record["quotes"] = [_opened_quote(job, q, a) for q, a in rows]
+    if job.sealing and job.opening:
+        record.update(sealing_keys(job, rows))
     return record
+
+
+async def _live_rows(session: AsyncSession, job: Job) -> list[tuple[Quote, Agency]]:
+    return list((await session.exec(select(Quote, Agency).join(Agency, Agency.id == Quote.agency_id).where(
+        Quote.job_id == job.id, Quote.status == LIVE).order_by(col(Quote.id)))).all())
+
+
+def _opened_quote(job: Job, q: Quote, a: Agency) -> dict[str, Any]:
+    common = {"receipt": q.receipt, "agency_name": a.name, "eligible": bool(q.eligible),
+              "ineligible_reasons": [r for r in q.ineligible_reason.split(",") if r]}
+    if q.envelope is None:
+        return {**receipt_body(job.job_no, q, a.credit_code), **common}
+    opened = q.opened or {}
+    return {"job_id": job.job_no, "quote_id": str(q.id), "agency_code": a.credit_code,
+            "price": opened.get("price"), "service_days": opened.get("service_days"), "note": opened.get("note"),
+            "submitted_at": sealed_time(q.submitted_at), "nonce": opened.get("nonce", ""), **common,
+            "envelope_validity": q.envelope_validity}
+
+
+def sealing_keys(job: Job, rows: list[tuple[Quote, Agency]]) -> dict[str, Any]:
+    """The marketseal-v1 keys of a sealed job's record: the notice's section, the releases used and the
+    others obtained (frozen at opening), and every live quote's envelope with its validity."""
+    return {"sealing": job.sealing, "released": job.opening["released"],
+            "rejected_releases": job.opening["rejected_releases"],
+            "envelopes": [{"quote_id": str(q.id), "agency_code": a.credit_code, "envelope": q.envelope,
+                           "envelope_digest": q.envelope_digest, "submitted_at": sealed_time(q.submitted_at),
+                           "receipt": q.receipt, "validity": q.envelope_validity}
+                          for q, a in rows if q.envelope is not None]}
 
 
 async def opened_quotes(session: AsyncSession, job: Job) -> list[dict[str, Any]]:
     """Every quote live at the deadline, with receipt, nonce and eligibility (after opening only)."""
-    rows = (await session.exec(select(Quote, Agency).join(Agency, Agency.id == Quote.agency_id).where(
-        Quote.job_id == job.id, Quote.status == LIVE).order_by(col(Quote.id)))).all()
-    out = []
-    for q, a in rows:
-        body = receipt_body(job.job_no, q, a.credit_code)
-        out.append({**body, "receipt": q.receipt, "agency_name": a.name, "eligible": bool(q.eligible),
-                    "ineligible_reasons": [r for r in q.ineligible_reason.split(",") if r]})
-    return out
+    return [_opened_quote(job, q, a) for q, a in await _live_rows(session, job)]

@@ -13,7 +13,7 @@ from marketplace.models import APPROVED, SUSPENDED, Agency, Job, JobExclusion, Q
 from marketplace.ports import credit
 
 REASONS = ("agency_not_approved", "agency_suspended", "black_listed", "not_qualified", "level_too_low",
-           "certificate_expired", "excluded_by_owner", "over_cap")
+           "certificate_expired", "excluded_by_owner", "over_cap", "price_not_positive", "envelope_invalid")
 
 
 def reason_text(code: str) -> str:
@@ -26,6 +26,8 @@ def reason_text(code: str) -> str:
         "certificate_expired": _("Your qualification certificate is not valid on the quote deadline."),
         "excluded_by_owner": _("The owner declared your agency conflicted for this job (回避)."),
         "over_cap": _("The price is above the budget cap."),
+        "price_not_positive": _("The price is not above zero."),
+        "envelope_invalid": _("The sealed envelope did not open to a valid quote."),
         "deadline_passed": _("The quote deadline has passed."),
         "job_not_open": _("This job is not open for quotes."),
     }.get(code, code)

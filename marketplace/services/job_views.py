@@ -39,6 +39,7 @@ from marketplace.models import (
 from marketplace.services.draw_records import opened_quotes, record_of
 from marketplace.services.eligibility import eligibility_reasons, reason_text
 from marketplace.services.jobs import quotes_are_open
+from marketplace.services.opening_view import opening_steps, validity_text
 from marketplace.services.quotes import live_quote_count, my_quote
 from marketplace.services.selection import selection_of
 
@@ -72,6 +73,8 @@ async def job_view(db: AsyncSession, job: Job, user: CurrentUser | None, *, base
     quotes = await opened_quotes(db, job) if opened else []
     for q in quotes:
         q["reasons_text"] = [reason_text(r) for r in q["ineligible_reasons"]]
+        if q.get("envelope_validity") not in (None, "", "valid"):
+            q["reasons_text"].append(validity_text(q["envelope_validity"]))
         q["submitted_dt"] = datetime.fromisoformat(q["submitted_at"].replace("Z", "+00:00"))
     names = {q["quote_id"]: q["agency_name"] for q in quotes}
     sel = await selection_of(db, job) if opened else None
@@ -95,6 +98,8 @@ async def job_view(db: AsyncSession, job: Job, user: CurrentUser | None, *, base
         "winner_saved": money(job.budget_cap - Decimal(winner["price"])) if winner else "",
         "min_required": min_quotes_required(job.state_funded),
         "draw": explain(record_of(job, sel), names) if sel else None,
+        "opening": opening_steps(job, quotes) if opened else None,
+        "awaiting_keys": bool(job.sealing) and job.status == PUBLISHED and deadline <= now,
         "objections": objections, "open_objections": sum(1 for o in objections if o.status == "open"),
         "contract": contract,
         "in_publicity": job.status == AWARDED and publicity_ends is not None and now < publicity_ends,

@@ -185,3 +185,49 @@ async def register_job(session: AsyncSession, settings: Settings, job_no: str, q
         raise ServiceUnavailable(_("The job was not published: the key holders' statements do not form a valid "
                                    "sealing section ({problem}). The job stays a draft.", problem=problem))
     return section
+
+
+async def reregister_job(session: AsyncSession, settings: Settings, job: Any, new_deadline: Any) -> dict[str, Any]:
+    """The sealing section for a sealed job whose deadline moves later (marketseal-v1: "a deadline may only
+    move later, and only before it passes"): the notice's own holders (ids and signing keys as published,
+    URLs as configured now) register ``(P, J, D')`` again; nothing is written.
+
+    The public keys stay the same (a holder's key depends on ``P`` and ``J`` only), so envelopes sealed before
+    the move still open. Raises `Conflict` if the job is not sealed or the new deadline is not later, and
+    `ServiceUnavailable` naming each holder that did not register it (the deadline must then not move)."""
+    if not job.sealing:
+        raise Conflict(_("This job is not sealed."))
+    old = job.sealing["holders"][0]["statement"]["deadline"]
+    deadline = holder_deadline(new_deadline)
+    if deadline <= old:
+        raise Conflict(_("A sealed job's deadline can only move later."))
+    ids = [h["id"] for h in job.sealing["holders"]]
+    urls = dict((await session.exec(select(KeyHolder.holder_id, KeyHolder.url)
+                                    .where(col(KeyHolder.holder_id).in_(ids)))).all())
+    unknown = [h for h in ids if h not in urls]
+    if unknown:
+        raise ServiceUnavailable(_("The deadline was not moved: these key holders are no longer configured — "
+                                   "{holders}.", holders=", ".join(unknown)), data={"holders": unknown})
+    holders = [Holder(id=h["id"], signing_key=h["signing_key"], url=urls[h["id"]]) for h in job.sealing["holders"]]
+    auth = load_platform_auth(settings)
+    platform = job.sealing["platform"]
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("reregister_job needs a session with no pending changes")
+    await session.commit()  # nothing is pending: this only ends the read transaction before waiting on HTTP
+    try:
+        entries = await register(holders, platform, job.job_no, deadline, auth)
+    except RegistrationFailed as exc:
+        named = "; ".join(f"{h}: {_fault_text(f)}" for h, f in exc.faults.items())
+        raise ServiceUnavailable(_("The deadline was not moved: these key holders did not register the new "
+                                   "deadline — {holders}. Nothing was written; try again later.", holders=named),
+                                 data={"holders": exc.faults}) from None
+    before = {h["id"]: h["statement"]["public_key"] for h in job.sealing["holders"]}
+    if any(e["statement"]["public_key"] != before[e["id"]] for e in entries):
+        raise ServiceUnavailable(_("The deadline was not moved: a key holder answered with another public key "
+                                   "for this job."))
+    section = sealing_section(platform, job.sealing["threshold"], entries)
+    problem = notice_problem(section, job_id=job.job_no, deadline=deadline, platform=platform)
+    if problem is not None:
+        raise ServiceUnavailable(_("The deadline was not moved: the key holders' statements do not form a valid "
+                                   "sealing section ({problem}).", problem=problem))
+    return section

@@ -15,13 +15,14 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from marketplace.domain.sealing.codec import is_hex, is_id
-from marketplace.domain.sealing.holders import REGISTER_KEYS, NoticeHolder, kept_releases, verify_statement
+from marketplace.domain.sealing.holders import NoticeHolder, kept_releases, register_problem
 from marketplace.keyholder.auth import PlatformAuth, sign_register_request
 
 DEFAULT_TIMEOUT = 5.0
@@ -122,30 +123,30 @@ async def _call(client: httpx.AsyncClient, holder: Holder, method: str, name: st
 
 
 def register_answer_problem(answer: Any, holder: Holder, platform: str, job_id: str, deadline: str) -> str | None:
-    """Why a register answer must not go on the notice, or ``None`` ("Key holders", "On the notice")."""
+    """Why a register answer must not go on the notice, or ``None`` ("Key holders", "On the notice");
+    the statement is checked by the core's ``register_problem``."""
     if not _is_statement_answer(answer):
         return "answer is not {statement, signature}"
-    statement, signature = answer["statement"], answer["signature"]
-    if not isinstance(statement, dict) or set(statement) != REGISTER_KEYS or type(statement["v"]) is not int \
-            or statement["v"] != 1 or statement["kind"] != "register":
-        return "not a register statement"
-    if statement["holder"] != holder.id:
-        return "statement of another holder"
-    if not isinstance(signature, str) or not verify_statement(holder.signing_key, statement, signature):
-        return "signature does not verify"
-    if statement["platform"] != platform:
-        return "platform differs"
-    if statement["job_id"] != job_id:
-        return "job_id differs"
-    if statement["deadline"] != deadline:
-        return "deadline differs"
-    if not is_hex(statement["public_key"], 32):
-        return "public_key is not 32 bytes of lowercase hex"
-    return None
+    return register_problem(answer["statement"], answer["signature"], holder=holder.id,
+                            signing_key=holder.signing_key, platform=platform, job_id=job_id, deadline=deadline)
+
+
+_TRANSPORT: ContextVar[httpx.AsyncBaseTransport | None] = ContextVar("keyholder_transport", default=None)
+
+
+def use_transport(transport: httpx.AsyncBaseTransport) -> Token:
+    """Route this context's holder requests through ``transport`` (the demo seed's in-process holders, which
+    replay simulated time); undo with `reset_transport`. The product itself always uses the network."""
+    return _TRANSPORT.set(transport)
+
+
+def reset_transport(token: Token) -> None:
+    _TRANSPORT.reset(token)
 
 
 def _client(client: httpx.AsyncClient | None, timeout: float) -> httpx.AsyncClient:
-    return client or httpx.AsyncClient(timeout=httpx.Timeout(timeout), follow_redirects=False, trust_env=False)
+    return client or httpx.AsyncClient(timeout=httpx.Timeout(timeout), follow_redirects=False, trust_env=False,
+                                       transport=_TRANSPORT.get())
 
 
 async def register(holders: Sequence[Holder], platform: str, job_id: str, deadline: str, auth: PlatformAuth, *,

@@ -19,7 +19,8 @@ from app.i18n import gettext as _
 from marketplace.domain.money import money
 from marketplace.domain.receipts import compute_receipt, compute_sealed_receipt, receipt_body, sealed_receipt_body
 from marketplace.domain.sealing import envelope_digest, envelope_ephemerals, envelope_problem
-from marketplace.models import LIVE, PUBLISHED, REPLACED, WITHDRAWN, Agency, Job, Quote
+from marketplace.domain.sealing.envelope import EPHEMERAL_REUSED
+from marketplace.models import LIVE, PUBLISHED, REPLACED, WITHDRAWN, Agency, Job, Quote, SealedEphemeral
 from marketplace.schemas import QuoteIn, SealedQuoteIn
 from marketplace.services.eligibility import eligibility_reasons, reason_text
 from marketplace.services.jobs import public_job
@@ -70,10 +71,27 @@ def quote_input(job: Job, raw: dict[str, Any]) -> QuoteIn | SealedQuoteIn:
     return parse(QuoteIn, raw)
 
 
-async def accepted_ephemerals(session: AsyncSession, job_id: int) -> set[str]:
-    """Every ephemeral of every envelope accepted for the job, replaced and withdrawn ones included."""
-    rows = (await session.exec(select(Quote.envelope).where(Quote.job_id == job_id))).all()
-    return {e for envelope in rows if envelope for e in envelope_ephemerals(envelope)}
+def _claimed_ephemerals(envelope: Any) -> list[str]:
+    """The ephemerals an envelope names (whatever its shape; `envelope_problem` judges the shape)."""
+    shares = envelope.get("shares") if isinstance(envelope, dict) else None
+    if not isinstance(shares, list):
+        return []
+    return [s["ephemeral"] for s in shares if isinstance(s, dict) and isinstance(s.get("ephemeral"), str)]
+
+
+async def accepted_ephemerals(session: AsyncSession, job_id: int, envelope: Any) -> set[str]:
+    """Which of the envelope's ephemerals an envelope accepted for the job before already used (replaced and
+    withdrawn ones included): one indexed query, whatever the number of quotes."""
+    claimed = _claimed_ephemerals(envelope)
+    if not claimed:
+        return set()
+    return set((await session.exec(select(SealedEphemeral.ephemeral).where(
+        SealedEphemeral.job_id == job_id, col(SealedEphemeral.ephemeral).in_(claimed)))).all())
+
+
+def ephemeral_reused_error() -> InputError:
+    return InputError(_("The envelope is not well formed: {problem}.", problem=EPHEMERAL_REUSED),
+                      data={"code": "envelope_problem", "problem": EPHEMERAL_REUSED})
 
 
 async def submit_quote(session: AsyncSession, user: CurrentUser, job_no: str, data: QuoteIn | SealedQuoteIn, *,
@@ -92,7 +110,7 @@ async def submit_quote(session: AsyncSession, user: CurrentUser, job_no: str, da
     if sealed:
         problem = envelope_problem(data.envelope, job_id=job.job_no, agency_code=agency.credit_code,
                                    holder_ids=[h["id"] for h in job.sealing["holders"]],
-                                   accepted_ephemerals=await accepted_ephemerals(session, job.id))
+                                   accepted_ephemerals=await accepted_ephemerals(session, job.id, data.envelope))
         if problem is not None:
             raise InputError(_("The envelope is not well formed: {problem}.", problem=problem),
                              data={"code": "envelope_problem", "problem": problem})
@@ -123,6 +141,16 @@ async def submit_quote(session: AsyncSession, user: CurrentUser, job_no: str, da
     except IntegrityError:
         await session.rollback()
         raise Conflict(_("Another quote from your agency was submitted at the same moment. Reload and try again."))
+    if sealed:
+        # The unique (job, ephemeral) index refuses an ephemeral another envelope of this job used, even one
+        # submitted at the same moment.
+        for ephemeral in envelope_ephemerals(data.envelope):
+            session.add(SealedEphemeral(job_id=job.id, ephemeral=ephemeral, quote_id=quote.id))
+        try:
+            await session.flush()
+        except IntegrityError:
+            await session.rollback()
+            raise ephemeral_reused_error() from None
     quote.receipt = (compute_sealed_receipt(sealed_receipt_body(job.job_no, quote, agency.credit_code)) if sealed
                      else compute_receipt(receipt_body(job.job_no, quote, agency.credit_code)))
     session.add(quote)

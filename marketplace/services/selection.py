@@ -28,9 +28,11 @@ from app.i18n import gettext as _
 from marketplace.domain import methods
 from marketplace.domain.draw import Candidate
 from marketplace.domain.due_dates import add_working_days
+from marketplace.domain.sealing.schedule import OPEN
 from marketplace.models import AWARDED, CLOSED, FAILED, LIVE, PUBLISHED, Agency, Job, Quote, Selection
 from marketplace.parameters import int_param
 from marketplace.ports import credit
+from marketplace.services import opening
 from marketplace.services.beacons import source_of
 from marketplace.services.eligibility import eligibility_reasons
 from marketplace.services.jobs import get_job, own_job
@@ -41,6 +43,7 @@ CLOSED_AWAITING_BEACON = "awaiting_beacon"
 
 
 CLOSED_AWAITING_CHOICE = "awaiting_choice"
+AWAITING_KEYS = "awaiting_keys"  # a sealed job past its deadline without the releases to open it yet
 
 
 async def _claim_close(session: AsyncSession, job_id: int) -> bool:
@@ -60,12 +63,6 @@ async def _claim_close(session: AsyncSession, job_id: int) -> bool:
     return res.rowcount == 1
 
 
-async def _awaits_opening(session: AsyncSession, job_id: int) -> bool:
-    """Whether a live quote of the job is still a sealed envelope (no price yet)."""
-    return (await session.exec(select(Quote.id).where(Quote.job_id == job_id, Quote.status == LIVE,
-                                                      col(Quote.price).is_(None)).limit(1))).first() is not None
-
-
 async def _open_quotes(session: AsyncSession, job: Job) -> list[tuple[Quote, Agency]]:
     """Evaluate eligibility of every live quote as of the deadline and record it."""
     rows = (await session.exec(select(Quote, Agency).join(Agency, Agency.id == Quote.agency_id).where(
@@ -74,8 +71,12 @@ async def _open_quotes(session: AsyncSession, job: Job) -> list[tuple[Quote, Age
     eligible = []
     for quote, agency in rows:
         reasons = await eligibility_reasons(session, agency, job, deadline)
-        if quote.price > job.budget_cap:
-            reasons.append("over_cap")
+        if quote.envelope is not None and quote.envelope_validity != "valid":
+            reasons.append("envelope_invalid")  # marketseal-v1: an invalid envelope is an ineligible quote
+        elif quote.opened is not None and Decimal(quote.opened["price"]) <= 0:
+            reasons.append("price_not_positive")
+        elif quote.price is None or quote.price > job.budget_cap:
+            reasons.append("over_cap")  # a sealed price too large for the money column is over any cap
         quote.eligible = not reasons
         quote.ineligible_reason = ",".join(reasons)
         session.add(quote)
@@ -160,17 +161,25 @@ async def flag_abnormal(session: AsyncSession, job: Job, sel: Selection) -> None
 async def close_and_select(sessionmaker: SessionMaker, job_id: int, actor_name: str = "system") -> str:
     """Open quotes at the deadline and select; safe to call any number of times.
 
-    A sealed job holding an envelope not yet opened is left alone ("noop"): the marketseal-v1 opening
-    (a later step) must first give its quotes a price; nothing is selected from envelopes."""
+    A sealed job (marketseal-v1) first collects the holders' releases (no transaction open); it is opened
+    when `opening_state` says so, in the claimed transaction, and answers "awaiting_keys" until then."""
+    sealed = await opening.collect(sessionmaker, job_id)
     async with sessionmaker() as session:
-        if await _awaits_opening(session, job_id):
-            await session.rollback()
-            return "noop"
+        if sealed is not None and await opening.awaits_opening(session, job_id):
+            job = await session.get(Job, job_id)
+            if (await opening.state_of(session, job)).state != OPEN:
+                await session.rollback()
+                return AWAITING_KEYS
         if not await _claim_close(session, job_id):
             await session.rollback()
             return "noop"
         job = await session.get(Job, job_id)
         await session.refresh(job)
+        if job.sealing and await opening.awaits_opening(session, job_id):
+            if (await opening.state_of(session, job)).state != OPEN:  # claimed before the releases came
+                await session.rollback()
+                return AWAITING_KEYS
+            await opening.open_envelopes(session, job, actor_name)
         eligible = await _open_quotes(session, job)
         await append_event(session, actor=actor_name, kind="job.closed", subject=f"job:{job.job_no}",
                            data={"live_quotes": await _live_count(session, job.id), "eligible": len(eligible)})

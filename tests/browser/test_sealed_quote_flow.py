@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import MetaData
@@ -39,6 +41,22 @@ def _db_url(env: dict) -> str:
     from app.settings import normalise_database_url
 
     return normalise_database_url(env.get("DATABASE_URL") or f"sqlite:///{env['MARKET_VAR_DIR']}/market.db")
+
+
+def raw_database_text(env: dict) -> str:
+    """The whole database as an administrator could read it: `pg_dump` on PostgreSQL, else the SQLite file
+    and its write-ahead log as bytes (decoded leniently)."""
+    url = _db_url(env)
+    if url.startswith("postgresql"):
+        dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
+        dumped = subprocess.run(["pg_dump", "--no-owner", dsn], capture_output=True, text=True, check=True,
+                                timeout=120).stdout
+        assert "CREATE TABLE public.quote" in dumped, dumped[:500]
+        return dumped
+    path = Path(url.split(":///", 1)[1])
+    files = [p for p in path.parent.glob(path.name + "*") if p.is_file()]
+    assert path in files
+    return b"".join(p.read_bytes() for p in files).decode("utf-8", "replace")
 
 
 def database_dump(env: dict) -> tuple[str, list[dict]]:
@@ -117,6 +135,10 @@ def test_an_agency_seals_its_quote_in_the_page(server, page, holders):
         assert PRICE not in text and "service_days" not in text and "密封测试备注" not in text
     dump, envelopes = database_dump(server["env"])
     assert PRICE not in dump and PRICE.replace(".", "") not in dump and "密封测试备注" not in dump
+    # Below the rows: a full pg_dump (PostgreSQL) or the database files byte for byte (SQLite), and the
+    # server's log, hold no form of the price or the note either.
+    for text in (raw_database_text(server["env"]), (server["var"] / "server.log").read_text("utf-8", "replace")):
+        assert PRICE not in text and PRICE.replace(".", "") not in text and "密封测试备注" not in text
     assert len(envelopes) == 1
     envelope = envelopes[0]
     agency, _ = api_session(base, "sealagency0", PASSWORD)

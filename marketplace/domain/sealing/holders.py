@@ -171,6 +171,44 @@ def notice_holders(sealing: Mapping[str, Any]) -> list[NoticeHolder]:
             for j, h in enumerate(sealing["holders"], start=1)]
 
 
+# -- answers of the holders (checked by the platform's client before it keeps them) -----------------
+
+def register_problem(statement: Any, signature: Any, *, holder: str, signing_key: str, platform: str, job_id: str,
+                     deadline: str) -> str | None:
+    """Why a register answer must not go on the notice, or ``None`` ("Key holders", "On the notice").
+
+    Kept only if it is a register statement of ``holder`` whose signature verifies under
+    ``signing_key``, whose ``platform``, ``job_id`` and ``deadline`` are the requested ones
+    and whose ``public_key`` is 32 bytes of lowercase hex.
+    """
+    if problem := _statement_problem(statement, signature, "register", REGISTER_KEYS, "statement of another holder",
+                                     holder=holder, signing_key=signing_key, platform=platform, job_id=job_id,
+                                     deadline=deadline):
+        return problem
+    if not is_hex(statement["public_key"], 32):
+        return "public_key is not 32 bytes of lowercase hex"
+    return None
+
+
+def _statement_problem(statement: Any, signature: Any, kind: str, keys: frozenset[str], other_holder: str, *,
+                       holder: str, signing_key: str, platform: str, job_id: str, deadline: str) -> str | None:
+    """Why an answer is not a ``kind`` statement of ``holder``, signed, on ``(P, J, D)``, or ``None``."""
+    if not isinstance(statement, dict) or set(statement) != keys or type(statement["v"]) is not int \
+            or statement["v"] != 1 or statement["kind"] != kind:
+        return f"not a {kind} statement"
+    if statement["holder"] != holder:
+        return other_holder
+    if not isinstance(signature, str) or not verify_statement(signing_key, statement, signature):
+        return "signature does not verify"
+    if statement["platform"] != platform:
+        return "platform differs"
+    if statement["job_id"] != job_id:
+        return "job_id differs"
+    if statement["deadline"] != deadline:
+        return "deadline differs"
+    return None
+
+
 # -- releases (Opening step 1) -----------------------------------------------------------------------
 
 def release_problem(statement: Any, signature: Any, *, holder: str, signing_key: str, platform: str, job_id: str,
@@ -181,20 +219,10 @@ def release_problem(statement: Any, signature: Any, *, holder: str, signing_key:
     ``signing_key``, whose ``platform``, ``job_id`` and ``deadline`` equal the notice's,
     ``released_at ≥ deadline`` and ``X25519(sk, 9) = pk`` (``pk`` from the register statement).
     """
-    if not isinstance(statement, dict) or set(statement) != RELEASE_KEYS:
-        return "not a release statement"
-    if type(statement["v"]) is not int or statement["v"] != 1 or statement["kind"] != "release":
-        return "not a release statement"
-    if statement["holder"] != holder:
-        return "release of another holder"
-    if not isinstance(signature, str) or not verify_statement(signing_key, statement, signature):
-        return "signature does not verify"
-    if statement["platform"] != platform:
-        return "platform differs"
-    if statement["job_id"] != job_id:
-        return "job_id differs"
-    if statement["deadline"] != deadline:
-        return "deadline differs"
+    if problem := _statement_problem(statement, signature, "release", RELEASE_KEYS, "release of another holder",
+                                     holder=holder, signing_key=signing_key, platform=platform, job_id=job_id,
+                                     deadline=deadline):
+        return problem
     if not is_time(statement["released_at"]):
         return "released_at is not a YYYY-MM-DDTHH:MM:SSZ time"
     if parse_time(statement["released_at"]) < parse_time(deadline):

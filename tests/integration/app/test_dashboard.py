@@ -18,6 +18,7 @@ async def test_dashboard_counts_and_links(client, sessionmaker):
     assert page.status_code == 200
     got = counts(page.text)
     assert got == {"due": 0, "beacon": 0, "objections": 0, "appeals": 0, "overdue": 1, "services_overdue": 0,
+                   "keys_missing": 0,
                    # make_agency gives every agency one phone and one legal representative: each of the two
                    # opened jobs shows both signals.
                    "signals": 4, "registrations": 1, "qualifications": 0, "black": 0, "red": 0}

@@ -12,7 +12,8 @@ from tests.integration.marketplace.test_jobs_api import (  # noqa: F401 (world i
     world,
 )
 
-ROOT_FILES = {"/verify/verify_draw.py": "scripts/verify_draw.py", "/protocol/marketdraw-v1.md": "docs/marketdraw-v1.md",
+ROOT_FILES = {"/verify/verify_draw.py": "scripts/verify_draw.py", "/verify/verify_seal.py": "scripts/verify_seal.py",
+              "/protocol/marketdraw-v1.md": "docs/marketdraw-v1.md",
               "/protocol/marketdraw-v1-vectors.json": "tests/data/marketdraw-v1-vectors.json"}
 
 
@@ -27,7 +28,7 @@ async def test_the_verifier_and_the_protocol_are_served_and_linked_from_the_draw
     page = await client.get("/protocol/marketdraw-v1")
     assert page.status_code == 200
     assert "<h1>The draw protocol <code>marketdraw-v1</code></h1>" in page.text and "<table>" in page.text
-    assert 'id="verifier-download"' in page.text
+    assert 'id="verifier-download"' in page.text and 'href="/verify/verify_seal.py"' in page.text
     job_no = await published_job(client)
     await quote_all(client, job_no)
     await pass_deadline(sessionmaker, job_no)
@@ -36,6 +37,7 @@ async def test_the_verifier_and_the_protocol_are_served_and_linked_from_the_draw
     client.cookies.clear()
     notice = (await client.get(f"/jobs/{job_no}")).text
     assert 'href="/verify/verify_draw.py"' in notice and 'href="/protocol/marketdraw-v1"' in notice
+    assert 'href="/verify/verify_seal.py"' in notice
     verifier = tmp_path / "verify_draw.py"
     verifier.write_bytes((await client.get("/verify/verify_draw.py")).content)
     record = (await client.get(f"/api/jobs/{job_no}/draw")).text

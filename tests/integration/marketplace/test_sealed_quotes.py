@@ -29,7 +29,7 @@ from marketplace.domain.sealing.envelope import (
     OTHER_JOB,
 )
 from marketplace.domain.sealing.primitives import x25519_public
-from marketplace.models import Agency, Job, Quote
+from marketplace.models import Agency, Job, Quote, SealingRelease
 from marketplace.services.selection import close_and_select
 from scripts import seal_quote as seal_quote_script
 from tests.helpers import make_agency, make_owner, make_user
@@ -219,10 +219,16 @@ async def test_replace_withdraw_count_only_and_no_plain_price_anywhere(
     answers += [owner.text, (await client.get(f"/owner/jobs/{job_no}")).text]
     client.cookies.clear()
     answers += [(await client.get(f"/api/jobs/{job_no}")).text, (await client.get(f"/jobs/{job_no}")).text]
-    # At the deadline nothing is selected from envelopes: the job waits for the opening (a later step).
+    # The platform's record says the deadline passed, but the holders' own clocks do not: they refuse to
+    # release, nothing is opened or selected, and each refusal is recorded.
     await pass_deadline(sessionmaker, job_no)
-    assert await close_and_select(sessionmaker, (await job_of(sessionmaker, job_no)).id) == "noop"
+    assert await close_and_select(sessionmaker, (await job_of(sessionmaker, job_no)).id) == "awaiting_keys"
     assert (await job_of(sessionmaker, job_no)).status == "published"
+    async with sessionmaker() as s:
+        rows = (await s.exec(select(SealingRelease))).all()
+    assert sorted(r.holder_id for r in rows) == ["holder-a", "holder-b", "holder-c"]
+    assert all(not r.kept and r.fault.startswith("refused:") and "deadline" in r.fault for r in rows), \
+        [r.fault for r in rows]
     answers += [(await client.get(f"/jobs/{job_no}")).text, (await client.get(f"/api/jobs/{job_no}/ocds")).text]
     dump = await database_dump(sessionmaker)
     for text in [dump, *answers]:

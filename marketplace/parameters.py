@@ -19,9 +19,9 @@ DEFAULTS: dict[str, str] = {
     "publicity_days": "3",             # 中选公示 period
     "contract_days": "10",             # owner confirms the contract within this after publicity
     "justification_working_days": "2", # abnormally low price: time to justify
-    # marketseal-v1 (sealed quotes opened by k of n key holders). Off for now: it turns on by default once
-    # the opening lands too; until then a sealed job takes envelopes but is not closed at its deadline.
-    "sealing": "off",
+    # marketseal-v1 (sealed quotes opened by k of n key holders), on by default (DESIGN "Sealing"): publishing
+    # then needs k <= n active key holders (admin-managed) that answer; "off" publishes unsealed jobs.
+    "sealing": "on",
     "sealing_threshold": "2",          # k of the n active key holders (2 <= k <= n <= 16, checked at publication)
     "sealing_grace_minutes": "10",     # after the deadline: how long the opening waits for k releases
 }

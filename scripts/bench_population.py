@@ -1,4 +1,5 @@
-"""The approved owner and agencies a benchmark or a fault run starts from, made through the services.
+"""The approved owner and agencies a benchmark or a fault run starts from, made through the services (with
+sealing off: these runs quote plain prices).
 
 Shared by scripts/bench_http.py and scripts/faults.py (each names its own people); import it
 after the script has put the repository on ``sys.path``.
@@ -17,7 +18,9 @@ from sqlmodel import select
 import app.main  # noqa: F401  (the composition root: wires the domains' ports and tasks)
 from app.auth import CurrentUser
 from app.models import User
+from app.parameters import write_settings
 from marketplace.domain import credit_code
+from marketplace.parameters import all_params
 from marketplace.schemas import AgencySignup, OwnerSignup, QualificationIn
 from marketplace.services import registry
 
@@ -55,6 +58,12 @@ async def owner_and_agencies(sm, who: Population, agencies: int, rng: random.Ran
     Returns the owner as a ``CurrentUser`` and each agency's ``(username, agency id)`` in order.
     """
     new_code = credit_codes(rng)
+    async with sm() as s:
+        # These runs measure the plain quote path and run no key holders: sealing (on by default) is turned
+        # off, as an administrator would, before anything is published.
+        current = (await all_params(s))["sealing"]
+        if current != "off":
+            await write_settings(s, who.actor, {"sealing": (current, "off")})
     async with sm() as s:
         owner = await registry.register_owner(s, OwnerSignup(
             username=who.owner, password=who.password, credit_code=new_code(), name=who.owner_name,

@@ -168,7 +168,7 @@ class Replay:
                      exclusions=p.exclusions)
         self.at(t)
         if self.sealed_from is not None and t >= self.sealed_from and not self.sealing_on:
-            await seed_sealing.switch_on(self.sm, "user:admin")  # the administrator, audited
+            await seed_sealing.switch(self.sm, "user:admin", on=True)  # the administrator, audited
             self.sealing_on = True
         job = await self.call(create_job, owner, data)
         if p.outcome == "draft":
@@ -483,6 +483,9 @@ async def seed_jobs(sessionmaker: SessionMaker, *, seed: int = DEFAULT_SEED, cou
     try:
         if plans:
             replay.at(plans[0].created - timedelta(hours=1))
+            # The history starts unsealed (as a platform that ran before sealing existed); the administrator
+            # adds the holders, then turns sealing on SEALED_DAYS before today.
+            await seed_sealing.switch(sessionmaker, "user:admin", on=False)
             await seed_sealing.configure(sessionmaker, "user:admin", holders)
             replay.sealed_from = now - timedelta(days=SEALED_DAYS)
             async with sessionmaker() as s:

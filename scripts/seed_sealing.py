@@ -93,12 +93,12 @@ async def configure(sessionmaker: Any, admin_actor: str, holders: DemoHolders) -
                                                                    url=holder.url))
 
 
-async def switch_on(sessionmaker: Any, admin_actor: str) -> None:
-    """The administrator turns sealing on for newly published jobs (k = 2 of the 3 holders)."""
+async def switch(sessionmaker: Any, admin_actor: str, *, on: bool) -> None:
+    """The administrator turns sealing on (k = 2 of the 3 holders) or off for newly published jobs."""
     async with sessionmaker() as session:
         current = await all_params(session)
-        changes = {k: (current[k], v) for k, v in (("sealing", "on"), ("sealing_threshold", "2"))
-                   if current[k] != v}
+        wanted = (("sealing", "on"), ("sealing_threshold", "2")) if on else (("sealing", "off"),)
+        changes = {k: (current[k], v) for k, v in wanted if current[k] != v}
         if changes:
             await write_settings(session, admin_actor, changes)
 

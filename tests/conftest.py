@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from app.db import make_engine, make_sessionmaker
 from app.main import create_app, metadata
+from app.models import PlatformSetting
 from app.settings import Settings, normalise_database_url
 from marketplace.services.registry import seed_categories
 
@@ -55,6 +56,10 @@ async def prepare_database(url: str, fresh_sqlite: bool) -> None:
             await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     async with make_sessionmaker(engine)() as session:
         await seed_categories(session)
+        # Sealing is on by default, and publishing then needs running key holders: the tests of the unsealed
+        # path run with it off (a supported setting); the sealing tests turn it on and start real holders.
+        session.add(PlatformSetting(key="sealing", value="off"))
+        await session.commit()
     await engine.dispose()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import os
 import subprocess
 import sys
 from datetime import timedelta
@@ -21,7 +22,14 @@ from app.clock import ensure_aware, set_clock_offset, utcnow
 from app.errors import Conflict
 from app.models import AuditEvent
 from marketplace.domain.sealing import notice_holders, seal_plaintext, seal_quote
-from marketplace.domain.sealing.opening import CONTENT_UNDECRYPTABLE, MALFORMED_QUOTE, SHARE_UNDECRYPTABLE
+from marketplace.domain.sealing.envelope import share_aad, share_key
+from marketplace.domain.sealing.opening import (
+    CONTENT_UNDECRYPTABLE,
+    INCONSISTENT_SHARES,
+    MALFORMED_QUOTE,
+    SHARE_UNDECRYPTABLE,
+)
+from marketplace.domain.sealing.primitives import aes_gcm_encrypt, x25519, x25519_public
 from marketplace.keyholder.auth import PlatformAuth
 from marketplace.models import Agency, Job, Quote, SealingRelease
 from marketplace.services import opening as opening_service
@@ -58,7 +66,7 @@ async def people(sessionmaker):
     await make_owner(sessionmaker, "own1")
     await make_user(sessionmaker, "admin1", "admin")
     await make_user(sessionmaker, "reg1", "regulator")
-    for i in range(8):
+    for i in range(9):
         await make_agency(sessionmaker, f"ag{i}", quals=(("EIA", 2),))
 
 
@@ -94,6 +102,23 @@ def sealed(sealing: dict, job_no: str, code: str, price: str, days: int = 40) ->
                       service_days=days, note="按期完成").envelope
 
 
+def inconsistent(sealing: dict, job_no: str, code: str) -> dict:
+    """An envelope whose third share ciphertext holds a share off the committed polynomial (a bidder that
+    lets one holder decide): inconsistent whichever k holders release with that one among them."""
+    holders = notice_holders(sealing)
+    sealed_quote = seal_quote(job_id=job_no, agency_code=code, holders=holders, threshold=2, price="55000.00",
+                              service_days=30, note="")
+    third = holders[2]
+    bad = bytes([sealed_quote.shares[2][0] ^ 1]) + sealed_quote.shares[2][1:]
+    e = os.urandom(32)
+    big_e = x25519_public(e)
+    key = share_key(x25519(e, third.public_key), big_e, third.public_key, job_no)
+    ct = aes_gcm_encrypt(key, bytes(12), bad, share_aad(job_no, code, third.id, third.x))
+    envelope = copy.deepcopy(sealed_quote.envelope)
+    envelope["shares"][2] = {"holder": third.id, "ephemeral": big_e.hex(), "share": ct.hex()}
+    return envelope
+
+
 async def until_deadline(sessionmaker, job_no: str) -> Job:
     async with sessionmaker() as s:
         job = (await s.exec(select(Job).where(Job.job_no == job_no))).one()
@@ -105,7 +130,7 @@ async def until_deadline(sessionmaker, job_no: str) -> Job:
 async def test_the_opening_gives_each_envelope_its_quote_or_its_reason_once(client, sessionmaker, people, trio):
     holders, _ = trio
     job_no, sealing = await publish_soon(client, sessionmaker, holders, seconds=12)
-    codes = {f"ag{i}": await code_of(sessionmaker, f"ag{i}") for i in range(8)}
+    codes = {f"ag{i}": await code_of(sessionmaker, f"ag{i}") for i in range(9)}
     ids = {}
     for name, price in (("ag0", "80000.00"), ("ag1", "70000.00"), ("ag2", "60000.00"), ("ag6", "150000.00")):
         ids[name] = await submit(client, job_no, name, sealed(sealing, job_no, codes[name], price, days=30))
@@ -114,6 +139,7 @@ async def test_the_opening_gives_each_envelope_its_quote_or_its_reason_once(clie
     ids["ag3"] = await submit(client, job_no, "ag3", malformed)
     ids["ag4"] = await submit(client, job_no, "ag4", sealed(sealing, job_no, codes["ag4"], "50000.00"))
     ids["ag5"] = await submit(client, job_no, "ag5", sealed(sealing, job_no, codes["ag5"], "40000.00"))
+    ids["ag8"] = await submit(client, job_no, "ag8", inconsistent(sealing, job_no, codes["ag8"]))
     # An insider with the database flips a byte of ag4's content and moves ag5's envelope to ag7.
     async with sessionmaker() as s:
         q4 = await s.get(Quote, int(ids["ag4"]))
@@ -141,7 +167,8 @@ async def test_the_opening_gives_each_envelope_its_quote_or_its_reason_once(clie
               "ag2": ("valid", True, "", "60000.00"), "ag6": ("valid", False, "over_cap", "150000.00"),
               "ag3": (MALFORMED_QUOTE, False, "envelope_invalid", None),
               "ag4": (CONTENT_UNDECRYPTABLE, False, "envelope_invalid", None),
-              "ag5": (SHARE_UNDECRYPTABLE, False, "envelope_invalid", None)}
+              "ag5": (SHARE_UNDECRYPTABLE, False, "envelope_invalid", None),
+              "ag8": (INCONSISTENT_SHARES, False, "envelope_invalid", None)}
     for name, (validity, eligible, reason, price) in expect.items():
         q = quotes[ids[name]]
         assert (q.envelope_validity, q.eligible, q.ineligible_reason) == (validity, eligible, reason), name
@@ -151,7 +178,7 @@ async def test_the_opening_gives_each_envelope_its_quote_or_its_reason_once(clie
             assert q.note == "按期完成"
     assert len(selected) == 1
     assert len(opened) == 1 and opened[0].data == {"released": list(HOLDERS), "missing": [], "valid": 4,
-                                                   "invalid": 3}
+                                                   "invalid": 4}
     assert job.status == "awarded" and [r["statement"]["holder"] for r in job.opening["released"]] == list(HOLDERS)
 
     r = await client.get(f"/api/jobs/{job_no}/draw")
@@ -169,7 +196,7 @@ async def test_the_opening_gives_each_envelope_its_quote_or_its_reason_once(clie
     client.cookies.clear()
     page = (await client.get(f"/jobs/{job_no}")).text
     assert 'id="opening"' in page and 'id="awaiting-keys"' not in page
-    for text in (*HOLDERS, SHARE_UNDECRYPTABLE, CONTENT_UNDECRYPTABLE, MALFORMED_QUOTE, "¥80000.00", "verify_seal.py",
+    for text in (*HOLDERS, SHARE_UNDECRYPTABLE, CONTENT_UNDECRYPTABLE, MALFORMED_QUOTE, INCONSISTENT_SHARES, "¥80000.00", "verify_seal.py",
                  record["released"][0]["statement"]["private_key"]):
         assert text in page, text
     assert page.count("✓") >= 3 and "✗" not in page.split('id="opening"')[1].split("</ol>")[0]

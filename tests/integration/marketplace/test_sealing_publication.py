@@ -9,9 +9,9 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlmodel import select
+from sqlmodel import delete, select
 
-from app.models import AuditEvent
+from app.models import AuditEvent, PlatformSetting
 from app.settings import Settings
 from marketplace.domain.sealing import notice_problem
 from marketplace.domain.sealing_notice import holder_deadline, section_digest, section_text
@@ -238,8 +238,24 @@ async def test_a_threshold_above_the_active_holders_is_refused(client, sessionma
     assert job.status == "draft" and "job.published" not in await audit_kinds(sessionmaker)
 
 
+async def test_sealing_is_on_by_default(client, sessionmaker, people):
+    """DESIGN "Sealing": on by default. A platform with no parameter row of its own publishes sealed, and so
+    refuses to publish until an administrator configures k key holders (or turns sealing off)."""
+    async with sessionmaker() as s:
+        await s.exec(delete(PlatformSetting).where(PlatformSetting.key == "sealing"))  # the tests' own "off"
+        await s.commit()
+    r = await client.get("/api/parameters")
+    assert r.json()["platform"]["sealing"] == "on"
+    job_no, oh = await draft(client)
+    r = await client.post(f"/api/owner/jobs/{job_no}/publish", headers=oh)
+    assert r.status_code == 409, r.text
+    assert (r.json()["threshold"], r.json()["active_holders"]) == (2, 0), r.text
+    async with sessionmaker() as s:
+        assert (await s.exec(select(Job).where(Job.job_no == job_no))).one().status == "draft"
+
+
 async def test_sealing_off_publishes_as_before(client, sessionmaker, people):
-    """The default: no holder is contacted (this one listens nowhere) and the notice has no sealing section."""
+    """Turned off: no holder is contacted (this one listens nowhere) and the notice has no sealing section."""
     h = await as_user(client, "admin1")
     r = await client.get("/api/parameters")
     assert r.json()["platform"]["sealing"] == "off"

@@ -17,6 +17,7 @@ from app.forms import FilterCheck, parse
 from app.i18n import gettext as _
 from app.web import read_input
 from ratings.controllers.page_helpers import Page, PerPage, recompute_later, user_of
+from ratings.dashboard_schemas import SavingsDashboardOut
 from ratings.parameters import params_in_force
 from ratings.schemas import (
     AgencyCreditOut,
@@ -43,6 +44,7 @@ from ratings.services.list_entries import LIST_KINDS, public_list
 from ratings.services.profiles import credit_inputs
 from ratings.services.rankings import rankings
 from ratings.services.ratings import rate_job
+from ratings.services.savings_dashboard import dashboard
 from ratings.services.violations import lift_entry, record_violation
 
 
@@ -144,6 +146,18 @@ async def api_savings(db: DB, date_from: FromQuery[date | None] = None, date_to:
     return SavingsReportOut.of(await report.savings_report(db, f))
 
 
+@get("/api/reports/savings/dashboard", opt=roles(PUBLIC))
+async def api_savings_dashboard(db: DB, date_from: FromQuery[date | None] = None,
+                                date_to: FromQuery[date | None] = None, category: FromQuery[str | None] = None,
+                                method: FromQuery[str | None] = None, owner: FromQuery[str | None] = None,
+                                district: FromQuery[str | None] = None) -> SavingsDashboardOut:
+    """The figures of the savings dashboard (/reports/savings) for the same filters as `/api/reports/savings`:
+    by month, method, category and district (each group equals that group of `/api/reports/savings?group_by=`),
+    days from publication to award per month (median and mean), and the top 10 agencies by awarded amount."""
+    f = _report_filters(date_from, date_to, category, method, owner, district, None)
+    return SavingsDashboardOut.of(await dashboard(db, f))
+
+
 CSV = "text/csv"  # Litestar adds "; charset=utf-8" to a text type
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -156,10 +170,11 @@ def _download(media_type: str, what: str) -> dict:
 
 async def _export(db, fmt: str, filters: report.ReportFilters) -> Response:
     data = await report.savings_report(db, filters)
+    names = await report.group_names(db, data.group_by, list(data.groups))
     if fmt == "csv":
-        return Response(report.to_csv(data), media_type=CSV,
+        return Response(report.to_csv(data, names), media_type=CSV,
                         headers={"content-disposition": "attachment; filename=savings.csv"})
-    return Response(report.to_xlsx(data), media_type=XLSX,
+    return Response(report.to_xlsx(data, names), media_type=XLSX,
                     headers={"content-disposition": "attachment; filename=savings.xlsx"})
 
 
@@ -183,5 +198,5 @@ async def api_savings_xlsx(db: DB, date_from: FromQuery[date | None] = None, dat
     return await _export(db, "xlsx", _report_filters(date_from, date_to, category, method, owner, district, group_by))
 
 
-route_handlers = [api_savings, api_savings_csv, api_savings_xlsx, api_rate, api_my_ratings, api_appeal, api_appeals,
+route_handlers = [api_savings, api_savings_dashboard, api_savings_csv, api_savings_xlsx, api_rate, api_my_ratings, api_appeal, api_appeals,
                   api_appeal_decision, api_violation, api_lift, api_credit, api_rankings, api_list]

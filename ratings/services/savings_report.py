@@ -6,13 +6,16 @@ import csv
 import io
 from dataclasses import dataclass, replace
 from datetime import date
+from decimal import Decimal
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.clock import ensure_aware
 from app.forms import FilterCheck
+from app.i18n import get_locale
 from app.i18n import gettext as _
+from marketplace.controllers.page_helpers import method_name
 from marketplace.domain.methods import METHODS
 from marketplace.models import (
     AWARDED,
@@ -27,6 +30,7 @@ from marketplace.models import (
     ServiceCategory,
 )
 from marketplace.schemas import local_day_bounds
+from ratings.domain.credit import CENT
 from ratings.domain.savings import GROUP_BY, AwardedJob, SavingsReport, summarise
 
 AWARDED_STATES = (AWARDED, CONTRACTED, COMPLETED, RATED)
@@ -59,7 +63,8 @@ async def _owner_known(session: AsyncSession, credit_code: str) -> bool:
     return (await session.exec(select(Owner.id).where(Owner.credit_code == credit_code.upper()))).first() is not None
 
 
-async def savings_report(session: AsyncSession, f: ReportFilters) -> SavingsReport:
+async def awarded_jobs(session: AsyncSession, f: ReportFilters) -> tuple[ReportFilters, list[tuple[AwardedJob, int]]]:
+    """The filters checked, and the awarded jobs they select, each with its winning agency's id."""
     cats = set((await session.exec(select(ServiceCategory.code))).all())
     f = check_filters(f, cats)
     check = FilterCheck()
@@ -88,15 +93,23 @@ async def savings_report(session: AsyncSession, f: ReportFilters) -> SavingsRepo
         stmt = stmt.where(Job.district == f.district)
     rows = (await session.exec(stmt)).all()
     ids = [int(sel.winner_quote_id) for _j, sel, _c, _o in rows]
-    prices = {}
+    quotes: dict[int, Quote] = {}
     for chunk in range(0, len(ids), 1000):
         part = ids[chunk:chunk + 1000]
-        prices.update({q.id: q.price for q in (await session.exec(select(Quote).where(col(Quote.id).in_(part)))).all()})
-    jobs = [AwardedJob(cap=job.budget_cap, awarded_price=prices[int(sel.winner_quote_id)], method=job.method,
-                       category=cat, owner=owner, district=job.district or "-",
-                       published_at=ensure_aware(job.published_at), awarded_at=ensure_aware(job.awarded_at))
-            for job, sel, cat, owner in rows]
-    return summarise(jobs, f.group_by)
+        quotes.update({q.id: q for q in (await session.exec(select(Quote).where(col(Quote.id).in_(part)))).all()})
+    jobs = []
+    for job, sel, cat, owner in rows:
+        won = quotes[int(sel.winner_quote_id)]
+        jobs.append((AwardedJob(cap=job.budget_cap, awarded_price=won.price, method=job.method, category=cat,
+                                owner=owner, district=job.district or "-",
+                                published_at=ensure_aware(job.published_at), awarded_at=ensure_aware(job.awarded_at)),
+                     won.agency_id))
+    return f, jobs
+
+
+async def savings_report(session: AsyncSession, f: ReportFilters) -> SavingsReport:
+    f, jobs = await awarded_jobs(session, f)
+    return summarise([j for j, _agency in jobs], f.group_by)
 
 
 async def report_districts(session: AsyncSession) -> list[str]:
@@ -128,49 +141,89 @@ async def owner_names(session: AsyncSession, credit_codes: list[str]) -> dict[st
                                     .where(col(Owner.credit_code).in_(credit_codes)))).all())
 
 
+async def group_names(session: AsyncSession, group_by: str | None, keys: list[str]) -> dict[str, str]:
+    """What a person reads for each group key, in the request's language: a category's or a method's name,
+    an owner organisation's name, "No district given" for "-"; months and districts as they are."""
+    if group_by == "category":
+        rows = (await session.exec(select(ServiceCategory).where(col(ServiceCategory.code).in_(keys)))).all()
+        zh = get_locale() == "zh_CN"
+        cats = {c.code: (c.name_zh if zh else c.name_en) for c in rows}
+        return {k: cats.get(k, k) for k in keys}
+    if group_by == "method":
+        return {k: method_name(k) for k in keys}
+    if group_by == "owner":
+        owners = await owner_names(session, keys) if keys else {}
+        return {k: owners.get(k, k) for k in keys}
+    if group_by == "district":
+        return {k: _("No district given") if k == "-" else k for k in keys}
+    return {k: k for k in keys}
+
+
 COLUMNS = ("group", "count", "total_cap", "total_awarded", "total_saved", "savings_rate", "average_selection_hours")
 
 
-def _cells(summary: dict) -> list[str]:
-    return ["" if summary[k] is None else str(summary[k]) for k in COLUMNS[1:]]
+def _percent(rate: Decimal | None) -> str:
+    return "" if rate is None else f"{(rate * 100).quantize(CENT)}%"
 
 
-def report_rows(report: SavingsReport) -> list[list[str]]:
-    rows = [[_("All"), *_cells(report.overall.to_json())]]
-    for key, s in report.groups.items():
-        rows.append([key, *_cells(s.to_json())])
+def report_rows(report: SavingsReport, names: dict[str, str] | None = None) -> list[list]:
+    """One row per group after the overall one: name, count, cap, awarded, saved (Decimal, 2 places), rate
+    (Decimal, 4 places, or None), average hours (Decimal or None), code."""
+    names = names or {}
+    rows = []
+    for label, code, s in [(_("All"), "", report.overall),
+                           *[(names.get(k, k), k, s) for k, s in report.groups.items()]]:
+        rows.append([label, s.count, s.total_cap, s.total_awarded, s.total_saved, s.savings_rate,
+                     s.average_selection_hours, code])
     return rows
 
 
 def headers() -> list[str]:
     return [_("Group"), _("Awarded jobs"), _("Total budget cap (baseline)"), _("Total awarded"), _("Total saved"),
-            _("Savings rate"), _("Average hours from publication to award")]
+            _("Savings rate"), _("Average hours from publication to award"), _("Code")]
 
 
-def to_csv(report: SavingsReport) -> bytes:
+def to_csv(report: SavingsReport, names: dict[str, str] | None = None) -> bytes:
+    """Names in the request's language, money with 2 places, the rate as a percentage ("42.60%")."""
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(headers())
-    w.writerows(report_rows(report))
+    for row in report_rows(report, names):
+        w.writerow([row[0], row[1], *(str(v) for v in row[2:5]), _percent(row[5]),
+                    "" if row[6] is None else str(row[6]), row[7]])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")  # BOM: Excel opens UTF-8 Chinese correctly
 
 
-def to_xlsx(report: SavingsReport) -> bytes:
-    from decimal import Decimal
+def add_sheet(ws, head: list[str], rows: list[list], money: str = "", rate: str = "", number: str = "") -> None:
+    """Rows into a worksheet; the cells in the `money` columns (letters) get `#,##0.00`, `rate` `0.00%`,
+    `number` `0.00` (the values are Decimals, so the file holds exactly the report's figures)."""
+    ws.append(head)
+    for row in rows:
+        ws.append(row)
+    for letters, fmt in ((money, "#,##0.00"), (rate, "0.00%"), (number, "0.00")):
+        for column in letters:
+            for cell in ws[column][1:]:
+                cell.number_format = fmt
+    for column in ws.columns:
+        width = max(len(str(c.value or "")) for c in column)
+        ws.column_dimensions[column[0].column_letter].width = min(max(10, width * 1.6), 48)
 
+
+def xlsx_workbook(report: SavingsReport, names: dict[str, str] | None = None):
     from openpyxl import Workbook
 
     wb = Workbook()
     ws = wb.active
     ws.title = "savings"
-    ws.append(headers())
-    for row in report_rows(report):
-        ws.append([row[0], int(row[1])] + [Decimal(v) if v else None for v in row[2:]])
-    for column in "CDE":
-        for cell in ws[column][1:]:
-            cell.number_format = "#,##0.00"
-    for cell in ws["F"][1:]:
-        cell.number_format = "0.00%"
+    add_sheet(ws, headers(), report_rows(report, names), money="CDE", rate="F", number="G")
+    return wb
+
+
+def save_workbook(wb) -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def to_xlsx(report: SavingsReport, names: dict[str, str] | None = None) -> bytes:
+    return save_workbook(xlsx_workbook(report, names))

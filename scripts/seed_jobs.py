@@ -30,6 +30,7 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 if __name__ == "__main__":  # also runnable as `python scripts/seed_jobs.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -41,6 +42,7 @@ import app.main  # noqa: F401  (the composition root: wires the domains' ports a
 from app.auth import CurrentUser
 from app.clock import ensure_aware, set_clock_offset
 from app.db import SessionMaker, make_engine, make_sessionmaker
+from app.errors import Forbidden
 from app.models import User
 from app.settings import get_settings
 from marketplace.models import APPROVED, AWARDED, Agency, Job, Owner, Qualification, Quote, Selection, ServiceCategory
@@ -65,10 +67,12 @@ from marketplace.services.selection import (
     enter_beacon,
 )
 from marketplace.services.timers import decide_extension, pause_timer, request_extension, resume_timer
-from ratings.models import Violation
-from ratings.schemas import RatingIn
+from ratings.models import ListEntry, Violation
+from ratings.schemas import RatingIn, ViolationIn
+from ratings.services.appeals import appeal_rating, decide_appeal
 from ratings.services.ratings import rate_job
-from ratings.services.recompute import nightly_recompute
+from ratings.services.recompute import nightly_recompute, recompute_agency
+from ratings.services.violations import lift_entry, record_violation
 from scripts import seed_sealing
 from scripts.seed_plan import (  # noqa: F401  (DEMO_PREFIX: the tests read it from here)
     ACCEPT_REASONS,
@@ -122,6 +126,14 @@ class Replay:
         self.sealed_from: datetime | None = None  # jobs created from then on are sealed (marketseal-v1)
         self.sealing_on = False
         self.codes: dict[int, str] = {}  # agency id -> credit code (the envelope's agency_code)
+        self.story: list[tuple[datetime, Any]] = []  # (moment, coroutine function): the regulator's findings
+
+    async def play_story(self, until: datetime) -> None:
+        """Play the story's moments up to `until`, each at its own simulated time."""
+        while self.story and self.story[0][0] <= until:
+            t, play = self.story.pop(0)
+            self.at(t)
+            await play()
 
     def at(self, t: datetime) -> None:
         if t > self.limit:
@@ -159,6 +171,7 @@ class Replay:
     async def run(self, p: JobPlan) -> None:
         rng, owner = p.rng, self.owner(p.owner_id)
         t = p.created
+        await self.play_story(t)
         data = JobIn(title=p.title, project_name=p.project_name, project_code=p.code, category_code=p.category,
                      min_level=p.min_level, budget_cap=p.cap, method=p.method, price_weight=p.price_weight,
                      credit_weight=p.credit_weight, state_funded=p.state_funded, quote_deadline=p.deadline,
@@ -227,9 +240,12 @@ class Replay:
         for (agency_id, price, days, note), t in zip(p.bidders, moments):
             self.at(t)
             broken = bool(sealing) and rng.random() < 0.08
-            await self.call(submit_quote, self.agency(agency_id), job_no,
-                            self.quote_in(sealing, job_no, agency_id, price, days, note, malformed=broken),
-                            **sender(agency_id, self.offices))
+            try:
+                await self.call(submit_quote, self.agency(agency_id), job_no,
+                                self.quote_in(sealing, job_no, agency_id, price, days, note, malformed=broken),
+                                **sender(agency_id, self.offices))
+            except Forbidden:  # black-listed since the plan was made: the platform refuses its quote
+                continue
             if rng.random() < 0.12:
                 replacements.append((agency_id, price, days, note, t))
         for agency_id, price, days, note, t in replacements:  # a second thought before the deadline
@@ -352,9 +368,27 @@ class Replay:
         if rng.random() < 0.75 and self._fits(t_rate):
             self.at(t_rate)
             stars = [rng.choices([5, 4, 3, 2, 1], [50, 30, 12, 5, 3])[0] for _ in range(4)]
-            await self.call(rate_job, self.owner(p.owner_id), job.job_no, RatingIn(
+            rating = await self.call(rate_job, self.owner(p.owner_id), job.job_no, RatingIn(
                 quality=stars[0], timeliness=stars[1], fee_compliance=stars[2], attitude=stars[3],
                 comment=rng.choice(RATING_COMMENTS)))
+            if sum(stars) <= 15 and rng.random() < 0.8:
+                await self.appeal(rng, agency, rating.id, t_rate)
+
+    async def appeal(self, rng, agency: CurrentUser, rating_id: int, t: datetime) -> None:
+        """A poorly rated agency appeals within the 15 days; the regulator upholds (the rating is voided) or
+        dismisses it some days later, or it is still pending at the present."""
+        t_appeal = t + timedelta(days=rng.uniform(1, 12))
+        if not self._fits(t_appeal):
+            return
+        self.at(t_appeal)
+        appeal = await self.call(appeal_rating, agency, rating_id, rng.choice(APPEAL_REASONS))
+        t_decide = t_appeal + timedelta(days=rng.uniform(2, 20))
+        if not self._fits(t_decide) or t_appeal > self.limit - timedelta(days=45):
+            return  # pending: the regulator has not decided the appeals of the last weeks yet
+        self.at(t_decide)
+        uphold = rng.random() < 0.45
+        await self.call(decide_appeal, self.regulator, appeal.id, uphold,
+                        rng.choice(APPEAL_UPHOLD if uphold else APPEAL_DISMISS))
 
     async def service(self, p, job: Job, owner: CurrentUser, agency: CurrentUser, t: datetime) -> datetime | None:
         """The service after both confirmations: some timers paused and resumed or extended, the result
@@ -461,6 +495,49 @@ RATING_COMMENTS = ["成果质量较高，按期提交。", "沟通顺畅，收�
                    "响应及时，服务态度好。", "进度略有延误，但最终完成质量尚可。", "专业能力强，建议继续合作。"]
 
 
+APPEAL_REASONS = ["评价所述延误系业主资料提供不及时所致，附往来函件", "成果已按合同约定提交，评价与事实不符",
+                  "收费严格按合同执行，无额外收费，请复核"]
+APPEAL_UPHOLD = ["经核查，延误原因在业主一方，撤销该评价", "经核查，评价依据不足，予以撤销"]
+APPEAL_DISMISS = ["经核查，评价有事实依据，维持原评价", "申诉理由不成立，予以驳回"]
+SEVERE = [("collusion_finding", "经调查认定与关联机构串通报价（围标串标）", "监管调查报告及报价终端信息比对记录"),
+          ("forged_qualification", "投标时提交伪造的资质证书", "发证机关出具的资质核查回函")]
+
+
+def black_list_story(replay: "Replay", now: datetime) -> list[tuple[datetime, Any]]:
+    """The regulator's severe findings (DESIGN "Black list") as moments of the replay: the planted ring's two
+    agencies for collusion 120 days ago (black-listed for 12 months: they quote no more), and one agency
+    for a forged certificate 200 days ago, lifted early after credit repair 20 days ago. Each through the
+    services, with the recomputation they trigger; `Replay.run` plays each before the first job after it."""
+    ring = [a for pair in sorted(replay.offices.items())[:1] for a in pair]
+    forged = sorted(set(replay.codes) - set(replay.offices) - set(replay.offices.values()))[:1]
+
+    def finding(agency_id: int, which: int):
+        async def play() -> None:
+            kind, description, evidence = SEVERE[which]
+            await replay.call(record_violation, replay.regulator, ViolationIn(
+                agency_code=replay.codes[agency_id], severity="severe", kind=kind, description=description,
+                evidence=evidence))
+            async with replay.sm() as s:
+                await recompute_agency(s, agency_id)
+                await s.commit()
+        return play
+
+    def lift(agency_id: int):
+        async def play() -> None:
+            async with replay.sm() as s:
+                entry = (await s.exec(select(ListEntry).where(
+                    ListEntry.agency_id == agency_id, ListEntry.kind == "black",
+                    col(ListEntry.lifted_at).is_(None)))).first()
+            if entry is not None:
+                await replay.call(lift_entry, replay.regulator, entry.id, "完成信用修复：提交整改报告并公开信用承诺")
+        return play
+
+    moments = [(now - timedelta(days=120), finding(a, 0)) for a in ring]
+    moments += [(now - timedelta(days=200), finding(a, 1)) for a in forged]
+    moments += [(now - timedelta(days=20), lift(a)) for a in forged]
+    return sorted(moments, key=lambda m: m[0])
+
+
 async def seed_jobs(sessionmaker: SessionMaker, *, seed: int = DEFAULT_SEED, count: int = 320,
                     progress: bool = True) -> dict[str, int]:
     """Replay `count` demo jobs; returns how many of the jobs added now ended in each status."""
@@ -490,6 +567,7 @@ async def seed_jobs(sessionmaker: SessionMaker, *, seed: int = DEFAULT_SEED, cou
             replay.sealed_from = now - timedelta(days=SEALED_DAYS)
             async with sessionmaker() as s:
                 replay.codes = dict((await s.exec(select(Agency.id, Agency.credit_code))).all())
+            replay.story = black_list_story(replay, now)
         for p in plans:
             await replay.run(p)
             bar.update(1)
@@ -499,6 +577,7 @@ async def seed_jobs(sessionmaker: SessionMaker, *, seed: int = DEFAULT_SEED, cou
         holders.close()
         bar.close()
     if plans:
+        await replay.play_story(now)  # what falls after the last job
         async with sessionmaker() as s:
             await nightly_recompute(s)  # scores and lists as they stand today
     codes = [p.code for p in plans]

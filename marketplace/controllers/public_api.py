@@ -18,7 +18,7 @@ from marketplace.controllers.filters import api_job_filters
 from marketplace.controllers.page_helpers import Page, PerPage
 from marketplace.schemas import DrawRecordOut, JobListOut, JobOut
 from marketplace.services.bulk_feeds import drawn_jobs_after
-from marketplace.services.draw_records import draw_record
+from marketplace.services.draw_records import draw_record, draw_records
 from marketplace.services.job_notices import job_notice, notice_listing
 from marketplace.services.jobs import JobFilters, public_job
 
@@ -62,10 +62,11 @@ async def api_draws(request: Request) -> Stream:
                 rows = await drawn_jobs_after(db, last, BATCH)
                 if not rows:
                     return
-                for sel_id, job in rows:
-                    record = await draw_record(db, job)
-                    yield (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
-                    last = sel_id
+                # One batch: the selections with their jobs, then every quote of the batch (two statements).
+                batch = [json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+                         for record in await draw_records(db, rows)]
+                last = rows[-1][0].id
+            yield "".join(batch).encode()  # the session is closed while the client reads
 
     return Stream(lines(), media_type="application/x-ndjson")
 

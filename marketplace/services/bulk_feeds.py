@@ -12,9 +12,9 @@ from marketplace.models import DRAFT, Job, Selection
 from marketplace.services.open_data import touched_since
 
 
-async def drawn_jobs_after(db: AsyncSession, last_selection_id: int, limit: int) -> list[tuple[int, Job]]:
-    """(selection id, job) of the next `limit` selections after `last_selection_id`, oldest first."""
-    return list((await db.exec(select(Selection.id, Job).join(Job, Job.id == Selection.job_id)
+async def drawn_jobs_after(db: AsyncSession, last_selection_id: int, limit: int) -> list[tuple[Selection, Job]]:
+    """(selection, job) of the next `limit` selections after `last_selection_id`, oldest first."""
+    return list((await db.exec(select(Selection, Job).join(Job, Job.id == Selection.job_id)
                                .where(Selection.id > last_selection_id).order_by(col(Selection.id))
                                .limit(limit))).all())
 

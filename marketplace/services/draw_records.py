@@ -25,6 +25,26 @@ def record_of(job: Job, sel: Selection) -> dict[str, Any]:
                  published_commitment=job.seed_commitment)
 
 
+async def draw_records(session: AsyncSession, rows: list[tuple[Selection, Job]]) -> list[dict[str, Any]]:
+    """The draw records of a batch of selections with their jobs, in two statements whatever the batch size
+    (the selections and jobs, given; every live quote of those jobs with its agency, one query)."""
+    by_job: dict[int, list[tuple[Quote, Agency]]] = {job.id: [] for _sel, job in rows}
+    if by_job:
+        quotes = (await session.exec(select(Quote, Agency).join(Agency, Agency.id == Quote.agency_id).where(
+            col(Quote.job_id).in_(list(by_job)), Quote.status == LIVE).order_by(col(Quote.job_id), col(Quote.id)))).all()
+        for q, a in quotes:
+            by_job[q.job_id].append((q, a))
+    return [_record(job, sel, by_job[job.id]) for sel, job in rows]
+
+
+def _record(job: Job, sel: Selection, rows: list[tuple[Quote, Agency]]) -> dict[str, Any]:
+    record = record_of(job, sel)
+    record["quotes"] = [_opened_quote(job, q, a) for q, a in rows]
+    if job.sealing and job.opening:
+        record.update(sealing_keys(job, rows))
+    return record
+
+
 async def draw_record(session: AsyncSession, job: Job) -> dict[str, Any] | None:
     """The draw record (DESIGN field list) plus the opened quotes with their nonces; None before selection.
     A sealed job's record carries the marketseal-v1 keys (`sealing`, `released`, `rejected_releases`,
@@ -32,12 +52,7 @@ async def draw_record(session: AsyncSession, job: Job) -> dict[str, Any] | None:
     sel = await selection_of(session, job)
     if sel is None:
         return None
-    record = record_of(job, sel)
-    rows = await _live_rows(session, job)
-    record["quotes"] = [_opened_quote(job, q, a) for q, a in rows]
-    if job.sealing and job.opening:
-        record.update(sealing_keys(job, rows))
-    return record
+    return _record(job, sel, await _live_rows(session, job))
 
 
 async def _live_rows(session: AsyncSession, job: Job) -> list[tuple[Quote, Agency]]:

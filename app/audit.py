@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.audit_chain import GENESIS_HASH, ChainReport, event_body, event_hash, verify_chain
+from app.audit_chain import GENESIS_HASH, ChainReport, ChainWalk, event_body, event_hash
 from app.models import AuditEvent
 
 # Any constant works; it names the lock that serialises appends on PostgreSQL.
@@ -57,19 +57,21 @@ def event_as_dict(ev: AuditEvent) -> dict[str, Any]:
 
 
 async def verify_stored_chain(session: AsyncSession, batch: int = 5000) -> ChainReport:
-    """Walk the stored chain in seq order, in batches, and report the first break."""
-
-    async def events():
-        last = 0
-        while True:
-            rows = (await session.exec(
-                select(AuditEvent).where(AuditEvent.seq > last).order_by(col(AuditEvent.seq)).limit(batch)
-            )).all()
-            if not rows:
-                return
-            for ev in rows:
-                yield event_as_dict(ev)
-            last = rows[-1].seq
-
-    collected = [ev async for ev in events()]
-    return verify_chain(collected)
+    """Walk the stored chain in seq order, a batch of plain rows at a time (memory flat in the chain's length),
+    and report the first break; reading stops there."""
+    columns = (AuditEvent.seq, AuditEvent.at, AuditEvent.actor, AuditEvent.kind, AuditEvent.subject,
+               AuditEvent.data, AuditEvent.prev_hash, AuditEvent.hash)
+    walk = ChainWalk()
+    last = 0
+    conn = await session.connection()  # Core rows: no ORM loading per event
+    while True:
+        rows = (await conn.execute(select(*columns).where(AuditEvent.seq > last)
+                                   .order_by(col(AuditEvent.seq)).limit(batch))).all()
+        if not rows:
+            return walk.report()
+        for seq, at, actor, kind, subject, data, prev_hash, hash_ in rows:
+            body = event_body(seq, at, actor, kind, subject, data, prev_hash)
+            body["hash"] = hash_
+            if not walk.step(body):
+                return walk.report()
+        last = rows[-1][0]

@@ -46,22 +46,43 @@ class ChainReport:
     problem: str | None = None  # "seq", "prev_hash" or "hash"
 
 
+class ChainWalk:
+    """The verifier as a walk, one event at a time (a stream of any length in constant memory)."""
+
+    def __init__(self) -> None:
+        self.prev = GENESIS_HASH
+        self.expected_seq = 1
+        self.checked = 0
+        self.head_seq = 0
+        self.broken: ChainReport | None = None
+
+    def step(self, ev: Mapping[str, Any]) -> bool:
+        """Check the next event; False (and `report()` says where) at the first broken link."""
+        if self.broken is not None:
+            return False
+        seq = ev["seq"]
+        if seq != self.expected_seq:
+            self.broken = ChainReport(False, self.checked, self.head_seq, self.prev, self.expected_seq, "seq")
+        elif ev["prev_hash"] != self.prev:
+            self.broken = ChainReport(False, self.checked, self.head_seq, self.prev, seq, "prev_hash")
+        elif event_hash(ev) != ev["hash"]:
+            self.broken = ChainReport(False, self.checked, self.head_seq, self.prev, seq, "hash")
+        else:
+            self.prev = ev["hash"]
+            self.head_seq = seq
+            self.expected_seq += 1
+            self.checked += 1
+            return True
+        return False
+
+    def report(self) -> ChainReport:
+        return self.broken or ChainReport(True, self.checked, self.head_seq, self.prev)
+
+
 def verify_chain(events: Iterable[Mapping[str, Any]]) -> ChainReport:
     """Walk events in seq order; report the first broken link."""
-    prev = GENESIS_HASH
-    expected_seq = 1
-    checked = 0
-    head_seq = 0
+    walk = ChainWalk()
     for ev in events:
-        seq = ev["seq"]
-        if seq != expected_seq:
-            return ChainReport(False, checked, head_seq, prev, expected_seq, "seq")
-        if ev["prev_hash"] != prev:
-            return ChainReport(False, checked, head_seq, prev, seq, "prev_hash")
-        if event_hash(ev) != ev["hash"]:
-            return ChainReport(False, checked, head_seq, prev, seq, "hash")
-        prev = ev["hash"]
-        head_seq = seq
-        expected_seq += 1
-        checked += 1
-    return ChainReport(True, checked, head_seq, prev)
+        if not walk.step(ev):
+            break
+    return walk.report()

@@ -79,3 +79,19 @@ def test_verification_does_not_mutate():
     before = copy.deepcopy(chain)
     verify_chain(chain)
     assert chain == before
+
+
+def test_the_walk_stops_reading_at_the_first_break():
+    """verify_chain consumes a stream only up to the broken event (constant memory, early stop)."""
+    chain = make_chain(6)
+    chain[2]["actor"] = "user:mallory"
+    read = []
+
+    def stream():
+        for ev in chain:
+            read.append(ev["seq"])
+            yield ev
+
+    r = verify_chain(stream())
+    assert (r.ok, r.broken_seq, r.problem, r.checked, r.head_seq) == (False, 3, "hash", 2, 2)
+    assert read == [1, 2, 3]

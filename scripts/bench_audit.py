@@ -1,0 +1,100 @@
+"""Benchmark the stored audit chain's verification: events per second and peak memory by chain length.
+
+    python scripts/bench_audit.py [--events 50000 200000] [--database-url URL]
+
+Builds a valid chain of each length (hashes computed as `append_event` computes them, rows bulk-inserted)
+in a fresh SQLite file, or in the PostgreSQL database given (its audit_event table is emptied first: never
+point this at a database you need), then times `app.audit.verify_stored_chain` and records the peak of
+Python's allocations during a second run (tracemalloc; the timed run is untraced). Issue 9's targets: at least 100,000 events/s, and memory flat
+in the chain's length (the peak at the longest chain within 1.5 x the peak at the shortest).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+import tracemalloc
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import delete, insert
+
+from app.audit import verify_stored_chain
+from app.audit_chain import GENESIS_HASH, event_body, event_hash
+from app.db import make_engine, make_sessionmaker
+from app.main import metadata
+from app.models import AuditEvent
+from app.settings import normalise_database_url
+
+RATE_TARGET = 100_000
+MEMORY_RATIO = 1.5
+
+
+def chain_rows(n: int) -> list[dict]:
+    rows, prev = [], GENESIS_HASH
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for seq in range(1, n + 1):
+        body = event_body(seq, start + timedelta(seconds=seq), "user:bench", "quote.submitted", f"job:J2026-{seq:05d}",
+                          {"receipt": f"{seq:064x}"}, prev)
+        prev = event_hash(body)
+        rows.append({"seq": seq, "at": start + timedelta(seconds=seq), "actor": body["actor"], "kind": body["kind"],
+                     "subject": body["subject"], "data": body["data"], "prev_hash": body["prev_hash"], "hash": prev})
+    return rows
+
+
+async def measure(url: str, n: int) -> tuple[float, float, bool]:
+    """(seconds, peak MiB, ok) of verifying a chain of n events stored at url."""
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+            await conn.execute(delete(AuditEvent))
+            rows = chain_rows(n)
+            for i in range(0, n, 5000):
+                await conn.execute(insert(AuditEvent), rows[i:i + 5000])
+            del rows
+        async with make_sessionmaker(engine)() as session:  # timed without tracing (tracemalloc is slow)
+            start = time.perf_counter()
+            report = await verify_stored_chain(session)
+            seconds = time.perf_counter() - start
+        async with make_sessionmaker(engine)() as session:  # then again, for the peak of allocations
+            tracemalloc.start()
+            await verify_stored_chain(session)
+            _, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+        return seconds, peak / 2**20, report.ok and report.checked == n
+    finally:
+        await engine.dispose()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, nargs="+", default=[50_000, 200_000])
+    parser.add_argument("--database-url", help="a PostgreSQL database to use (its audit_event rows are deleted)")
+    args = parser.parse_args()
+    peaks = []
+    with tempfile.TemporaryDirectory() as tmp:
+        print(f"{'events':>9} {'seconds':>8} {'events/s':>10} {'peak MiB':>9}  verdict")
+        failed = False
+        for n in sorted(args.events):
+            url = (normalise_database_url(args.database_url) if args.database_url
+                   else f"sqlite+aiosqlite:///{tmp}/audit-{n}.db")
+            seconds, peak, ok = asyncio.run(measure(url, n))
+            rate = n / seconds
+            peaks.append(peak)
+            verdict = "OK" if ok and rate >= RATE_TARGET else ("BROKEN" if not ok else "below 100k/s")
+            failed |= verdict != "OK"
+            print(f"{n:>9} {seconds:>8.2f} {rate:>10,.0f} {peak:>9.1f}  {verdict}")
+    flat = peaks[-1] <= peaks[0] * MEMORY_RATIO
+    print(f"memory flat in chain length: {'yes' if flat else 'NO'} (peak {peaks[-1]:.1f} MiB at the longest, "
+          f"{peaks[0]:.1f} MiB at the shortest; limit x{MEMORY_RATIO})")
+    return 0 if flat and not failed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

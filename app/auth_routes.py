@@ -63,22 +63,26 @@ async def login_user(request: Request, db: AsyncSession, data: dict[str, Any]) -
     return current, sid
 
 
-def _safe_next(value: str | None) -> str:
+# Where a page login leads without a (safe) `next`: the user's workbench.
+AFTER_LOGIN = "/workbench"
+
+
+def _safe_next(value: str | None, default: str = "/") -> str:
     if value and value.startswith("/") and not value.startswith("//"):
         return value
-    return "/"
+    return default
 
 
 @get("/login", opt=roles(PUBLIC))
 async def login_page(request: Request, next_: Annotated[str | None, QueryParameter(name="next")] = None,
                      reason: FromQuery[str | None] = None) -> Template:
-    return await render(request, "app/login.html", next=_safe_next(next_), reason=reason)
+    return await render(request, "app/login.html", next=_safe_next(next_, AFTER_LOGIN), reason=reason)
 
 
 @post("/login", opt=roles(PUBLIC))
 async def login_submit(request: Request, db: DB) -> Response | Template:
     data = await read_input(request)
-    nxt = _safe_next(data.get("next"))
+    nxt = _safe_next(data.get("next"), AFTER_LOGIN)
 
     async def welcome(logged_in: tuple[CurrentUser, str]) -> Response:
         user, sid = logged_in

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 from litestar.datastructures import State
 from litestar.di import NamedDependency
+from litestar.types import Scope
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -16,6 +17,9 @@ from app.request_limits import nul_message
 SessionMaker = async_sessionmaker[AsyncSession]
 # The one session dependency, as handlers declare it: `db: DB`.
 DB = NamedDependency[AsyncSession]
+# Where the request's session is kept in its ASGI scope, for `app.web.render` (the header's unread count reads
+# through it: a second session could wait for the one SQLite connection the handler's session holds).
+SESSION_SCOPE_KEY = "db_session"
 
 
 def _refuse_nul(_conn, _cursor, _statement, parameters, _context, _executemany) -> None:
@@ -56,12 +60,14 @@ def make_sessionmaker(engine: AsyncEngine) -> SessionMaker:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 
 
-async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
+async def provide_session(state: State, scope: Scope) -> AsyncIterator[AsyncSession]:
     """Litestar dependency: one session per request, rolled back if not committed."""
     async with state.sessionmaker() as session:
+        scope[SESSION_SCOPE_KEY] = session  # type: ignore[literal-required]
         try:
             yield session
         finally:
+            scope.pop(SESSION_SCOPE_KEY, None)  # type: ignore[misc]
             if session.in_transaction():
                 await session.rollback()
 

@@ -31,6 +31,7 @@ import marketplace.models  # noqa: F401  (tables)
 import marketplace.ports
 import marketplace.tasks  # noqa: F401  (registers its tasks)
 import ratings.models  # noqa: F401  (tables)
+import ratings.services.workbench  # noqa: F401  (registers its workbench items)
 import ratings.tasks  # noqa: F401  (registers its tasks)
 from app import audit_routes, auth_routes, dashboard
 from app.api_docs import document_errors
@@ -67,6 +68,7 @@ from marketplace.controllers import (
     service_pages,
     signal_pages,
     signals_api,
+    workbench_pages,
 )
 from marketplace.services import dashboard as marketplace_dashboard
 from marketplace.services.registry import seed_categories
@@ -103,7 +105,7 @@ ROUTES = [*auth_routes.route_handlers, *audit_routes.route_handlers, *home.route
           *ratings_rankings_pages.route_handlers, *ratings_savings_pages.route_handlers,
           *ratings_rating_pages.route_handlers, *ratings_regulator_pages.route_handlers,
           *open_data_api.route_handlers, *signal_pages.route_handlers, *signals_api.route_handlers,
-          *dashboard.route_handlers]
+          *dashboard.route_handlers, *workbench_pages.route_handlers]
 
 # The regulator's dashboard: each domain's cards, in this order.
 DASHBOARD_CARDS = [marketplace_dashboard.cards, ratings_dashboard.cards]

@@ -15,11 +15,14 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy import exc as sa_exc
+from sqlmodel import col, func, select
 
 from app.auth import CSRF_FIELD, csrf_token_for
+from app.db import SESSION_SCOPE_KEY
 from app.errors import DomainError, NotAuthenticated
 from app.i18n import get_locale
 from app.i18n import gettext as _
+from app.models import Notification
 from app.outages import RETRY_AFTER_SECONDS, redis_unreachable, store_down_message
 from app.request_limits import check_submitted
 
@@ -120,11 +123,38 @@ async def take_flash(request: Request) -> dict[str, str] | None:
     return json.loads(raw)
 
 
+async def unread_notifications(request: Request) -> int | None:
+    """How many of the signed-in user's notifications are unread (one COUNT, on the request's own database
+    session when it has one); None for a visitor, or when the count cannot be read (the page still renders)."""
+    user = request.scope.get("user")
+    if user is None:
+        return None
+    stmt = select(func.count()).select_from(Notification).where(Notification.user_id == user.id,
+                                                                  col(Notification.read_at).is_(None))
+    try:
+        db = request.scope.get(SESSION_SCOPE_KEY)
+        if db is not None:
+            return (await db.exec(stmt)).one()
+        async with request.app.state.sessionmaker() as own:
+            return (await own.exec(stmt)).one()
+    except sa_exc.SQLAlchemyError as exc:
+        log.warning("unread notifications not counted on %s: %s", request.url.path, exc.__class__.__name__)
+        return None
+
+
+def _unread_context(n: int | None) -> dict[str, Any]:
+    """The header's badge: the count (None for a visitor) and its accessible label."""
+    # Both forms spelled out for the extractor (scripts/i18n.py reads `_` calls; Chinese has one form).
+    label = (_("{n} unread notification", n=n) if n == 1 else _("{n} unread notifications", n=n)) if n else ""
+    return {"unread_notifications": n, "unread_label": label}
+
+
 async def render(request: Request, template: str, status_code: int = 200, **context: Any) -> Template:
     context.setdefault("errors", {})
     context.setdefault("form", {})
     context.update(
         user=request.scope.get("user"),
+        **_unread_context(await unread_notifications(request)),
         csrf_token=csrf_token(request),
         locale=get_locale(),
         flash=await take_flash(request),

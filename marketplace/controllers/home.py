@@ -11,6 +11,7 @@ from app.db import DB
 from app.web import render
 from marketplace.services.accounts import inbox, organisation_of
 from marketplace.services.registry import approved_counts
+from marketplace.services.workbench import mark_notifications_read
 
 
 @get("/", opt=roles(PUBLIC))
@@ -24,7 +25,9 @@ async def home(request: Request, db: DB) -> Template:
 @get("/account", opt=roles(*ANY_USER))
 async def account_page(request: Request, db: DB) -> Template:
     user: CurrentUser = request.scope["user"]
-    return await render(request, "marketplace/account.html", notifications=await inbox(db, user),
+    notifications = await inbox(db, user)
+    await mark_notifications_read(db, user)  # seen: the header's unread badge goes
+    return await render(request, "marketplace/account.html", notifications=notifications,
                         org=await organisation_of(db, user))
 
 

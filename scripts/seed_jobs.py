@@ -74,6 +74,7 @@ from ratings.services.ratings import rate_job
 from ratings.services.recompute import nightly_recompute, recompute_agency
 from ratings.services.violations import lift_entry, record_violation
 from scripts import seed_sealing
+from scripts.seed_attachments import attach_demo_files
 from scripts.seed_plan import (  # noqa: F401  (DEMO_PREFIX: the tests read it from here)
     ACCEPT_REASONS,
     CANCEL_REASONS,
@@ -184,6 +185,7 @@ class Replay:
             await seed_sealing.switch(self.sm, "user:admin", on=True)  # the administrator, audited
             self.sealing_on = True
         job = await self.call(create_job, owner, data)
+        await attach_demo_files(self.sm, owner, job.job_no, var_dir=self.var_dir)  # 比选文件, often 技术要求
         if p.outcome == "draft":
             return
         if p.outcome == "cancelled" and rng.random() < 0.3:

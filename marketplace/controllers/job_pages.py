@@ -47,6 +47,7 @@ async def notice_context(request: Request, db: AsyncSession, job: Job) -> dict[s
         winner = await winning_quote(db, sel) if sel is not None and contract is None else None
         holder = contract.agency_id if contract else (winner.agency_id if winner else None)
         actor = "agency" if holder == user.agency_id else ""
+    view["job_files"] = attachments.file_items(job.job_no, await attachments.attachments_of(db, job))
     view.update(perf=perf, perf_actor=actor, perf_next=next_step(perf, actor, job),
                 perf_waiting_round=bool(perf and perf.rounds and perf.rounds[-1].status == "submitted"),
                 perf_pending_ext=[e for e in (perf.extensions or []) if e.status == "pending"] if perf else [])

@@ -3,7 +3,7 @@ choice, the justification decision, contract, refusal, completion)."""
 
 from __future__ import annotations
 
-from litestar import Request, get, post, put
+from litestar import Request, delete, get, post, put
 from litestar.params import FromPath, FromQuery
 
 from app.api_docs import body, upload
@@ -139,8 +139,16 @@ async def api_add_attachment(request: Request, db: DB, job_no: FromPath[str]) ->
                          url=f"/jobs/{job_no}/attachments/{att.id}")
 
 
+@delete("/api/owner/jobs/{job_no:str}/attachments/{attachment_id:int}", opt=roles("owner"), status_code=200)
+async def api_remove_attachment(request: Request, db: DB, job_no: FromPath[str], attachment_id: FromPath[int]) -> JobOut:
+    """A draft's attachment removed by its owner; answers the draft (its remaining `attachments`). Once the job is
+    published its attachments are fixed (409). Another owner's job, or an attachment not of this job, is a 404."""
+    await attachments.remove_attachment(db, user_of(request), job_no, attachment_id)
+    return await job_notice(db, await own_job(db, user_of(request), job_no), owner_view=True)
+
+
 route_handlers = [
     api_owner_jobs, api_create_job, api_owner_job, api_update_job, api_publish_job, api_cancel_job, api_copy_job,
     api_direct_choice, api_justification_decision, api_refusal,
-    api_add_attachment,
+    api_add_attachment, api_remove_attachment,
 ]

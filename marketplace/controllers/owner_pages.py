@@ -1,6 +1,6 @@
 """An owner's pages: its jobs, the job form (new, edit), the manage page and its actions (publish,
 cancel, copy, direct choice, the justification decision, the signed contract, refusal, the service
-timer, extensions, the result's sign-off)."""
+timer, extensions, the result's sign-off), and a draft's attachments (upload, remove)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from app.web import done, flash, form_action, read_input, redirect
 from marketplace.controllers.filters import job_filters
 from marketplace.controllers.job_pages import notice_context
 from marketplace.controllers.page_helpers import PER_PAGE, Page, pager_base, recompute_later, render_page, user_of
-from marketplace.controllers.performance_api import one_file
+from marketplace.controllers.performance_api import one_file, uploaded_files
 from marketplace.domain.money import money
 from marketplace.models import DRAFT, JOB_STATUSES, LEVELS, Job
 from marketplace.parameters import direct_threshold
@@ -34,7 +34,7 @@ from marketplace.schemas import (
     ReasonIn,
     TimerReasonIn,
 )
-from marketplace.services import registry
+from marketplace.services import attachments, registry
 from marketplace.services.accounts import owner_of
 from marketplace.services.awards import decide_justification, record_refusal
 from marketplace.services.contracts import confirm_contract, contract_of
@@ -102,9 +102,12 @@ def _job_form_values(job_in: JobIn) -> dict[str, Any]:
 
 
 async def _job_form(request: Request, db: AsyncSession, *, job: Job | None, form: dict[str, Any],
-                    status_code: int = 200, errors: dict[str, str] | None = None, error: str = "") -> Template:
+                    status_code: int = 200, errors: dict[str, str] | None = None, error: str = "",
+                    files_error: str = "") -> Template:
+    files = attachments.file_items(job.job_no, await attachments.attachments_of(db, job)) if job else []
     return await render_page(request, "marketplace/jobs/job_form.html", status_code=status_code, job=job, form=form,
                              errors=errors or {}, error=error, owner=await owner_of(db, user_of(request)),
+                             job_files=files, files_error=files_error,
                              categories=await registry.list_categories(db), levels=LEVELS,
                              threshold=money(await direct_threshold(db)))
 
@@ -301,8 +304,52 @@ async def job_record_refusal(request: Request, db: DB, job_no: FromPath[str]) ->
                                _("The refusal was recorded; the next candidate is offered the job."))
 
 
+# ---- a draft's attachments (the upload form of the edit and manage pages) --------------------------
+
+async def _files_action(request: Request, db: AsyncSession, job_no: str, back: Any,
+                        action: Callable[[], Awaitable[Any]], success: Callable[[Any], str]) -> Response | Template:
+    """Run an attachment action; back to the page its form was on (`back` = "edit": the job form, else the
+    manage page) with a flash, or that page again with the error in place of the file list."""
+    edit = back == "edit"
+
+    async def again(exc: DomainError) -> Template:
+        job = await own_job(db, user_of(request), job_no)
+        if edit and job.status == DRAFT:
+            return await _job_form(request, db, job=job, form=_job_form_values(await job_input(db, job)),
+                                   status_code=exc.status_code, files_error=exc.message)
+        return await _manage_page(request, db, job_no, status_code=exc.status_code, files_error=exc.message)
+
+    return await form_action(db, action, done(request, success, f"/owner/jobs/{job_no}" + ("/edit" if edit else "")),
+                             again)
+
+
+@post("/owner/jobs/{job_no:str}/attachments", opt=roles("owner"))
+async def job_add_attachments(request: Request, db: DB, job_no: FromPath[str]) -> Response | Template:
+    """Multipart form: one or more `file` fields (the rules of `attachments.checked_file`), `back`."""
+    files, fields = await uploaded_files(request)
+    files = [(name, data) for name, data in files if name or data]  # an empty file input sends an empty part
+
+    async def act():
+        return await attachments.add_attachments(db, user_of(request), job_no, files,
+                                                 request.app.state.settings.var_dir)
+    return await _files_action(request, db, job_no, fields.get("back"), act, lambda added: _(
+        "Attachments saved: {names}.", names=", ".join(a.filename for a in added)))
+
+
+@post("/owner/jobs/{job_no:str}/attachments/{attachment_id:int}/remove", opt=roles("owner"))
+async def job_remove_attachment(request: Request, db: DB, job_no: FromPath[str],
+                                attachment_id: FromPath[int]) -> Response | Template:
+    data = await read_input(request)
+
+    async def act():
+        return await attachments.remove_attachment(db, user_of(request), job_no, attachment_id)
+    return await _files_action(request, db, job_no, data.get("back"), act,
+                               lambda att: _("Attachment removed: {name}.", name=att.filename))
+
+
 route_handlers = [
     owner_jobs_page, job_new_page, job_new_submit, job_edit_page, job_edit_submit, owner_job_page,
     job_publish_page, job_publish_submit, job_cancel, job_copy, job_choose_direct, job_decide_justification,
     job_confirm_contract, job_record_refusal, job_timer_step, job_decide_extension, job_answer_result,
+    job_add_attachments, job_remove_attachment,
 ]

@@ -97,12 +97,66 @@ async def add_attachment(session: AsyncSession, user: CurrentUser, job_no: str, 
     count = len((await session.exec(select(Attachment.id).where(Attachment.job_id == job.id))).all())
     if count >= MAX_PER_JOB:
         raise Conflict(_("A job can have at most {n} attachments.", n=MAX_PER_JOB))
+    att = await _store_attachment(session, user, job, name, content_type, data, var_dir)
+    await session.commit()
+    return att
+
+
+async def _store_attachment(session: AsyncSession, user: CurrentUser, job: Job, name: str, content_type: str,
+                            data: bytes, var_dir: Path) -> Attachment:
+    """Store a checked file and its row, and record `job.attachment_added` (not committed)."""
     digest = store_file(var_dir, data)
     att = Attachment(job_id=job.id, filename=name, content_type=content_type, size=len(data), sha256=digest)
     session.add(att)
     await session.flush()
     await append_event(session, actor=actor_of(user), kind="job.attachment_added", subject=f"job:{job.job_no}",
                        data={"filename": name, "sha256": digest, "size": len(data)})
+    return att
+
+
+async def add_attachments(session: AsyncSession, user: CurrentUser, job_no: str, files: list[tuple[str, bytes]],
+                          var_dir: Path) -> list[Attachment]:
+    """Several files at once (the page's upload form), by the rules of `add_attachment`: every file is
+    checked first, so one bad file means none is written (its message names it)."""
+    job = await own_job(session, user, job_no)
+    if job.status not in (DRAFT, PUBLISHED):
+        raise Conflict(_("Attachments can be added only to a draft or an open job."))
+    if not files:
+        msg = _("Choose a file to upload.")
+        raise InputError(msg, fields={"file": msg})
+    checked = []
+    for filename, data in files:
+        try:
+            checked.append((*checked_file(filename, data), data))
+        except InputError as exc:
+            if len(files) == 1:
+                raise
+            msg = _("{filename}: {problem}", filename=_safe_name(filename), problem=exc.message)
+            raise InputError(msg, fields={"file": msg}, status_code=exc.status_code) from None
+    count = len((await session.exec(select(Attachment.id).where(Attachment.job_id == job.id))).all())
+    if count + len(checked) > MAX_PER_JOB:
+        raise Conflict(_("A job can have at most {n} attachments.", n=MAX_PER_JOB))
+    added = [await _store_attachment(session, user, job, name, content_type, data, var_dir)
+             for name, content_type, data in checked]
+    await session.commit()
+    return added
+
+
+async def remove_attachment(session: AsyncSession, user: CurrentUser, job_no: str, attachment_id: int) -> Attachment:
+    """Remove a draft's attachment (its owner only: another's job is a 404); once the job is published its
+    attachments are fixed (409). Recorded as `job.attachment_removed`; the stored file stays (it is kept by
+    content hash and may be another attachment's too)."""
+    job = await own_job(session, user, job_no)
+    att = await session.get(Attachment, attachment_id)
+    if att is None or att.job_id != job.id:
+        raise NotFound(_("No such attachment."))
+    if job.status != DRAFT:
+        raise Conflict(_("The job is published: its attachments are fixed and can no longer be removed."))
+    filename, digest, size = att.filename, att.sha256, att.size
+    await session.delete(att)
+    await session.flush()
+    await append_event(session, actor=actor_of(user), kind="job.attachment_removed", subject=f"job:{job.job_no}",
+                       data={"filename": filename, "sha256": digest, "size": size})
     await session.commit()
     return att
 
@@ -110,6 +164,12 @@ async def add_attachment(session: AsyncSession, user: CurrentUser, job_no: str, 
 async def attachments_of(session: AsyncSession, job: Job) -> list[Attachment]:
     return list((await session.exec(select(Attachment).where(Attachment.job_id == job.id)
                                     .order_by(col(Attachment.id)))).all())
+
+
+def file_items(job_no: str, files: list[Attachment]) -> list[dict]:
+    """Attachments as the pages list them (`_files.html`): name, size, type and download link."""
+    return [{"id": a.id, "filename": a.filename, "size": a.size, "content_type": a.content_type,
+             "url": f"/jobs/{job_no}/attachments/{a.id}"} for a in files]
 
 
 async def attachment_file(session: AsyncSession, job: Job, attachment_id: int, var_dir: Path) -> tuple[Attachment, Path]:

@@ -36,6 +36,7 @@ from marketplace.services.awards import decide_objection, extend_contract_window
 from marketplace.services.jobs import list_jobs, public_job
 from marketplace.services.objections import OBJECTION_STATUSES, objection_listing
 from marketplace.services.selection import (
+    AWAITING_KEYS,
     CLOSED_AWAITING_BEACON,
     CLOSED_AWAITING_CHOICE,
     enter_beacon,
@@ -80,6 +81,8 @@ SELECT_OUTCOMES = {
     CLOSED_AWAITING_BEACON: ("info", lambda: _("Quotes were opened; the job waits for the beacon value.")),
     CLOSED_AWAITING_CHOICE: ("info", lambda: _("Quotes were opened; the owner now chooses directly.")),
     "noop": ("error", lambda: _("Nothing was done: the deadline has not passed or the job was already closed.")),
+    AWAITING_KEYS: ("info", lambda: _("The sealed quotes cannot be opened yet: not enough key holders have released "
+                                      "their keys. They were asked again; the sweeper keeps asking.")),
 }
 
 

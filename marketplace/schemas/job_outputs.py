@@ -203,8 +203,8 @@ class ContractOut(BaseModel):
 
 
 class SelectOutcomeOut(BaseModel):
-    """What 'select now' did (`selected`, `failed`, `awaiting_beacon`, `awaiting_choice`, `noop`) and the
-    job's status after it."""
+    """What 'select now' did (`selected`, `failed`, `awaiting_beacon`, `awaiting_choice`, `noop`, or for a
+    sealed job `awaiting_keys`: not enough key holders have released yet) and the job's status after it."""
     outcome: str
     status: str
 

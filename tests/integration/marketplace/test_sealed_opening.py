@@ -249,8 +249,17 @@ async def test_without_k_releases_the_job_waits_and_regulators_see_which_holders
     assert (item["job_id"], item["released"], item["threshold"], item["holders"]) == (job_no, 1, 2, 3)
     assert [m["holder"] for m in item["missing"]] == ["holder-b", "holder-c"]
     assert all(m["fault"].startswith("not reachable") and m["attempts"] >= 2 for m in item["missing"]), item
+    client.cookies.clear()
+    await as_user(client, "reg1")
     page = await client.get("/regulator/sealing")
     assert page.status_code == 200 and job_no in page.text and "holder-c" in page.text
+    # "Select now" asks the holders again and says why nothing happened (API and page).
+    h = await as_user(client, "reg1")
+    r = await client.post(f"/api/regulator/jobs/{job_no}/select", headers=h)
+    assert r.json() == {"outcome": "awaiting_keys", "status": "published"}, r.text
+    r = await client.post(f"/regulator/jobs/{job_no}/select", data={"csrf_token": h["x-csrf-token"]},
+                          follow_redirects=True)
+    assert r.status_code == 200 and "密封报价暂不能开启" in r.text and "awaiting_keys" not in r.text
     dashboard = await client.get("/regulator")
     assert 'href="/regulator/sealing"' in dashboard.text
     client.cookies.clear()

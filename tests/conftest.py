@@ -10,13 +10,22 @@ from pathlib import Path
 
 import httpx
 import pytest
+from argon2 import PasswordHasher, Type
 from sqlalchemy import text
 
+import app.passwords as passwords
 from app.db import make_engine, make_sessionmaker
 from app.main import create_app, metadata
 from app.models import PlatformSetting
 from app.settings import Settings, normalise_database_url
 from marketplace.services.registry import seed_categories
+
+# The suite hashes and verifies thousands of passwords: in this process argon2id runs with its smallest
+# parameters (t=1, m=8 KiB) so that each costs microseconds, not ~0.1 s. The production parameters are
+# asserted by tests/unit/app/test_passwords.py (which uses PRODUCTION_HASHER), and every server a
+# browser, worker or fault test starts as its own process hashes with them.
+PRODUCTION_HASHER = passwords._hasher
+passwords._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1, type=Type.ID)
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")

@@ -7,6 +7,7 @@ app server. Runs in its own pytest process with the other browser tests."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -16,6 +17,10 @@ import pytest
 from app.canonical import canonical as design_canonical
 from marketplace.domain.sealing import envelope_problem, notice_holders, open_envelope
 from marketplace.domain.sealing.codec import canonical
+
+# Run once, in the embedded browser suite: sealing in the page uses no database.
+pytestmark = pytest.mark.skipif(bool(os.environ.get("TEST_DATABASE_URL")),
+                                reason="sealing in the page uses no database")
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "app" / "static" / "marketseal.js"

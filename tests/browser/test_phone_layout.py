@@ -3,6 +3,7 @@ collapses into a "Menu" button that toggles it, and tables show one card per row
 its column's header (app/static/nav.js labels the cells, app.css lays them out). At desktop width
 (1366 px) the menu button is hidden, the links are shown and tables are tables."""
 
+import os
 import random
 
 import httpx
@@ -16,6 +17,10 @@ from tests.browser.test_market_flow import (
     register_orgs,
 )
 from tests.browser.test_registration_flow import login
+
+# Run once, in the embedded browser suite: the layout does not depend on the database.
+pytestmark = pytest.mark.skipif(bool(os.environ.get("TEST_DATABASE_URL")),
+                                reason="the layout does not depend on the database")
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
 DESKTOP = {"viewport": {"width": 1366, "height": 900}}
@@ -184,7 +189,8 @@ def test_desktop_width_and_without_script(server, browser, seeded):
         assert not page.locator("#menu-toggle").is_visible()
         links = page.locator("#main-nav a")
         assert all(links.nth(i).is_visible() for i in range(links.count()))
-        nav = page.locator("#main-nav").evaluate("n => [getComputedStyle(n).display, getComputedStyle(n).flexDirection]")
+        nav = page.locator("#main-nav").evaluate(
+            "n => [getComputedStyle(n).display, getComputedStyle(n).flexDirection]")
         assert nav == ["flex", "row"]
         shown = page.locator("#jobs").evaluate("""t => [getComputedStyle(t).display,
             getComputedStyle(t.tHead).display, getComputedStyle(t.tBodies[0].rows[0]).display,

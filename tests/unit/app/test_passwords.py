@@ -1,5 +1,6 @@
 import pytest
 
+import app.passwords as passwords
 from app.passwords import (
     common_passwords,
     hash_password,
@@ -33,7 +34,10 @@ def test_accepted(pw):
     assert password_problem(pw) is None
 
 
-def test_argon2id_parameters_and_roundtrip():
+def test_argon2id_parameters_and_roundtrip(monkeypatch):
+    from tests.conftest import PRODUCTION_HASHER
+
+    monkeypatch.setattr(passwords, "_hasher", PRODUCTION_HASHER)  # the suite's conftest makes hashing cheap
     h = hash_password_sync("correct-horse-battery-9")
     assert h.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
     assert verify_password_sync(h, "correct-horse-battery-9")

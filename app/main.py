@@ -27,6 +27,9 @@ from sqlmodel import SQLModel
 # ---- the domains, wired here and nowhere else in app/ -------------------------------------
 import app.mail  # noqa: F401  (registers the outbox sweep step)
 import app.models  # noqa: F401  (tables)
+import marketplace.catalogue_models  # noqa: F401  (tables)
+import marketplace.clarification_models  # noqa: F401  (tables)
+import marketplace.complaint_models  # noqa: F401  (tables)
 import marketplace.models  # noqa: F401  (tables)
 import marketplace.ports
 import marketplace.tasks  # noqa: F401  (registers its tasks)

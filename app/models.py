@@ -10,7 +10,7 @@ from sqlmodel import Field, SQLModel
 
 from app.clock import utcnow
 
-ROLES = ("owner", "agency", "regulator", "admin")
+ROLES = ("owner", "agency", "regulator", "reviewer", "admin")
 
 
 class User(SQLModel, table=True):
@@ -24,6 +24,7 @@ class User(SQLModel, table=True):
     locale: str | None = Field(default=None, max_length=8)
     agency_id: int | None = Field(default=None, foreign_key="agency.id", index=True)
     owner_id: int | None = Field(default=None, foreign_key="owner_org.id", index=True)
+    department_id: int | None = Field(default=None, foreign_key="department.id", index=True)  # reviewers
     is_active: bool = Field(default=True)
     created_at: datetime = Field(default_factory=utcnow)
     last_login_at: datetime | None = Field(default=None)

@@ -103,6 +103,8 @@ class Job(SQLModel, table=True):
     project_name: str = Field(max_length=200)
     project_code: str = Field(max_length=64)
     category_id: int = Field(foreign_key="service_category.id", index=True)
+    # The catalogue item (marketplace.catalogue_models.ServiceItem); None only on jobs older than the catalogue.
+    item_id: int | None = Field(default=None, foreign_key="service_item.id", index=True)
     min_level: int = Field(default=3)
     budget_cap: Decimal = Field(sa_column=money_column())
     method: str = Field(max_length=20, index=True)
@@ -198,6 +200,8 @@ class Quote(SQLModel, table=True):
     # A valid envelope's plaintext quote exactly as opened ({"price", "service_days", "note", "nonce"}; the draw
     # record publishes it): the columns above hold what fits them (a note over 1,000 characters is cut there).
     opened: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # Re-confirmed after an amendment (DESIGN "Clarifications"): counts if after the job's last amendment.
+    reconfirmed_at: datetime | None = Field(default=None)
 
 
 class SealedEphemeral(SQLModel, table=True):

@@ -73,8 +73,31 @@ class Appeal(Decided, table=True):
     __tablename__ = "rating_appeal"
 
     id: int | None = Field(default=None, primary_key=True)
-    rating_id: int = Field(foreign_key="rating.id", unique=True)
+    # Exactly one of rating_id / review_id: the evaluation appealed.
+    rating_id: int | None = Field(default=None, foreign_key="rating.id", unique=True)
+    review_id: int | None = Field(default=None, foreign_key="review.id", unique=True)
     agency_id: int = Field(foreign_key="agency.id", index=True)
+
+
+class Review(SQLModel, table=True):
+    """An approving department's review of a completed job's result (DESIGN "Ratings and credit"): 1–5 on
+    result quality (60 %) and compliance (40 %); `score` is the 0–100 transform. One review per contract."""
+
+    __tablename__ = "review"
+
+    id: int | None = Field(default=None, primary_key=True)
+    contract_id: int = Field(foreign_key="contract.id", unique=True)
+    job_id: int = Field(foreign_key="job.id", index=True)
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    department_id: int = Field(foreign_key="department.id", index=True)
+    reviewer_user_id: int = Field(foreign_key="user_account.id")
+    result_quality: int
+    compliance: int
+    score: Decimal = Field(sa_column=Column(Numeric(5, 2), nullable=False))
+    comment: str = Field(default="", max_length=2000)
+    reviewed_at: datetime = Field(default_factory=utcnow, index=True)
+    voided_at: datetime | None = Field(default=None)
+    void_reason: str = Field(default="", max_length=2000)
 
 
 class AgencyCredit(SQLModel, table=True):

@@ -78,8 +78,8 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 def document_errors(handler: Any) -> None:
     """Document the errors an API handler really answers, all as `ErrorOut` (not Litestar's
     default `{"detail"}` shape): 400 bad input and 404 everywhere; 401/403 where a role is needed;
-    409, 413 and 415 where a body is sent; 429 on the login; 503 on the health check and on publishing (a key holder
-    does not answer)."""
+    409, 413 and 415 where a body is sent; 429 on the login and on filing or following up a complaint; 503 on the health check, on publishing and on an
+    amendment moving a sealed job's deadline (a key holder does not answer)."""
     specs = {400: _error("Bad input: `error` says what, `fields` which field and why."),
              404: _error("No such object (also for objects the caller may not see).")}
     if handler.opt.get("roles") != "public":
@@ -91,9 +91,14 @@ def document_errors(handler: Any) -> None:
         specs[415] = _error("Send the data as JSON or as a form.")
     if "/api/auth/login" in handler.paths:
         specs[429] = _error("Too many failed logins for this account or address; try again later.")
+    if {"/api/complaints", "/api/complaints/follow-up"} & set(handler.paths) and set(handler.http_methods) & UNSAFE:
+        specs[429] = _error("Too many complaints, or wrong follow-up codes, from this address; try again later.")
     if "/healthz" in handler.paths:
         specs[503] = _error("The database does not answer.")
     if any(path.endswith("/publish") for path in handler.paths):
         specs[503] = _error("Sealing is on and a key holder did not register the job (each is named); "
                             "the job stays a draft.")
+    if any(path.endswith("/amendments") for path in handler.paths):
+        specs[503] = _error("The amendment moves a sealed job's deadline and a key holder did not register the new "
+                            "deadline (each is named); nothing was written.")
     handler.responses = {**specs, **(handler.responses or {})}

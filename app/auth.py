@@ -36,7 +36,7 @@ CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 PUBLIC = "public"
-ANY_USER = frozenset({"owner", "agency", "regulator", "admin"})
+ANY_USER = frozenset({"owner", "agency", "regulator", "reviewer", "admin"})
 
 
 def roles(*names: str) -> dict[str, Any]:

@@ -32,6 +32,7 @@ import marketplace.clarification_models  # noqa: F401  (tables)
 import marketplace.complaint_models  # noqa: F401  (tables)
 import marketplace.models  # noqa: F401  (tables)
 import marketplace.ports
+import marketplace.services.clarification_workbench  # noqa: F401  (registers its workbench items)
 import marketplace.tasks  # noqa: F401  (registers its tasks)
 import ratings.models  # noqa: F401  (tables)
 import ratings.services.workbench  # noqa: F401  (registers its workbench items)
@@ -53,6 +54,13 @@ from marketplace.controllers import (
     admin_pages,
     agency_api,
     agency_pages,
+    catalogue_api,
+    catalogue_pages,
+    clarification_api,
+    clarification_pages,
+    commitment_pages,
+    complaint_api,
+    complaint_pages,
     contract_template_pages,
     home,
     job_pages,
@@ -73,7 +81,9 @@ from marketplace.controllers import (
     signals_api,
     workbench_pages,
 )
+from marketplace.services import complaints as marketplace_complaints
 from marketplace.services import dashboard as marketplace_dashboard
+from marketplace.services.catalogue import seed_catalogue
 from marketplace.services.registry import seed_categories
 from marketplace.services.sealed_events import sealed_events
 from ratings.controllers import api as ratings_api
@@ -81,6 +91,7 @@ from ratings.controllers import parameters
 from ratings.controllers import rankings_pages as ratings_rankings_pages
 from ratings.controllers import rating_pages as ratings_rating_pages
 from ratings.controllers import regulator_pages as ratings_regulator_pages
+from ratings.controllers import review_pages as ratings_review_pages
 from ratings.controllers import savings_pages as ratings_savings_pages
 from ratings.services import dashboard as ratings_dashboard
 from ratings.services.ranking_cache import CreditVersion, RankingCache
@@ -90,14 +101,16 @@ marketplace.ports.use_credit(CREDIT)  # the marketplace reaches credit only thro
 
 
 async def after_migrate(session) -> None:
-    """What every database needs once migrated: the default service categories (idempotent)."""
+    """What every database needs once migrated: the default service categories and catalogue (idempotent)."""
     await seed_categories(session)
+    await seed_catalogue(session)
 
 
 # Every table of every domain, for Alembic and the tests' schema.
 metadata = SQLModel.metadata
 
 ROUTES = [*auth_routes.route_handlers, *audit_routes.route_handlers, *home.route_handlers,
+          *catalogue_pages.route_handlers, *catalogue_api.route_handlers,
           *parameters.route_handlers, *registry_pages.route_handlers, *registry_api.route_handlers,
           *admin_pages.route_handlers, *admin_api.route_handlers, *public_api.route_handlers,
           *agency_api.route_handlers, *owner_api.route_handlers, *performance_api.route_handlers,
@@ -107,13 +120,16 @@ ROUTES = [*auth_routes.route_handlers, *audit_routes.route_handlers, *home.route
           *regulator_pages.route_handlers, *ratings_api.route_handlers,
           *ratings_rankings_pages.route_handlers, *ratings_savings_pages.route_handlers,
           *ratings_rating_pages.route_handlers, *ratings_regulator_pages.route_handlers,
+          *ratings_review_pages.route_handlers,
           *open_data_api.route_handlers, *signal_pages.route_handlers, *signals_api.route_handlers,
-          *dashboard.route_handlers, *workbench_pages.route_handlers]
+          *dashboard.route_handlers, *workbench_pages.route_handlers,
+          *clarification_pages.route_handlers, *clarification_api.route_handlers, *commitment_pages.route_handlers,
+          *complaint_pages.route_handlers, *complaint_api.route_handlers]
 
 # The regulator's dashboard: each domain's cards, in this order.
-DASHBOARD_CARDS = [marketplace_dashboard.cards, ratings_dashboard.cards]
+DASHBOARD_CARDS = [marketplace_dashboard.cards, ratings_dashboard.cards, marketplace_complaints.cards]
 DASHBOARD_ORDER = ["due", "beacon", "objections", "appeals", "overdue", "services_overdue", "signals",
-                   "registrations", "qualifications", "black", "red"]
+                   "complaints_received", "complaints_investigating", "registrations", "qualifications", "black", "red"]
 
 
 def _configure_templates(settings: Settings):
@@ -122,6 +138,10 @@ def _configure_templates(settings: Settings):
 
     def category_name(cat) -> str:
         return cat.name_zh if get_locale() == "zh_CN" else cat.name_en
+
+    def local_text(zh: str, en: str) -> str:
+        """The English text where the page is in English and one was given, else the Chinese."""
+        return en if get_locale() != "zh_CN" and en else zh
 
     def level_name(level: int) -> str:
         return {1: gettext("Class A"), 2: gettext("Class B"), 3: gettext("Class C")}.get(level, str(level))
@@ -134,11 +154,12 @@ def _configure_templates(settings: Settings):
 
     def role_name(role: str) -> str:
         return {"owner": gettext("Project owner"), "agency": gettext("Agency"),
-                "regulator": gettext("Regulator"), "admin": gettext("Administrator")}.get(role, role)
+                "regulator": gettext("Regulator"), "reviewer": gettext("Reviewer (approving department)"),
+                "admin": gettext("Administrator")}.get(role, role)
 
     def callback(engine: JinjaTemplateEngine) -> None:
         env = engine.engine
-        env.globals.update(_=gettext, category_name=category_name, level_name=level_name,
+        env.globals.update(_=gettext, category_name=category_name, level_name=level_name, local_text=local_text,
                            status_name=status_name, role_name=role_name,
                            notification_text=notice_text, notification_detail=notice_detail)
         env.filters["localtime"] = localtime

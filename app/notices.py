@@ -29,6 +29,9 @@ def notice_text(kind: str) -> str:
         "rating.received": _("The owner rated your work."),
         "appeal.upheld": _("Your appeal was upheld; the rating is voided."),
         "appeal.dismissed": _("Your appeal was dismissed; the rating stands."),
+        "review.received": _("An approving department reviewed your result."),
+        "review_appeal.upheld": _("Your appeal was upheld; the review is voided."),
+        "review_appeal.dismissed": _("Your appeal was dismissed; the review stands."),
         "violation.recorded": _("A violation was recorded against your agency."),
         "list.red_added": _("Your agency was put on the red list."),
         "list.red_ended": _("Your agency left the red list."),
@@ -51,6 +54,14 @@ def notice_text(kind: str) -> str:
         "result.returned": _("The owner returned the result; please revise and submit it again."),
         "result.confirmed": _("The owner confirmed the result; the service is completed."),
         "result.deemed": _("The result is deemed confirmed: the owner did not answer within 10 working days."),
+        "question.asked": _("An agency asked a question on your job: answer it on the notice."),
+        "question.answered": _("The owner answered your question on the notice."),
+        "job.amended": _("The owner amended a job you quoted on: re-confirm your quote for it to count."),
+        "complaint.investigating": _("The regulator started investigating your complaint."),
+        "complaint.concluded": _("The regulator concluded your complaint."),
+        "complaint.concerning": _("A complaint concerning you is being investigated by the regulator."),
+        "complaint.upheld": _("A complaint concerning you was upheld by the regulator."),
+        "complaint.not_upheld": _("A complaint concerning you was not upheld by the regulator."),
     }.get(kind, kind)
 
 
@@ -71,6 +82,8 @@ def notice_detail(kind: str, data: Mapping[str, Any]) -> str:
         # List changes made by the system carry a reason code; a regulator's lift carries words.
         coded = kind.startswith("list.") and not kind.endswith("_lifted")
         parts.append(_("Reason: {reason}", reason=_reason_code_text(reason) if coded else reason))
+    if data.get("complaint"):
+        parts.append(_("Complaint {no}", no=data["complaint"]))
     if data.get("job"):
         parts.append(_("Job {job}", job=data["job"]))
     tz = get_settings().display_timezone
@@ -80,6 +93,8 @@ def notice_detail(kind: str, data: Mapping[str, Any]) -> str:
         parts.append(_("Service due {due}", due=local_time(str(data["service_due"]), tz)))
     if data.get("answer_due"):
         parts.append(_("Answer by {due}", due=local_time(str(data["answer_due"]), tz)))
+    if data.get("deadline"):
+        parts.append(_("Quote deadline {deadline}", deadline=local_time(str(data["deadline"]), tz)))
     if data.get("days"):
         parts.append(_("{n} days", n=data["days"]))
     if data.get("category"):

@@ -26,6 +26,17 @@ class Standing:
     red_listed: bool
 
 
+@dataclass(frozen=True)
+class ViolationRef:
+    """A violation recorded against an agency, as the marketplace may show it (complaints link one)."""
+
+    id: int
+    severity: str       # minor, major or severe
+    kind: str
+    description: str
+    occurred_at: datetime
+
+
 class CreditPort(Protocol):
     async def black_listed(self, session: AsyncSession, agency_ids: list[int], at: datetime) -> set[int]:
         """Agencies with a black-list entry in force at `at` (they may not quote)."""
@@ -43,6 +54,17 @@ class CreditPort(Protocol):
     async def record_overdue_service(self, session: AsyncSession, *, agency_id: int, job_id: int, job_no: str,
                                      days_late: int, actor: str) -> None:
         """Record a `minor` "overdue service" violation with the days late (in the caller's transaction)."""
+        ...
+
+    async def violations_of(self, session: AsyncSession, agency_id: int) -> list[ViolationRef]:
+        """The agency's recorded violations, newest first."""
+        ...
+
+    async def record_violation_for(self, session: AsyncSession, *, agency_id: int, severity: str, kind: str,
+                                   description: str, evidence: str, actor: str, job_id: int | None,
+                                   event: dict) -> ViolationRef:
+        """Record a violation a regulator found (e.g. concluding an upheld complaint) with its audit event
+        (`event` is its data, the violation's id added) and the agency's notice, in the caller's transaction."""
         ...
 
 

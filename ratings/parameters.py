@@ -31,6 +31,7 @@ Points = Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)]
 Days = Annotated[int, Field(ge=1, le=3650)]
 Months = Annotated[int, Field(ge=1, le=120)]
 Count = Annotated[int, Field(ge=0, le=1000)]
+Weight = Annotated[int, Field(ge=0, le=100)]  # percent of the service score
 
 
 class CreditParamsIn(BaseModel):
@@ -55,6 +56,8 @@ class CreditParamsIn(BaseModel):
     black_min_ratings: Count | None = None
     black_months: Months | None = None
     black_severe_months: Months | None = None
+    owner_weight: Weight | None = None
+    review_weight: Weight | None = None
 
 
 def defaults() -> dict[str, str]:
@@ -95,6 +98,9 @@ def consistency_errors(merged: dict[str, str], changed: set[str] | frozenset[str
          _("The red list's lowest score must be above the black list's threshold.")),
     )
     errors: dict[str, str] = {}
+    if v["owner_weight"] + v["review_weight"] != 100:
+        field = "review_weight" if "review_weight" in changed and "owner_weight" not in changed else "owner_weight"
+        errors[field] = _("The weights of the owner's rating and of the department's review must add up to 100.")
     for upper, lower, strict, message in rules:
         if v[upper] > v[lower] or (not strict and v[upper] == v[lower]):
             continue

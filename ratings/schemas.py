@@ -17,9 +17,10 @@ if TYPE_CHECKING:
     from marketplace.services.registry import Listing
     from ratings.domain.credit import CreditParams
     from ratings.domain.savings import SavingsReport
-    from ratings.models import Appeal, ListEntry, Rating, Violation
+    from ratings.models import Appeal, ListEntry, Rating, Review, Violation
     from ratings.services.profiles import CreditInputs
     from ratings.services.rankings import RankedAgency
+    from ratings.services.service_scores import CountedJob
 
 
 class _In(BaseModel):
@@ -117,18 +118,68 @@ class AppealStateOut(BaseModel):
 
 
 class AppealOut(BaseModel):
-    """An appeal in the regulator's queue."""
+    """An appeal in the regulator's queue: of a rating (`rating_id`) or of a review (`review_id`)."""
 
     id: int
-    rating_id: int
+    rating_id: int | None
+    review_id: int | None
     reason: str
     status: str
     created_at: str
 
     @classmethod
     def of(cls, appeal: Appeal) -> AppealOut:
-        return cls(id=appeal.id, rating_id=appeal.rating_id, reason=appeal.reason, status=appeal.status,
-                   created_at=_time(appeal.created_at))
+        return cls(id=appeal.id, rating_id=appeal.rating_id, review_id=appeal.review_id, reason=appeal.reason,
+                   status=appeal.status, created_at=_time(appeal.created_at))
+
+
+class ReviewGivenOut(BaseModel):
+    """The department's review as recorded: its score from 0 to 100."""
+
+    id: int
+    job_id: str
+    score: str
+
+    @classmethod
+    def of(cls, review: Review, job_no: str) -> ReviewGivenOut:
+        return cls(id=review.id, job_id=job_no, score=_two_places(review.score))
+
+
+class ReceivedReviewOut(BaseModel):
+    """One review an agency received (`job_id` is the job's number; the reviewer is not named)."""
+
+    id: int
+    job_id: str
+    department: str
+    department_name: str
+    score: str
+    result_quality: int
+    compliance: int
+    comment: str
+    reviewed_at: str
+    voided: bool
+    appeal_status: str | None
+
+
+class ReviewQueueItemOut(BaseModel):
+    """A completed job of the reviewer's department."""
+
+    job_id: str
+    title: str
+    item_code: str
+    agency_code: str
+    agency_name: str
+    completed_at: str
+    review_due: str
+    can_review: bool
+    review_score: str | None
+
+
+class ReviewerOut(BaseModel):
+    id: int
+    username: str
+    role: str
+    department: str
 
 
 class ViolationRecordedOut(BaseModel):
@@ -170,6 +221,8 @@ class CreditParametersOut(BaseModel):
     black_min_ratings: int
     black_months: int
     black_severe_months: int
+    owner_weight: int
+    review_weight: int
 
     @classmethod
     def of(cls, params: CreditParams) -> CreditParametersOut:
@@ -177,8 +230,31 @@ class CreditParametersOut(BaseModel):
 
 
 class CreditRatingOut(BaseModel):
+    """One counted (rated) job: `score` is its service score `sᵢ` and `rated_at` its date; the owner's rating
+    and the department's review it is made of (either may be absent) and the weights that combined them."""
+
+    job_id: str
     score: str
     rated_at: str
+    owner_score: str | None
+    owner_rated_at: str | None
+    review_score: str | None
+    reviewed_at: str | None
+    department: str | None
+    owner_weight: int
+    review_weight: int
+
+    @classmethod
+    def of(cls, counted: CountedJob) -> CreditRatingOut:
+        s, r, v = counted.service, counted.rating, counted.review
+        return cls(job_id=counted.job_no, score=_two_places(s.score), rated_at=_time(s.at),
+                   owner_score=_two_places(s.owner_score) if s.owner_score is not None else None,
+                   owner_rated_at=_iso(r.rated_at) if r is not None and s.owner_score is not None else None,
+                   review_score=_two_places(s.review_score) if s.review_score is not None else None,
+                   reviewed_at=_iso(v.reviewed_at) if v is not None and s.review_score is not None else None,
+                   department=counted.department.code if counted.department and s.review_score is not None
+                   else None,
+                   owner_weight=s.owner_weight, review_weight=s.review_weight)
 
 
 class CreditViolationOut(BaseModel):
@@ -225,7 +301,7 @@ class AgencyCreditOut(BaseModel):
             computed_at=_iso(credit.computed_at) if credit else None,
             rating_count=credit.rating_count if credit else 0, provisional=inputs.provisional,
             red=bool(credit and credit.red), black=bool(credit and credit.black),
-            ratings=[CreditRatingOut(score=_two_places(r.score), rated_at=_time(r.rated_at)) for r in inputs.ratings],
+            ratings=[CreditRatingOut.of(c) for c in inputs.ratings],
             violations=[CreditViolationOut(severity=v.severity, kind=v.kind, occurred_at=_time(v.occurred_at),
                                            deduction=str(p.deduction(v.severity)),
                                            active=inputs.deducts(v))

@@ -97,6 +97,7 @@ async def populate(url: str, agencies: int) -> tuple[str, list[str]]:
         async with sm() as s:
             job = await create_job(s, user, JobIn(
                 title="压测项目环境影响评价", project_name="压测项目", project_code="BENCH-0001", category_code="EIA",
+                item_code="EIA-01",
                 min_level=3, budget_cap=CAP, method="random", state_funded=True,
                 quote_deadline=datetime.now(timezone.utc) + timedelta(days=30), service_days=60))
             job = await publish_job(s, user, job.job_no)

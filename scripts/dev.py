@@ -11,9 +11,10 @@ project into it when pyproject.toml changed, and re-runs itself inside it.
 `test` runs unit, integration and worker suites on the embedded default
 (SQLite, in-process jobs). With TEST_DATABASE_URL (PostgreSQL) and
 TEST_REDIS_URL set, it runs the integration and worker suites again against
-them. Browser tests run in their own pytest process (Playwright's event
-loop clashes with pytest-asyncio); they are skipped, with the reason, where
-no Chromium is found.
+them, side by side with the embedded run (TEST_SERIAL=1: one after the
+other). Browser tests run in their own pytest processes (Playwright's event
+loop clashes with pytest-asyncio), the two backends side by side too; they
+are skipped, with the reason, where no Chromium is found.
 """
 
 from __future__ import annotations
@@ -49,11 +50,20 @@ def ensure_venv() -> None:
         STAMP.write_text(want)
 
 
-def _pytest(args: list[str], env: dict[str, str], label: str, results: list) -> int:
+def _start_pytest(args: list[str], env: dict[str, str], label: str) -> tuple[subprocess.Popen, Path, Path]:
+    """Start one suite in its own pytest process, its output going to var/test-<label>.log."""
     xml = ROOT / "var" / f"junit-{label}.xml"
+    log = ROOT / "var" / f"test-{label}.log"
     xml.parent.mkdir(exist_ok=True)
-    print(f"\n=== {label} ===", flush=True)
-    rc = subprocess.call([str(VPY), "-m", "pytest", *args, f"--junitxml={xml}", "-q"], cwd=ROOT, env=env)
+    xml.unlink(missing_ok=True)
+    out = log.open("wb")
+    proc = subprocess.Popen([str(VPY), "-m", "pytest", *args, f"--junitxml={xml}", "-q"], cwd=ROOT, env=env,
+                            stdout=out, stderr=subprocess.STDOUT)
+    out.close()
+    return proc, xml, log
+
+
+def _counts(xml: Path) -> dict[str, int]:
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     if xml.exists():
         root = ET.parse(xml).getroot()
@@ -61,8 +71,24 @@ def _pytest(args: list[str], env: dict[str, str], label: str, results: list) -> 
         for s in suites:
             for k in counts:
                 counts[k] += int(s.get(k, 0))
-    results.append((label, rc, counts))
-    return rc
+    return counts
+
+
+def _run_together(suites: list[tuple[list[str], dict[str, str], str]], results: list) -> None:
+    """Run suites side by side (each on its own database: SQLite files, or the PostgreSQL test database and
+    its Redis), then print each one's whole output in turn. The machine's cores are the limit: two suites
+    at a time keep CI well inside its time budget. TEST_SERIAL=1 runs them one after another."""
+    serial = os.environ.get("TEST_SERIAL") == "1"
+    batches = [[s] for s in suites] if serial else [suites]
+    for batch in batches:
+        running = [(label, *_start_pytest(args, env, label)) for args, env, label in batch]
+        print("\n=== running: " + ", ".join(label for label, *_ in running) + " ===", flush=True)
+        for label, proc, xml, log in running:
+            rc = proc.wait()
+            print(f"\n=== {label} (exit {rc}) ===", flush=True)
+            sys.stdout.write(log.read_text(errors="replace"))
+            sys.stdout.flush()
+            results.append((label, rc, _counts(xml)))
 
 
 def run_tests(extra: list[str]) -> int:
@@ -72,13 +98,14 @@ def run_tests(extra: list[str]) -> int:
     embedded = dict(base)
     embedded.pop("TEST_DATABASE_URL", None)
     embedded.pop("TEST_REDIS_URL", None)
-    _pytest(["tests/unit", "tests/integration", "tests/worker", *extra], embedded, "embedded", results)
     pg, redis = os.environ.get("TEST_DATABASE_URL"), os.environ.get("TEST_REDIS_URL")
-    if pg or redis:
-        _pytest(["tests/integration", "tests/worker", *extra], dict(base), "postgres+redis", results)
-    _pytest(["tests/browser", *extra], embedded, "browser-embedded", results)
-    if pg or redis:
-        _pytest(["tests/browser", *extra], dict(base), "browser-postgres+redis", results)
+    both = bool(pg or redis)
+    _run_together([(["tests/unit", "tests/integration", "tests/worker", *extra], embedded, "embedded")]
+                  + ([(["tests/integration", "tests/worker", *extra], dict(base), "postgres+redis")] if both else []),
+                  results)
+    _run_together([(["tests/browser", *extra], embedded, "browser-embedded")]
+                  + ([(["tests/browser", *extra], dict(base), "browser-postgres+redis")] if both else []),
+                  results)
     print("\n=== summary ===")
     passed = failed = skipped = 0
     for label, rc, c in results:

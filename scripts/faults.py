@@ -190,6 +190,7 @@ async def populate(url: str, args) -> Plan:
                     title=f"故障演练项目{n}环境影响评价", project_name=f"故障演练项目{n}",
                     project_code=f"FAULT-{n:04d}",
                     category_code="EIA", min_level=3, budget_cap=CAP, method="random", state_funded=True,
+                    item_code="EIA-01",
                     quote_deadline=deadline, service_days=60))
                 j = await publish_job(s, owner_user, j.job_no)
                 return j.id, j.job_no

@@ -35,9 +35,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROLES = ("anonymous", "agency", "owner", "regulator", "admin")
+ROLES = ("anonymous", "agency", "owner", "regulator", "reviewer", "admin")
 # The demo seed's accounts (scripts/seed_demo.py): one of each role.
-ACCOUNTS = {"admin": "admin", "regulator": "regulator", "owner": "owner1", "agency": "agency1"}
+ACCOUNTS = {"admin": "admin", "regulator": "regulator", "owner": "owner1", "agency": "agency1", "reviewer": "reviewer1"}
 SEED = 20260601
 SHOWN_FAILURES = 8
 REAL_IDS_PER_PARAMETER = 4
@@ -145,10 +145,10 @@ async def load_data(database_url: str, *, create_tables: bool, seed: int = SEED)
 
     from app.db import make_engine, make_sessionmaker
     from app.main import metadata
-    from marketplace.models import Agency, Job, Objection, Owner, Qualification, ServiceCategory
-    from ratings.models import Appeal, ListEntry, Rating
     from app.parameters import write_settings
+    from marketplace.models import Agency, Job, Objection, Owner, Qualification, ServiceCategory
     from marketplace.parameters import all_params
+    from ratings.models import Appeal, ListEntry, Rating
     from scripts.seed_demo import reset_demo_passwords
     from scripts.seed_demo import seed as seed_demo
 
@@ -216,6 +216,7 @@ def add_own_jobs(owner_client, agency_client) -> list[str]:
     for title in ("模糊测试草稿", "模糊测试公告"):
         r = owner_client.post("/api/owner/jobs", json={
             "title": title, "project_name": "城东道路改造", "project_code": "FUZZ-2026-001", "category_code": "EIA",
+            "item_code": "EIA-01",
             "min_level": 1, "budget_cap": "100000.00", "method": "random", "state_funded": True,
             "quote_deadline": deadline, "service_days": 60, "description": "说明"})
         if r.status_code == 201:
@@ -326,8 +327,11 @@ def fuzz(app, data: DataSet, roles: Iterable[str], *, examples: int, seed: int =
     import schemathesis
     from schemathesis.python import asgi
 
+    from marketplace.services.keyholder_client import reset_transport
+
     roles = list(roles)
     schema = schemathesis.openapi.from_asgi("/schema/openapi.json", app)
+    holders, token = _demo_holders()
     try:
         clients = {role: login(app, role, data.passwords.get(role)) for role in roles}
         made = add_own_jobs(clients["owner"], clients.get("agency")) if "owner" in clients else []
@@ -354,6 +358,29 @@ def fuzz(app, data: DataSet, roles: Iterable[str], *, examples: int, seed: int =
         return reports
     finally:
         asgi.shutdown_lifespans()
+        reset_transport(token)
+        holders.close()
+
+
+def _demo_holders():
+    """The demo's key holders in process (as the demo seed ran them), so that what a sealed job needs of them
+    (an amendment moving its deadline registers it again) is answered; the app must sign with the same
+    platform key (`with_holder_key`)."""
+    from app.settings import get_settings
+    from marketplace.services.keyholder_client import use_transport
+    from scripts.seed_sealing import DemoHolders
+
+    s = get_settings()
+    holders = DemoHolders(s.var_dir, s.platform_id)
+    return holders, use_transport(holders.transport)
+
+
+def with_holder_key(settings):
+    """`settings` with the platform id and register key the demo's holders accept (those of the environment)."""
+    from app.settings import get_settings
+
+    s = get_settings()
+    return settings.with_(platform_id=s.platform_id, platform_key_file=s.platform_key_file)
 
 
 def run(database_url: str | None, roles: Iterable[str], *, examples: int, seed: int = SEED,
@@ -368,7 +395,7 @@ def run(database_url: str | None, roles: Iterable[str], *, examples: int, seed: 
             asyncio.run(_recreate_postgres(settings.database_url))
         try:
             data = asyncio.run(load_data(settings.database_url, create_tables=True, seed=seed))
-            app = create_app(settings, start_jobs=False)
+            app = create_app(with_holder_key(settings), start_jobs=False)
             return fuzz(app, data, roles, examples=examples, seed=seed, progress=progress)
         finally:
             if is_postgres:

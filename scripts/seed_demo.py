@@ -29,11 +29,13 @@ from app.settings import get_settings
 from marketplace.domain import credit_code
 from marketplace.models import Agency, Owner
 from marketplace.schemas import AgencySignup, OwnerSignup, QualificationIn
-from marketplace.services import registry
+from marketplace.services import catalogue, registry
+from scripts.seed_complaints import seed_complaints
 from scripts.seed_jobs import seed_jobs
 from scripts.seed_plan import DEFAULT_SEED
+from scripts.seed_reviews import ensure_reviewers, seed_reviews
 
-DEMO_USERS = {"admin": "admin", "regulator": "regulator", "owner": "owner1", "agency": "agency1"}
+DEMO_USERS = {"admin": "admin", "regulator": "regulator", "owner": "owner1", "agency": "agency1", "reviewer": "reviewer1"}
 DISTRICTS = ["市辖区", "东城区", "西湖区", "高新区", "经开区", "滨江区", "北仑区", "余姚市", "慈溪市", "海曙区"]
 
 
@@ -102,10 +104,12 @@ async def seed(sessionmaker: SessionMaker, *, seed: int = DEFAULT_SEED, agencies
     added = {"owners": 0, "agencies": 0}
     async with sessionmaker() as session:
         await registry.seed_categories(session)
+        await catalogue.seed_catalogue(session)
         await _ensure_user(session, DEMO_USERS["admin"], "admin", "平台管理员")
         await _ensure_user(session, DEMO_USERS["regulator"], "regulator", "监管人员")
         known = set((await session.exec(select(Agency.credit_code))).all()) | set(
             (await session.exec(select(Owner.credit_code))).all())
+    await ensure_reviewers(sessionmaker)  # one reviewer per approving department (reviewer1 …)
     orgs = plan(seed, agencies, owners)
     todo = [o for o in orgs if o.code not in known]
     bar = tqdm(total=len(todo), desc="demo data", unit="org", disable=not progress or not todo)
@@ -145,6 +149,8 @@ async def seed(sessionmaker: SessionMaker, *, seed: int = DEFAULT_SEED, agencies
 
         statuses = await seed_jobs(sessionmaker, seed=seed, count=jobs, progress=progress)
         added["jobs"] = sum(statuses.values())
+        added["complaints"] = await seed_complaints(sessionmaker)
+        added["reviews"] = await seed_reviews(sessionmaker)
     return added
 
 

@@ -75,6 +75,7 @@ from ratings.services.recompute import nightly_recompute, recompute_agency
 from ratings.services.violations import lift_entry, record_violation
 from scripts import seed_sealing
 from scripts.seed_attachments import attach_demo_files
+from scripts.seed_clarifications import seed_clarifications
 from scripts.seed_plan import (  # noqa: F401  (DEMO_PREFIX: the tests read it from here)
     ACCEPT_REASONS,
     CANCEL_REASONS,
@@ -174,7 +175,7 @@ class Replay:
         t = p.created
         await self.play_story(t)
         data = JobIn(title=p.title, project_name=p.project_name, project_code=p.code, category_code=p.category,
-                     min_level=p.min_level, budget_cap=p.cap, method=p.method, price_weight=p.price_weight,
+                     item_code=p.item, min_level=p.min_level, budget_cap=p.cap, method=p.method, price_weight=p.price_weight,
                      credit_weight=p.credit_weight, state_funded=p.state_funded, quote_deadline=p.deadline,
                      service_days=p.service_days, description=p.description,
                      beacon_source="manual" if p.beacon else "none",
@@ -573,6 +574,8 @@ async def seed_jobs(sessionmaker: SessionMaker, *, seed: int = DEFAULT_SEED, cou
         for p in plans:
             await replay.run(p)
             bar.update(1)
+        if plans:  # with the holders still in process: an amendment may move a sealed job's deadline
+            await seed_clarifications(replay, seed, now)
     finally:
         set_clock_offset(timedelta(0))
         reset_transport(token)

@@ -22,6 +22,7 @@ if __name__ == "__main__":  # also runnable as `python scripts/seed_jobs.py`
 from faker import Faker
 
 import app.main  # noqa: F401  (the composition root: wires the domains' ports and tasks)
+from marketplace.catalogue_data import DEFAULT_ITEMS
 from marketplace.services.registry import DEFAULT_CATEGORIES
 
 DEFAULT_SEED = 20261127  # the demo's seed: organisations (seed_demo) and jobs (seed_jobs)
@@ -104,6 +105,7 @@ class JobPlan:
     bidders: list[tuple[int, Decimal, int, str]]  # agency_id, price, service_days, note
     created: datetime
     deadline: datetime
+    item: str  # the catalogue item: one of the category's whose level floor allows min_level
     rng: random.Random = field(repr=False)
 
 
@@ -294,10 +296,15 @@ def plan_jobs(seed: int, count: int, pools: Pools, owner_ids: list[int], now: da
         description = (f"{project}已完成立项审批，现通过中介服务超市公开选取{cat_names[category]}服务机构。"
                        f"服务内容：按国家及地方现行规范完成{cat_names[category]}工作并提交成果文件，"
                        f"配合业主完成相关审查、备案。服务期限：合同签订后 {service_days} 日历天。")
+        # The catalogue item, spread over the category's items the level allows (its own stream: the rest of
+        # the plan is what it was before the catalogue).
+        items = [code for code, *_rest, floor in DEFAULT_ITEMS if code.rsplit("-", 1)[0] == category
+                 and min_level <= floor]
+        item = random.Random(f"{seed}-item-{i}").choice(items)
         plans.append(JobPlan(
             index=i, code=f"{DEMO_PREFIX}{i + 1:04d}", outcome=outcome, method=method,
             owner_id=owner_ids[0] if rng.random() < 0.2 else rng.choice(owner_ids), category=category,
             min_level=min_level, state_funded=state_funded, cap=cap, title=title, project_name=project,
             description=description, service_days=service_days, beacon=beacon, price_weight=pw, credit_weight=cw,
-            exclusions=exclusions, bidders=bidders, created=created, deadline=deadline, rng=rng))
+            exclusions=exclusions, bidders=bidders, created=created, deadline=deadline, item=item, rng=rng))
     return plans

@@ -18,6 +18,7 @@ from app.db import make_engine, make_sessionmaker
 from app.main import create_app, metadata
 from app.models import PlatformSetting
 from app.settings import Settings, normalise_database_url
+from marketplace.services.catalogue import seed_catalogue
 from marketplace.services.registry import seed_categories
 
 # The suite hashes and verifies thousands of passwords: in this process argon2id runs with its smallest
@@ -65,6 +66,7 @@ async def prepare_database(url: str, fresh_sqlite: bool) -> None:
             await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     async with make_sessionmaker(engine)() as session:
         await seed_categories(session)
+        await seed_catalogue(session)
         # Sealing is on by default, and publishing then needs running key holders: the tests of the unsealed
         # path run with it off (a supported setting); the sealing tests turn it on and start real holders.
         session.add(PlatformSetting(key="sealing", value="off"))

@@ -134,3 +134,31 @@ async def finish_service(client, sessionmaker, job_no: str, owner: str) -> dict[
     r = await client.post(f"/api/owner/jobs/{job_no}/result/confirm", headers=h)
     assert r.status_code == 200 and r.json()["status"] == "completed", r.text
     return h
+
+
+# ---- a job through the owner's API --------------------------------------------------------------
+
+def job_body(**over) -> dict:
+    """A valid job body (an EIA job, lowest price, not state-funded, deadline in 10 days); `over` changes fields."""
+    from datetime import timedelta
+
+    from app.clock import utcnow
+
+    body = {"title": "环境影响评价服务", "project_name": "城东道路改造", "project_code": "XM-2026-001",
+            "category_code": "EIA", "item_code": "EIA-01", "min_level": 3, "budget_cap": "100000.00",
+            "method": "lowest", "state_funded": False,
+            "quote_deadline": (utcnow() + timedelta(days=10)).isoformat(), "service_days": 60}
+    body.update(over)
+    return body
+
+
+async def publish_via_api(client, owner: str = "own1", **over) -> str:
+    """`owner` drafts and publishes a job (`job_body(**over)`); returns its job number."""
+    h = await as_headers(client, owner)
+    r = await client.post("/api/owner/jobs", json=job_body(**over), headers=h)
+    assert r.status_code == 201, r.text
+    job_no = r.json()["job_id"]
+    r = await client.post(f"/api/owner/jobs/{job_no}/publish", headers=h)
+    assert r.status_code == 200, r.text
+    return job_no
+

@@ -39,6 +39,8 @@
     var daysText = daysInput.value.trim();
     var days = Number(daysText);
     if (!/^[0-9]{1,5}$/.test(daysText) || days > 36500) { return fail(form.dataset.msgDays); }
+    // The agency's own service commitment: a quote promising more days would be ineligible at the opening.
+    if (form.dataset.commitLimit && days > Number(form.dataset.commitLimit)) { return fail(form.dataset.msgCommit); }
     if (!globalThis.MarketSeal || !globalThis.crypto || !globalThis.crypto.subtle) {
       return fail(form.dataset.msgCrypto + " WebCrypto");
     }

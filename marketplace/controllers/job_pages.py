@@ -24,6 +24,8 @@ from marketplace.controllers.filters import PUBLIC_STATUSES, job_filters
 from marketplace.controllers.page_helpers import PER_PAGE, Page, pager_base, render_page
 from marketplace.models import AWARDED, COMPLETED, CONTRACTED, DRAFT, RATED, Job
 from marketplace.services import attachments, registry
+from marketplace.services.clarifications import clarifications_of
+from marketplace.services.commitments import commitment_at
 from marketplace.services.contracts import contract_of
 from marketplace.services.job_views import job_view
 from marketplace.services.jobs import get_job, job_districts, list_jobs, public_job
@@ -48,6 +50,9 @@ async def notice_context(request: Request, db: AsyncSession, job: Job) -> dict[s
         holder = contract.agency_id if contract else (winner.agency_id if winner else None)
         actor = "agency" if holder == user.agency_id else ""
     view["job_files"] = attachments.file_items(job.job_no, await attachments.attachments_of(db, job))
+    view["clar"] = await clarifications_of(db, job, user)
+    if user and user.role == "agency" and user.agency_id:
+        view["my_commitment"] = await commitment_at(db, user.agency_id, job.category_id, utcnow())
     view.update(perf=perf, perf_actor=actor, perf_next=next_step(perf, actor, job),
                 perf_waiting_round=bool(perf and perf.rounds and perf.rounds[-1].status == "submitted"),
                 perf_pending_ext=[e for e in (perf.extensions or []) if e.status == "pending"] if perf else [])

@@ -34,7 +34,7 @@ from marketplace.schemas import (
     ReasonIn,
     TimerReasonIn,
 )
-from marketplace.services import attachments, registry
+from marketplace.services import attachments, catalogue, registry
 from marketplace.services.accounts import owner_of
 from marketplace.services.awards import decide_justification, record_refusal
 from marketplace.services.contracts import confirm_contract, contract_of
@@ -90,7 +90,7 @@ def _job_form_values(job_in: JobIn) -> dict[str, Any]:
     deadline = ensure_aware(job_in.quote_deadline).astimezone(SHANGHAI)
     return {
         "title": job_in.title, "project_name": job_in.project_name, "project_code": job_in.project_code,
-        "category_code": job_in.category_code, "min_level": str(job_in.min_level),
+        "category_code": job_in.category_code, "item_code": job_in.item_code, "min_level": str(job_in.min_level),
         "budget_cap": money(job_in.budget_cap), "method": job_in.method,
         "price_weight": "" if job_in.price_weight is None else str(job_in.price_weight),
         "credit_weight": "" if job_in.credit_weight is None else str(job_in.credit_weight),
@@ -109,7 +109,17 @@ async def _job_form(request: Request, db: AsyncSession, *, job: Job | None, form
                              errors=errors or {}, error=error, owner=await owner_of(db, user_of(request)),
                              job_files=files, files_error=files_error,
                              categories=await registry.list_categories(db), levels=LEVELS,
-                             threshold=money(await direct_threshold(db)))
+                             item_groups=await _item_groups(db), threshold=money(await direct_threshold(db)))
+
+
+async def _item_groups(db: AsyncSession) -> list[tuple[Any, list[tuple[Any, Any]]]]:
+    """The catalogue items for the form's select: [(category, [(item, department), …]), …] in catalogue order."""
+    groups: list[tuple[Any, list[tuple[Any, Any]]]] = []
+    for item, cat, dept in await catalogue.items_for_form(db):
+        if not groups or groups[-1][0].id != cat.id:
+            groups.append((cat, []))
+        groups[-1][1].append((item, dept))
+    return groups
 
 
 NEW_JOB_DEFAULTS = {"method": "random", "state_funded": "true", "min_level": "3", "price_weight": "60",

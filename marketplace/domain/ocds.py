@@ -48,12 +48,14 @@ from marketplace.domain.ocds_facts import (  # the builder's inputs and constant
     CATEGORY_SCHEME,
     CURRENCY,
     EXCLUSION_REASONS,
+    ITEM_SCHEME,
     METHOD_NAMES,
     METHOD_RULES,
     OCDS_VERSION,
     OCID_PREFIX,
     ORG_SCHEME,
     TENDER_STATUS,
+    AmendmentFacts,
     AttachmentFacts,
     Bid,
     ContractFacts,
@@ -71,7 +73,8 @@ from marketplace.domain.ocds_values import _utc, _value, amount, award_id, forma
 from marketplace.domain.sealing_notice import section_text
 
 __all__ = [  # the builder, and its inputs and constants (from ocds_facts) as ocds.<name>
-    "AWARD_CRITERIA", "BID_EXTENSION", "CATEGORY_SCHEME", "CURRENCY", "EXCLUSION_REASONS", "METHOD_NAMES",
+    "AWARD_CRITERIA", "BID_EXTENSION", "CATEGORY_SCHEME", "CURRENCY", "EXCLUSION_REASONS", "ITEM_SCHEME",
+    "METHOD_NAMES",
     "METHOD_RULES", "OCDS_VERSION", "OCID_PREFIX", "ORG_SCHEME", "TENDER_STATUS", "AttachmentFacts", "Bid",
     "ContractFacts", "Exclusion", "JobFacts", "Organisation", "Publication", "SelectionFacts", "ServiceChange",
     "amount",
@@ -151,14 +154,41 @@ def _parties(job: JobFacts, tenderers: Iterable[Organisation], suppliers: Iterab
 
 # ---- sections --------------------------------------------------------------------------------------
 
-def _tender(job: JobFacts, pub: Publication, status: str, opened: bool) -> dict[str, Any]:
+def _item(job: JobFacts) -> dict[str, Any]:
+    """The one item procured: classified by its catalogue item, the category as an additional classification
+    (a job older than the catalogue is classified by its category alone)."""
+    category = {"scheme": CATEGORY_SCHEME, "id": job.category_code, "description": job.category_name}
+    if job.item_code is None:
+        return {"id": "1", "description": job.category_name, "quantity": 1, "classification": category}
+    return {"id": "1", "description": job.item_name, "quantity": 1,
+            "classification": {"scheme": ITEM_SCHEME, "id": job.item_code, "description": job.item_name},
+            "additionalClassifications": [category]}
+
+
+def _amendment(job: JobFacts, a: AmendmentFacts, t: Callable[..., str]) -> dict[str, Any]:
+    moved = _utc(a.deadline_after) != _utc(a.deadline_before)
+    return {"id": str(a.seq), "date": format_date(a.date), "description": a.text,
+            "rationale": (t(_("Amendment published by the owner before the deadline; the quote deadline moved from "
+                              "{before} to {after}; every bidder re-confirms its quote."),
+                            before=format_date(a.deadline_before), after=format_date(a.deadline_after)) if moved else
+                          t(_("Amendment published by the owner before the deadline; every bidder re-confirms its "
+                              "quote."))),
+            "releaseID": f"{job.job_no}-amendment-{a.seq}",
+            "amendsReleaseID": f"{job.job_no}-amendment-{a.seq - 1}" if a.seq > 1 else f"{job.job_no}-tender"}
+
+
+def _tender(job: JobFacts, pub: Publication, status: str, opened: bool, amendments: int | None = None) -> dict[str, Any]:
+    """The tender section as of a release showing the first `amendments` amendments (None: all of them): its
+    deadline and documents are those in force then."""
     t = pub.translate
+    shown = job.amendments if amendments is None else job.amendments[:amendments]
+    upcoming = job.amendments[len(shown)] if len(shown) < len(job.amendments) else None
+    deadline = upcoming.deadline_before if upcoming else job.quote_deadline
+    files = [a for a in job.attachments if upcoming is None or _utc(a.created_at) < _utc(upcoming.date)]
     tender: dict[str, Any] = {
         "id": job.job_no, "title": job.title, "description": job.description, "status": status,
         "procuringEntity": _ref(job.owner),
-        "items": [{"id": "1", "description": job.category_name, "quantity": 1,
-                   "classification": {"scheme": CATEGORY_SCHEME, "id": job.category_code,
-                                      "description": job.category_name}}],
+        "items": [_item(job)],
         "value": _value(job.budget_cap),
         "procurementMethod": "open",
         "procurementMethodDetails": t(_("Open call to every qualified agency registered on the platform; "
@@ -169,7 +199,7 @@ def _tender(job: JobFacts, pub: Publication, status: str, opened: bool) -> dict[
         "awardCriteriaDetails": award_criteria_details(job, t),
         "submissionMethod": ["electronicSubmission"],
         "submissionMethodDetails": submission_method_details(job, t),
-        "tenderPeriod": {"startDate": format_date(job.published_at), "endDate": format_date(job.quote_deadline)},
+        "tenderPeriod": {"startDate": format_date(job.published_at), "endDate": format_date(deadline)},
         "contractPeriod": {"durationInDays": job.service_days},
         "documents": [
             {"id": "notice", "documentType": "tenderNotice", "title": t(_("Notice")),
@@ -177,9 +207,11 @@ def _tender(job: JobFacts, pub: Publication, status: str, opened: bool) -> dict[
             *({"id": f"attachment-{a.id}", "documentType": "biddingDocuments", "title": a.filename,
                "url": f"{pub.base_url}/jobs/{job.job_no}/attachments/{a.id}", "format": a.content_type,
                "datePublished": format_date(max(a.created_at, job.published_at, key=_utc))}
-              for a in job.attachments),
+              for a in files),
         ],
     }
+    if shown:
+        tender["amendments"] = [_amendment(job, a, t) for a in shown]
     if opened:
         tender["numberOfTenderers"] = len({b.agency.credit_code for b in job.bids})
         tender["tenderers"] = [_ref(org) for org in _unique(b.agency for b in job.bids)]
@@ -257,10 +289,13 @@ class _Stage:
     award_status: str | None = None  # of the current award; None: no awards section
     contract_status: str | None = None
     changes: int = 0  # how many of the service timer's steps the contract shows
+    amendments: int | None = None  # how many amendments the tender shows (None: all)
 
 
 def _stages(job: JobFacts, now: datetime) -> list[_Stage]:
-    stages = [_Stage("tender", "tender", job.published_at, "active")]
+    stages = [_Stage("tender", "tender", job.published_at, "active", amendments=0)]
+    stages += [_Stage(f"amendment-{a.seq}", "tenderAmendment", a.date, "active", amendments=i + 1)
+               for i, a in enumerate(job.amendments)]
     if job.status == "cancelled" and job.cancelled_at:
         stages.append(_Stage("cancellation", "tenderCancellation", job.cancelled_at, "cancelled"))
     if not quotes_are_open(job.status, job.closed_at):
@@ -298,7 +333,7 @@ def _release(job: JobFacts, pub: Publication, stage: _Stage, date: datetime) -> 
     }
     if job.project_name or job.project_code:
         release["planning"] = {"budget": {"project": job.project_name, "projectID": job.project_code}}
-    release["tender"] = _tender(job, pub, stage.tender_status, stage.opened)
+    release["tender"] = _tender(job, pub, stage.tender_status, stage.opened, stage.amendments)
     if stage.opened:
         release["bids"] = _bids(job)
     if awards:

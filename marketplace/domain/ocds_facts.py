@@ -21,6 +21,8 @@ OCID_PREFIX = "ocds-mkt001"
 ORG_SCHEME = "CN-USCC"
 # Service categories are the platform's own codes (ServiceCategory.code, e.g. "EIA").
 CATEGORY_SCHEME = "X-MARKET-CATEGORY"
+# Service catalogue items (中介服务事项清单) are the platform's own codes too (ServiceItem.code, e.g. "EIA-01").
+ITEM_SCHEME = "X-CNMARKET-ITEM"
 CURRENCY = "CNY"
 OCDS_VERSION = "1.1"
 BID_EXTENSION = "https://raw.githubusercontent.com/open-contracting-extensions/ocds_bid_extension/v1.1.5/extension.json"
@@ -142,6 +144,17 @@ class AttachmentFacts:
 
 
 @dataclass(frozen=True)
+class AmendmentFacts:
+    """One amendment (变更公告) published before the deadline."""
+
+    seq: int
+    date: datetime
+    text: str
+    deadline_before: datetime
+    deadline_after: datetime
+
+
+@dataclass(frozen=True)
 class JobFacts:
     job_no: str
     title: str
@@ -169,6 +182,9 @@ class JobFacts:
     attachments: tuple[AttachmentFacts, ...] = ()
     copied_from: str | None = None  # job_no of the failed or cancelled job this one re-publishes
     sealing: dict[str, Any] | None = None  # the notice's marketseal-v1 sealing section (None: published unsealed)
+    item_code: str | None = None  # the catalogue item (None: a job older than the catalogue)
+    item_name: str = ""
+    amendments: tuple[AmendmentFacts, ...] = ()  # in order; `quote_deadline` is the deadline after the last
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,23 @@ class SealedEnvelopeOut(BaseModel):
     validity: str
 
 
+class DepartmentRefOut(BaseModel):
+    code: str
+    name_zh: str
+    name_en: str
+
+
+class JobItemOut(BaseModel):
+    """The catalogue item (中介服务事项) a job serves, with the approval item and its approving department."""
+    code: str
+    name_zh: str
+    name_en: str
+    approval_item_zh: str
+    approval_item_en: str
+    min_level: int
+    department: DepartmentRefOut
+
+
 class JobOut(OmitUnset):
     """A job notice. Sealed: `quote_count` only once quotes are opened (or for the job's owner), `result`
     once selected, `quotes` only for the owner once opened; before that they are absent."""
@@ -92,6 +109,8 @@ class JobOut(OmitUnset):
     project_name: str
     project_code: str
     category: str
+    # The catalogue item; null only on jobs older than the catalogue.
+    item: JobItemOut | None
     min_level: int
     budget_cap: str
     method: str

@@ -39,6 +39,8 @@ class JobIn(InputModel):
     project_name: Str200
     project_code: Annotated[str, Field(min_length=1, max_length=64)]
     category_code: Annotated[str, Field(min_length=1, max_length=32)]
+    # The catalogue item (中介服务事项) the job serves: of the job's category; its level floor bounds min_level.
+    item_code: Annotated[str, Field(min_length=1, max_length=32)]
     min_level: Literal[1, 2, 3] = 3
     budget_cap: Money
     method: MethodCode

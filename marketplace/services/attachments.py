@@ -88,11 +88,19 @@ def stored_file(var_dir: Path, digest: str) -> Path:
     return path
 
 
+def _draft_only(job: Job) -> None:
+    """Files are added to a draft; once published, only with an amendment (every bidder is told)."""
+    if job.status == PUBLISHED:
+        raise Conflict(_("Once the job is published, files are added with an amendment (every bidder is notified)."),
+                       data={"code": "use_amendment"})
+    if job.status != DRAFT:
+        raise Conflict(_("Attachments can be added only to a draft."))
+
+
 async def add_attachment(session: AsyncSession, user: CurrentUser, job_no: str, filename: str, data: bytes,
                          var_dir: Path) -> Attachment:
     job = await own_job(session, user, job_no)
-    if job.status not in (DRAFT, PUBLISHED):
-        raise Conflict(_("Attachments can be added only to a draft or an open job."))
+    _draft_only(job)
     name, content_type = checked_file(filename, data)
     count = len((await session.exec(select(Attachment.id).where(Attachment.job_id == job.id))).all())
     if count >= MAX_PER_JOB:
@@ -119,11 +127,18 @@ async def add_attachments(session: AsyncSession, user: CurrentUser, job_no: str,
     """Several files at once (the page's upload form), by the rules of `add_attachment`: every file is
     checked first, so one bad file means none is written (its message names it)."""
     job = await own_job(session, user, job_no)
-    if job.status not in (DRAFT, PUBLISHED):
-        raise Conflict(_("Attachments can be added only to a draft or an open job."))
+    _draft_only(job)
     if not files:
         msg = _("Choose a file to upload.")
         raise InputError(msg, fields={"file": msg})
+    checked = await check_files(session, job, files)
+    added = await store_checked(session, user, job, checked, var_dir)
+    await session.commit()
+    return added
+
+
+async def check_files(session: AsyncSession, job: Job, files: list[tuple[str, bytes]]) -> list[tuple[str, str, bytes]]:
+    """Each file checked (name, content type, bytes), and the job's limit on their number; nothing written."""
     checked = []
     for filename, data in files:
         try:
@@ -136,10 +151,14 @@ async def add_attachments(session: AsyncSession, user: CurrentUser, job_no: str,
     count = len((await session.exec(select(Attachment.id).where(Attachment.job_id == job.id))).all())
     if count + len(checked) > MAX_PER_JOB:
         raise Conflict(_("A job can have at most {n} attachments.", n=MAX_PER_JOB))
-    added = [await _store_attachment(session, user, job, name, content_type, data, var_dir)
-             for name, content_type, data in checked]
-    await session.commit()
-    return added
+    return checked
+
+
+async def store_checked(session: AsyncSession, user: CurrentUser, job: Job, checked: list[tuple[str, str, bytes]],
+                        var_dir: Path) -> list[Attachment]:
+    """Store files `check_files` passed, each with its row and event (not committed)."""
+    return [await _store_attachment(session, user, job, name, content_type, data, var_dir)
+            for name, content_type, data in checked]
 
 
 async def remove_attachment(session: AsyncSession, user: CurrentUser, job_no: str, attachment_id: int) -> Attachment:

@@ -23,6 +23,8 @@ from app.canonical import format_time
 from app.clock import ensure_aware, utcnow
 from app.errors import Conflict, NotFound
 from app.i18n import gettext as _
+from app.models import User
+from marketplace.catalogue_models import ServiceItem
 from marketplace.domain.money import money
 from marketplace.domain.service_timer import agency_confirm_due, timer_state
 from marketplace.models import (
@@ -174,10 +176,25 @@ def may_see_contract_file(user: CurrentUser | None, job: Job, contract: Contract
             or (user.agency_id is not None and user.agency_id == contract.agency_id))
 
 
+async def job_reviewer(session: AsyncSession, user: CurrentUser | None, job: Job) -> bool:
+    """Whether the user is a reviewer of the approving department of the job's catalogue item."""
+    if user is None or user.role != "reviewer" or job.item_id is None:
+        return False
+    account = await session.get(User, user.id)
+    item = await session.get(ServiceItem, job.item_id)
+    return bool(account and account.is_active and account.department_id is not None and item
+                and item.department_id == account.department_id)
+
+
+async def may_see_files(session: AsyncSession, user: CurrentUser | None, job: Job, contract: Contract) -> bool:
+    """The contract file and the result files: the parties, regulators and the job's reviewers (DESIGN)."""
+    return may_see_contract_file(user, job, contract) or await job_reviewer(session, user, job)
+
+
 async def contract_file(session: AsyncSession, user: CurrentUser | None, job_no: str,
                         var_dir: Path) -> tuple[Contract, Path]:
     job = await get_job(session, job_no)
     contract = await contract_of(session, job)
-    if contract is None or not contract.file_sha256 or not may_see_contract_file(user, job, contract):
+    if contract is None or not contract.file_sha256 or not await may_see_files(session, user, job, contract):
         raise NotFound(_("No such file."))
     return contract, stored_file(var_dir, contract.file_sha256)

@@ -13,7 +13,7 @@ from marketplace.models import APPROVED, SUSPENDED, Agency, Job, JobExclusion, Q
 from marketplace.ports import credit
 
 REASONS = ("agency_not_approved", "agency_suspended", "black_listed", "not_qualified", "level_too_low",
-           "certificate_expired", "excluded_by_owner", "over_cap", "price_not_positive", "envelope_invalid")
+           "certificate_expired", "excluded_by_owner", "over_cap", "price_not_positive", "envelope_invalid", "over_commitment", "not_reconfirmed")
 
 
 def reason_text(code: str) -> str:
@@ -28,6 +28,9 @@ def reason_text(code: str) -> str:
         "over_cap": _("The price is above the budget cap."),
         "price_not_positive": _("The price is not above zero."),
         "envelope_invalid": _("The sealed envelope did not open to a valid quote."),
+        "over_commitment": _("The service days exceed the time limit of the agency's service commitment in force "
+                             "when the quote was submitted."),
+        "not_reconfirmed": _("The quote was not re-confirmed after the job's last amendment."),
         "deadline_passed": _("The quote deadline has passed."),
         "job_not_open": _("This job is not open for quotes."),
     }.get(code, code)

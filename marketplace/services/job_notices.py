@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.canonical import format_time
 from app.clock import ensure_aware
+from marketplace.catalogue_models import Department, ServiceItem
 from marketplace.domain.money import money
 from marketplace.models import DRAFT, LIVE, Agency, Attachment, Job, Quote, Selection, ServiceCategory
 from marketplace.schemas import JobListOut, JobOut
@@ -31,6 +32,12 @@ async def job_notices(db: AsyncSession, jobs: list[Job], *, owner_view: bool = F
         return []
     ids = [j.id for j in jobs]
     cats = {c.id: c.code for c in (await db.exec(select(ServiceCategory))).all()}
+    item_ids = {j.item_id for j in jobs if j.item_id}
+    item_rows = (await db.exec(select(ServiceItem, Department)
+                               .join(Department, Department.id == ServiceItem.department_id).where(col(ServiceItem.id).in_(item_ids)))).all() if item_ids else []
+    items = {i.id: {"code": i.code, "name_zh": i.name_zh, "name_en": i.name_en, "approval_item_zh": i.approval_item_zh,
+                    "approval_item_en": i.approval_item_en, "min_level": i.min_level,
+                    "department": {"code": d.code, "name_zh": d.name_zh, "name_en": d.name_en}} for i, d in item_rows}
     files: dict[int, list[Attachment]] = {i: [] for i in ids}
     for a in (await db.exec(select(Attachment).where(col(Attachment.job_id).in_(ids))
                             .order_by(col(Attachment.id)))).all():
@@ -47,7 +54,8 @@ async def job_notices(db: AsyncSession, jobs: list[Job], *, owner_view: bool = F
     for job in jobs:
         item: dict[str, Any] = {
             "job_id": job.job_no, "title": job.title, "project_name": job.project_name,
-            "project_code": job.project_code, "category": cats[job.category_id], "min_level": job.min_level,
+            "project_code": job.project_code, "category": cats[job.category_id],
+            "item": items.get(job.item_id) if job.item_id else None, "min_level": job.min_level,
             "budget_cap": money(job.budget_cap), "method": job.method, "price_weight": job.price_weight,
             "credit_weight": job.credit_weight, "state_funded": job.state_funded,
             "quote_deadline": iso(job.quote_deadline), "service_days": job.service_days,

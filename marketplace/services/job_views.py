@@ -15,6 +15,7 @@ from app.auth import CurrentUser
 from app.canonical import canonical
 from app.clock import ensure_aware, utcnow
 from app.i18n import gettext as _
+from marketplace.catalogue_models import Department, ServiceItem
 from marketplace.domain.methods import min_quotes_required
 from marketplace.domain.money import money
 from marketplace.domain.receipts import RECEIPT_FIELDS, compute_receipt
@@ -64,6 +65,8 @@ async def job_view(db: AsyncSession, job: Job, user: CurrentUser | None, *, base
     now = utcnow()
     deadline = ensure_aware(job.quote_deadline)
     cat = await db.get(ServiceCategory, job.category_id)
+    item = await db.get(ServiceItem, job.item_id) if job.item_id else None  # None: older than the catalogue
+    item_dept = await db.get(Department, item.department_id) if item else None
     owner = await db.get(Owner, job.owner_id)
     exclusions = list((await db.exec(select(JobExclusion.agency_code).where(JobExclusion.job_id == job.id)
                                      .order_by(JobExclusion.agency_code))).all())
@@ -86,7 +89,7 @@ async def job_view(db: AsyncSession, job: Job, user: CurrentUser | None, *, base
     contract = (await db.exec(select(Contract).where(Contract.job_id == job.id))).first()
     publicity_ends = ensure_aware(job.publicity_ends_at)
     view = {
-        "job": job, "cat": cat, "owner": owner, "exclusions": exclusions, "now": now,
+        "job": job, "cat": cat, "item": item, "item_dept": item_dept, "owner": owner, "exclusions": exclusions, "now": now,
         "deadline": deadline, "deadline_iso": _iso(deadline), "before_deadline": deadline > now,
         # marketseal-v1: the deadline the holders' statements name, for the page's notice check before sealing.
         "sealing_deadline": holder_deadline(job.quote_deadline) if job.sealing else "",

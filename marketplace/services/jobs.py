@@ -22,6 +22,8 @@ from app.errors import Conflict, Forbidden, InputError, NotFound
 from app.forms import contains
 from app.i18n import gettext as _
 from app.settings import Settings, get_settings
+from marketplace.catalogue_models import ServiceItem
+from marketplace.domain.catalogue import item_problem
 from marketplace.domain.draw import seed_commitment
 from marketplace.domain.money import money
 from marketplace.domain.sealing_notice import holder_deadline, section_digest
@@ -41,6 +43,7 @@ from marketplace.models import (
 from marketplace.parameters import direct_threshold, int_param, sealing_on
 from marketplace.schemas import JobIn
 from marketplace.services.beacons import SOURCES
+from marketplace.services.catalogue import level_label
 from marketplace.services.key_holders import register_job
 from marketplace.services.registry import Listing
 
@@ -74,12 +77,27 @@ async def _require_approved_owner(session: AsyncSession, user: CurrentUser) -> O
     return owner
 
 
-async def _check_job(session: AsyncSession, data: JobIn, *, for_publish: bool) -> ServiceCategory:
+async def _check_job(session: AsyncSession, data: JobIn, *,
+                     for_publish: bool) -> tuple[ServiceCategory, ServiceItem]:
     fields: dict[str, str] = {}
     cat = (await session.exec(select(ServiceCategory).where(ServiceCategory.code == data.category_code,
                                                             ServiceCategory.active == True))).first()  # noqa: E712
     if cat is None:
         fields["category_code"] = _("Unknown service category.")
+    item = (await session.exec(select(ServiceItem).where(ServiceItem.code == data.item_code,
+                                                         ServiceItem.active == True))).first()  # noqa: E712
+    if item is None:
+        fields["item_code"] = _("Unknown service catalogue item.")
+    elif cat is not None:
+        item_cat = cat if item.category_id == cat.id else await session.get(ServiceCategory, item.category_id)
+        problem = item_problem(item_category_code=item_cat.code, item_floor=item.min_level,
+                               category_code=data.category_code,
+                               job_level=data.min_level)
+        if problem == "category":
+            fields["item_code"] = _("This catalogue item belongs to another category.")
+        elif problem == "level":
+            fields["min_level"] = _("This catalogue item requires a minimum level of {level} or higher.",
+                                    level=level_label(item.min_level))
     if data.method == "direct" and data.budget_cap > await direct_threshold(session):
         fields["method"] = _("Direct selection is allowed only when the budget cap is at most ¥{limit}.",
                              limit=money(await direct_threshold(session)))
@@ -98,12 +116,13 @@ async def _check_job(session: AsyncSession, data: JobIn, *, for_publish: bool) -
         fields["quote_deadline"] = _("The quote deadline must be within a year.")
     if fields:
         raise InputError(_("Please correct the marked fields."), fields=fields)
-    return cat
+    return cat, item
 
 
-def _apply_job_fields(job: Job, data: JobIn, cat: ServiceCategory) -> None:
+def _apply_job_fields(job: Job, data: JobIn, cat: ServiceCategory, item: ServiceItem) -> None:
     job.title, job.project_name, job.project_code = data.title, data.project_name, data.project_code
     job.category_id, job.min_level, job.budget_cap = cat.id, data.min_level, data.budget_cap
+    job.item_id = item.id
     job.method, job.state_funded = data.method, data.state_funded
     if data.method == "best_value":
         job.price_weight = 60 if data.price_weight is None else data.price_weight
@@ -124,18 +143,19 @@ async def _set_exclusions(session: AsyncSession, job: Job, codes: list[str]) -> 
 
 async def create_job(session: AsyncSession, user: CurrentUser, data: JobIn) -> Job:
     owner = await _require_approved_owner(session, user)
-    cat = await _check_job(session, data, for_publish=False)
+    cat, item = await _check_job(session, data, for_publish=False)
     job = Job(owner_id=owner.id, district=owner.district, budget_cap=data.budget_cap, method=data.method,
               title=data.title, project_name=data.project_name, project_code=data.project_code,
               category_id=cat.id, quote_deadline=data.quote_deadline, service_days=data.service_days)
-    _apply_job_fields(job, data, cat)
+    _apply_job_fields(job, data, cat, item)
     job.publicity_days = await int_param(session, "publicity_days")
     session.add(job)
     await session.flush()
     job.job_no = f"J{utcnow().astimezone(SHANGHAI).year}-{job.id:05d}"
     await _set_exclusions(session, job, data.exclusions)
     await append_event(session, actor=actor_of(user), kind="job.drafted", subject=f"job:{job.job_no}",
-                       data={"title": job.title, "method": job.method, "budget_cap": money(job.budget_cap)})
+                       data={"title": job.title, "method": job.method, "budget_cap": money(job.budget_cap),
+                             "item": item.code})
     await session.commit()
     return job
 
@@ -144,21 +164,24 @@ async def update_job(session: AsyncSession, user: CurrentUser, job_no: str, data
     job = await own_job(session, user, job_no)
     if job.status != DRAFT:
         raise Conflict(_("Only a draft can be edited."))
-    cat = await _check_job(session, data, for_publish=False)
-    _apply_job_fields(job, data, cat)
+    cat, item = await _check_job(session, data, for_publish=False)
+    _apply_job_fields(job, data, cat, item)
     session.add(job)
     await _set_exclusions(session, job, data.exclusions)
     await append_event(session, actor=actor_of(user), kind="job.edited", subject=f"job:{job.job_no}",
-                       data={"title": job.title, "method": job.method, "budget_cap": money(job.budget_cap)})
+                       data={"title": job.title, "method": job.method, "budget_cap": money(job.budget_cap),
+                             "item": item.code})
     await session.commit()
     return job
 
 
 async def job_input(session: AsyncSession, job: Job) -> JobIn:
     cat = await session.get(ServiceCategory, job.category_id)
+    item = await session.get(ServiceItem, job.item_id) if job.item_id else None  # None: older than the catalogue
     excl = (await session.exec(select(JobExclusion.agency_code).where(JobExclusion.job_id == job.id))).all()
     return JobIn.model_construct(
         title=job.title, project_name=job.project_name, project_code=job.project_code, category_code=cat.code,
+        item_code=item.code if item else "",
         min_level=job.min_level, budget_cap=job.budget_cap, method=job.method, price_weight=job.price_weight,
         credit_weight=job.credit_weight, state_funded=job.state_funded,
         quote_deadline=ensure_aware(job.quote_deadline), service_days=job.service_days,
@@ -282,9 +305,12 @@ def quotes_are_open(job: Job) -> bool:
     return job.status not in (DRAFT, PUBLISHED, CANCELLED) and job.closed_at is not None
 
 
-async def schedule_close(queue, job: Job) -> None:
-    """Queue the deadline job (after commit); the sweeper covers a lost entry."""
-    await queue.enqueue("close_job", job.id, at=ensure_aware(job.quote_deadline), key=f"close:{job.id}")
+async def schedule_close(queue, job: Job, moved: bool = False) -> None:
+    """Queue the deadline job (after commit); the sweeper covers a lost entry. A deadline moved by an amendment
+    (`moved`) is queued under a key of its own: the entry at the old deadline finds the job not yet due."""
+    deadline = ensure_aware(job.quote_deadline)
+    key = f"close:{job.id}:{int(deadline.timestamp())}" if moved else f"close:{job.id}"
+    await queue.enqueue("close_job", job.id, at=deadline, key=key)
 
 
 async def job_districts(session: AsyncSession) -> list[str]:

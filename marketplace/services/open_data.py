@@ -15,6 +15,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.clock import ensure_aware
 from app.i18n import get_locale
 from app.models import AuditEvent
+from marketplace.catalogue_models import ServiceItem
+from marketplace.clarification_models import Amendment
 from marketplace.domain import ocds
 from marketplace.domain.service_timer import Step, timer_state
 from marketplace.models import (
@@ -47,6 +49,9 @@ async def job_facts(db: AsyncSession, jobs: list[Job]) -> list[ocds.JobFacts]:
     ids = [j.id for j in jobs]
     zh = get_locale() == "zh_CN"
     cats = {c.id: c for c in (await db.exec(select(ServiceCategory))).all()}
+    item_ids = {j.item_id for j in jobs if j.item_id}
+    items = {i.id: i for i in (await db.exec(select(ServiceItem).where(col(ServiceItem.id).in_(item_ids)))).all()
+             } if item_ids else {}
     owner_ids = {j.owner_id for j in jobs}
     owners = {o.id: o for o in (await db.exec(select(Owner).where(col(Owner.id).in_(owner_ids)))).all()}
     bids = await _bids(db, [j.id for j in jobs if quotes_are_open(j)])
@@ -62,11 +67,16 @@ async def job_facts(db: AsyncSession, jobs: list[Job]) -> list[ocds.JobFacts]:
     attached = select(Attachment).where(col(Attachment.job_id).in_(ids)).order_by(col(Attachment.id))
     for a in (await db.exec(attached)).all():
         files[a.job_id].append(ocds.AttachmentFacts(a.id, a.filename, a.content_type, _aware(a.created_at)))
+    amended: dict[int, list[ocds.AmendmentFacts]] = {i: [] for i in ids}
+    for a in (await db.exec(select(Amendment).where(col(Amendment.job_id).in_(ids))
+                            .order_by(col(Amendment.job_id), col(Amendment.seq)))).all():
+        amended[a.job_id].append(ocds.AmendmentFacts(a.seq, _aware(a.published_at), a.text,
+                                                     _aware(a.deadline_before), _aware(a.deadline_after)))
     changed = await _award_changes(db, [j for j in jobs if j.id in selections])
     copied = await _published_job_nos(db, {j.copied_from_id for j in jobs if j.copied_from_id})
     out = []
     for job in jobs:
-        cat, owner = cats[job.category_id], owners[job.owner_id]
+        cat, owner, item = cats[job.category_id], owners[job.owner_id], items.get(job.item_id)
         sel, contract = selections.get(job.id), contracts.get(job.id)
         out.append(ocds.JobFacts(
             job_no=job.job_no, title=job.title, description=job.description, status=job.status, method=job.method,
@@ -79,7 +89,9 @@ async def job_facts(db: AsyncSession, jobs: list[Job]) -> list[ocds.JobFacts]:
             completed_at=_aware(job.completed_at), bids=tuple(bids.get(job.id, ())), sealing=job.sealing,
             selection=_selection(sel, changed.get(job.job_no)) if sel else None,
             contract=_contract_facts(contract, steps.get(job.id, [])) if contract else None,
-            attachments=tuple(files[job.id]), copied_from=copied.get(job.copied_from_id)))
+            attachments=tuple(files[job.id]), copied_from=copied.get(job.copied_from_id),
+            item_code=item.code if item else None, item_name=(item.name_zh if zh else item.name_en) if item else "",
+            amendments=tuple(amended[job.id])))
     return out
 
 

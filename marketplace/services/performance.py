@@ -21,7 +21,7 @@ from marketplace.schemas import (
     TimerOut,
     TimerStepOut,
 )
-from marketplace.services.contracts import contract_of, may_see_contract_file
+from marketplace.services.contracts import contract_of, job_reviewer, may_see_contract_file
 from marketplace.services.job_notices import iso
 from marketplace.services.results import files_of, result_counts, rounds_of
 from marketplace.services.timers import extensions_of, steps_of, timer_of
@@ -35,6 +35,7 @@ async def performance(db: AsyncSession, job: Job, user: CurrentUser | None) -> P
     if contract is None:
         return out
     party = may_see_contract_file(user, job, contract)
+    files_visible = party or await job_reviewer(db, user, job)  # the job's reviewers see the files too
     owner = await db.get(Owner, job.owner_id)
     agency = await db.get(Agency, contract.agency_id)
     started = ensure_aware(contract.started_at) if contract.started_at else None
@@ -44,7 +45,7 @@ async def performance(db: AsyncSession, job: Job, user: CurrentUser | None) -> P
         owner_confirmed_at=iso(contract.confirmed_at), agency_confirm_due_at=iso(contract.agency_confirm_due_at),
         agency_confirmed_at=iso(contract.agency_confirmed_at), start_date=local_date(started) if started else None,
         file_sha256=contract.file_sha256,
-        file_url=f"/jobs/{job.job_no}/contract.pdf" if party and contract.file_sha256 else None)
+        file_url=f"/jobs/{job.job_no}/contract.pdf" if files_visible and contract.file_sha256 else None)
     state = await timer_of(db, job, contract)
     if state is not None:
         steps = await steps_of(db, job.id)
@@ -57,6 +58,7 @@ async def performance(db: AsyncSession, job: Job, user: CurrentUser | None) -> P
         out.extensions = [ExtensionOut(id=e.id, days=e.days, reason=e.reason, status=e.status,
                                        requested_at=iso(e.requested_at), decided_at=iso(e.decided_at),
                                        decision_reason=e.decision_reason) for e in await extensions_of(db, job.id)]
+    if files_visible:
         files = await files_of(db, job.id)
         out.rounds = [ResultRoundOut(
             round=r.round, status=r.status, note=r.note, submitted_at=iso(r.submitted_at),

@@ -22,6 +22,7 @@ from marketplace.domain.sealing import envelope_digest, envelope_ephemerals, env
 from marketplace.domain.sealing.envelope import EPHEMERAL_REUSED
 from marketplace.models import LIVE, PUBLISHED, REPLACED, WITHDRAWN, Agency, Job, Quote, SealedEphemeral
 from marketplace.schemas import QuoteIn, SealedQuoteIn
+from marketplace.services.commitments import check_service_days
 from marketplace.services.eligibility import eligibility_reasons, reason_text
 from marketplace.services.jobs import public_job
 
@@ -120,6 +121,8 @@ async def submit_quote(session: AsyncSession, user: CurrentUser, job_no: str, da
     if not sealed and data.price > job.budget_cap:
         msg = _("The price must not exceed the budget cap of ¥{cap}.", cap=money(job.budget_cap))
         raise InputError(msg, fields={"price": msg})
+    if not sealed:
+        await check_service_days(session, agency.id, job.category_id, data.service_days)
     previous = (await session.exec(select(Quote).where(Quote.job_id == job.id, Quote.agency_id == agency.id,
                                                        Quote.status == LIVE))).first()
     if previous:
@@ -131,7 +134,8 @@ async def submit_quote(session: AsyncSession, user: CurrentUser, job_no: str, da
     if sealed:
         # Whole seconds: the sealed receipt writes marketseal-v1 times (YYYY-MM-DDTHH:MM:SSZ).
         quote = Quote(**common, envelope=data.envelope, envelope_digest=envelope_digest(data.envelope),
-                      submitted_at=utcnow().replace(microsecond=0), nonce="")
+                      submitted_at=utcnow().replace(microsecond=0), nonce="",
+                      reconfirmed_at=utcnow())  # to the microsecond: after an amendment of the same second
     else:
         quote = Quote(**common, price=data.price, service_days=data.service_days, note=data.note,
                       submitted_at=utcnow(), nonce=secrets.token_hex(16))

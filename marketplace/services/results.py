@@ -28,7 +28,7 @@ from marketplace.domain.service_timer import days_late_between, owner_answer_due
 from marketplace.models import COMPLETED, CONTRACTED, Contract, Job, ResultFile, ResultRound
 from marketplace.ports import credit
 from marketplace.services.attachments import checked_file, store_file, stored_file
-from marketplace.services.contracts import contract_of, may_see_contract_file
+from marketplace.services.contracts import contract_of, may_see_files
 from marketplace.services.jobs import get_job, own_job
 from marketplace.services.registry import notify
 from marketplace.services.timers import timer_of
@@ -194,6 +194,6 @@ async def result_file(session: AsyncSession, user: CurrentUser | None, job_no: s
     job = await get_job(session, job_no)
     contract = await contract_of(session, job)
     f = await session.get(ResultFile, file_id)
-    if f is None or f.job_id != job.id or contract is None or not may_see_contract_file(user, job, contract):
+    if f is None or f.job_id != job.id or contract is None or not await may_see_files(session, user, job, contract):
         raise NotFound(_("No such file."))
     return f, stored_file(var_dir, f.sha256)

@@ -1,6 +1,6 @@
 """Which audit events would tell who quoted on a job whose quotes are still sealed.
 
-A quote's events (`quote.submitted`, `quote.replaced`, `quote.withdrawn`) name the job in their
+A quote's events (`quote.submitted`, `quote.replaced`, `quote.withdrawn`, `quote.reconfirmed`) name the job in their
 subject: listed before the quotes are opened, they would let a regulator or an admin count a
 job's live quotes (DESIGN "Sealed": only the owner sees the count). The audit page shows such
 events as sealed until the job is opened; the chain itself is unchanged.
@@ -17,7 +17,7 @@ from app.models import AuditEvent
 from marketplace.models import Job
 from marketplace.services.jobs import quotes_are_open
 
-QUOTE_EVENT_KINDS = ("quote.submitted", "quote.replaced", "quote.withdrawn")
+QUOTE_EVENT_KINDS = ("quote.submitted", "quote.replaced", "quote.withdrawn", "quote.reconfirmed")
 
 
 async def sealed_events(session: AsyncSession, events: Iterable[AuditEvent]) -> set[int]:

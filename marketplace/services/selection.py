@@ -34,6 +34,8 @@ from marketplace.parameters import int_param
 from marketplace.ports import credit
 from marketplace.services import opening
 from marketplace.services.beacons import source_of
+from marketplace.services.clarifications import counts_after_amendment, last_amendment_at
+from marketplace.services.commitments import commitment_at
 from marketplace.services.eligibility import eligibility_reasons
 from marketplace.services.jobs import get_job, own_job
 from marketplace.services.quotes import live_quote_count
@@ -68,6 +70,7 @@ async def _open_quotes(session: AsyncSession, job: Job) -> list[tuple[Quote, Age
     rows = (await session.exec(select(Quote, Agency).join(Agency, Agency.id == Quote.agency_id).where(
         Quote.job_id == job.id, Quote.status == LIVE).order_by(col(Quote.id)))).all()
     deadline = ensure_aware(job.quote_deadline)
+    last_amendment = await last_amendment_at(session, job.id)
     eligible = []
     for quote, agency in rows:
         reasons = await eligibility_reasons(session, agency, job, deadline)
@@ -77,6 +80,13 @@ async def _open_quotes(session: AsyncSession, job: Job) -> list[tuple[Quote, Age
             reasons.append("price_not_positive")
         elif quote.price is None or quote.price > job.budget_cap:
             reasons.append("over_cap")  # a sealed price too large for the money column is over any cap
+        if quote.service_days is not None:
+            # Judged by the commitment in force at submission (a sealed quote's days are known only now).
+            committed = await commitment_at(session, agency.id, job.category_id, quote.submitted_at)
+            if committed is not None and quote.service_days > committed.time_limit_days:
+                reasons.append("over_commitment")
+        if not counts_after_amendment(quote, last_amendment):
+            reasons.append("not_reconfirmed")
         quote.eligible = not reasons
         quote.ineligible_reason = ",".join(reasons)
         session.add(quote)

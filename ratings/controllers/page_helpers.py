@@ -12,11 +12,13 @@ from litestar.response import Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import DomainError
+from app.i18n import get_locale
 from app.i18n import gettext as _
 from app.web import PER_PAGE, Page, PerPage, pager_base, render, user_of, yes_no  # noqa: F401  (shared with the controllers)
 from marketplace.controllers.page_helpers import method_name, recompute_later  # noqa: F401  (shared)
 from marketplace.domain.money import money
 from ratings.domain.credit import CENT, PROVISIONAL_BELOW, RATING_CRITERIA, CreditParams
+from ratings.domain.service_score import REVIEW_CRITERIA
 from ratings.parameters import params_in_force
 
 T = TypeVar("T")
@@ -59,6 +61,17 @@ def criterion_name(code: str) -> str:
 def star_name(n: int) -> str:
     return {5: _("5 — excellent"), 4: _("4 — good"), 3: _("3 — acceptable"), 2: _("2 — poor"),
             1: _("1 — very poor")}.get(n, str(n))
+
+
+def review_criterion_name(code: str) -> str:
+    return {"result_quality": _("Result quality"), "compliance": _("Compliance")}.get(code, code)
+
+
+def department_name(department: Any) -> str:
+    """An approving department's name in the user's language ("—" for none)."""
+    if department is None:
+        return "—"
+    return department.name_zh if get_locale() == "zh_CN" else department.name_en
 
 
 def severity_name(code: str) -> str:
@@ -120,6 +133,8 @@ def param_label(name: str) -> str:
         "black_score_below": _("Black list: score below"), "black_min_ratings": _("Black list: least ratings"),
         "black_months": _("Black list: months barred"),
         "black_severe_months": _("Black list: months barred after a severe violation"),
+        "owner_weight": _("Service score: weight of the owner's rating (%)"),
+        "review_weight": _("Service score: weight of the department's review (%)"),
     }.get(name, name)
 
 
@@ -148,7 +163,9 @@ def _helpers(p: CreditParams) -> dict[str, Any]:
                 severity_name=severity_name, violation_kind_name=violation_kind_name, list_kind_name=list_kind_name,
                 list_reason_name=lambda code: list_reason_name(code, p), appeal_status_name=appeal_status_name,
                 group_by_name=group_by_name, grade_name=lambda grade: grade_name(grade, p), yes_no=yes_no,
-                criteria=RATING_CRITERIA, provisional_below=PROVISIONAL_BELOW, credit_params=p)
+                criteria=RATING_CRITERIA, provisional_below=PROVISIONAL_BELOW, credit_params=p,
+                review_criteria=REVIEW_CRITERIA, review_criterion_name=review_criterion_name,
+                department_name=department_name)
 
 
 async def render_page(request: Request, db: AsyncSession, template: str, status_code: int = 200,

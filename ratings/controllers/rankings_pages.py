@@ -17,8 +17,10 @@ from app.i18n import get_locale
 from app.i18n import gettext as _
 from marketplace.models import APPROVED
 from marketplace.services import registry
+from marketplace.services.commitments import commitments_out
 from ratings.controllers.page_helpers import PER_PAGE, Page, pager_base, param_label, render_page
 from ratings.domain.credit import GRADES, PROVISIONAL_BELOW, RATING_WEIGHTS
+from ratings.domain.service_score import REVIEW_WEIGHTS
 from ratings.parameters import params_in_force
 from ratings.services.list_entries import LIST_KINDS, public_lists
 from ratings.services.profiles import JOBS_WON_LIMIT, credit_record, jobs_won, public_agency, rating_summary
@@ -32,8 +34,14 @@ def _formula(params: dict[str, Any]) -> list[str]:
         _("Each rating gives 1 to 5 points on quality ({q}%), timeliness ({t}%), fee compliance ({f}%) and "
           "service attitude ({a}%). Its score from 0 to 100 is (weighted mean − 1) ÷ 4 × 100.",
           q=w["quality"], t=w["timeliness"], f=w["fee_compliance"], a=w["attitude"]),
-        _("Credit score = (C × m + Σ wᵢ × sᵢ) ÷ (C + Σ wᵢ) − deductions, where sᵢ are the agency's ratings "
-          "(voided ratings excluded), m = {m} is the prior score and C = {c} its weight in ratings.",
+        _("The approving department of the job's catalogue item may review the result within the same 30 days: "
+          "1 to 5 points on result quality ({q}%) and compliance ({c}%), scored by the same transform.",
+          q=REVIEW_WEIGHTS["result_quality"], c=REVIEW_WEIGHTS["compliance"]),
+        _("A job's service score is ({ow} × rating + {rw} × review) ÷ 100 when both exist, else the one that "
+          "exists, rounded to 0.01 and dated by the rating (by the review where there is no rating). A voided "
+          "rating or review (appeal upheld) does not count.", ow=params["owner_weight"], rw=params["review_weight"]),
+        _("Credit score = (C × m + Σ wᵢ × sᵢ) ÷ (C + Σ wᵢ) − deductions, where sᵢ are the service scores of the "
+          "agency's rated jobs, m = {m} is the prior score and C = {c} its weight in ratings.",
           m=params["prior_mean"], c=params["prior_weight"]),
         _("Older ratings count less: wᵢ = 0.5 ^ (age in days ÷ {h}), so a rating {h} days old counts half.",
           h=params["half_life_days"]),
@@ -107,8 +115,10 @@ async def agency_profile_page(request: Request, db: DB, code: FromPath[str]) -> 
     quals = [(q, c) for q, c in (await registry.qualifications_of(db, [agency.id]))[agency.id] if q.status == APPROVED]
     won, won_total = await jobs_won(db, agency.id)
     view = await credit_record(db, agency)
+    commitments = (await commitments_out(db, agency.credit_code)).in_force
     return await render_page(request, db, "ratings/profile.html", quals=quals, won=won, won_total=won_total,
-                             won_limit=JOBS_WON_LIMIT, summary=await rating_summary(db, agency.id), **view)
+                             won_limit=JOBS_WON_LIMIT, summary=await rating_summary(db, agency.id),
+                             commitments=commitments, **view)
 
 
 @get("/lists", opt=roles(PUBLIC))

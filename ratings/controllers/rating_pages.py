@@ -24,6 +24,7 @@ from ratings.services.profiles import credit_record, own_agency, rating_summary
 from ratings.services.rankings import PUBLIC_STATUSES
 from ratings.services.rating_form import rating_form
 from ratings.services.ratings import rate_job
+from ratings.services.reviews import reviews_of_agency
 
 STARS = (5, 4, 3, 2, 1)
 
@@ -71,8 +72,9 @@ def _agency_id(request: Request) -> int:
 async def _my_ratings(request: Request, db: AsyncSession, page: int = 1, status_code: int = 200,
                       **extra: Any) -> Template:
     listing = await received_ratings_page(db, _agency_id(request), page, PER_PAGE)
+    reviews = await reviews_of_agency(db, _agency_id(request))
     return await render_page(request, db, "ratings/agency_ratings.html", status_code=status_code, listing=listing,
-                             **extra)
+                             reviews=reviews, **extra)
 
 
 @get("/agency/ratings", opt=roles("agency"))

@@ -131,6 +131,9 @@ class CreditParams:
     black_min_ratings: int = 3
     black_months: int = 6
     black_severe_months: int = 12
+    # The service score of a job (ratings.domain.service_score): owner's rating and department review, in percent.
+    owner_weight: int = 70
+    review_weight: int = 30
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -157,6 +160,9 @@ class CreditParams:
         for name in ("red_min_score", "black_score_below"):
             if not 0 <= getattr(self, name) <= hundred:
                 raise ValueError(f"{name} must be within 0..100")
+        if not (0 <= self.owner_weight <= 100 and 0 <= self.review_weight <= 100
+                and self.owner_weight + self.review_weight == 100):
+            raise ValueError("owner_weight and review_weight must be within 0..100 and sum to 100")
 
     def deduction(self, severity: str) -> Decimal:
         """Points deducted for one active violation of ``severity``."""
@@ -349,8 +355,13 @@ def black_list_end(start: When, severe: bool, params: CreditParams = DEFAULT_PAR
 FORMULA_TEXT = """\
 Rating (0-100) = (weighted mean - 1) / 4 x 100, weighted mean of quality 40%, \
 timeliness 25%, fee compliance 20%, attitude 15% (each 1-5).
+Review (0-100) by the item's approving department = (weighted mean - 1) / 4 x 100, weighted mean of \
+result quality 60%, compliance 40% (each 1-5).
+Service score of a job = (owner_weight x rating + review_weight x review) / 100 when both exist, else \
+the one that exists, rounded half-up to 0.01, dated by the rating (by the review where only the review \
+exists); a voided rating or review (appeal upheld) is absent.
 Credit score (0-100) = (C x m + sum(w_i x s_i)) / (C + sum(w_i)) - deductions, where \
-s_i are the agency's ratings, w_i = 0.5 ^ (age in days / half_life_days), \
+s_i are the agency's service scores (one per rated job), w_i = 0.5 ^ (age in days / half_life_days), \
 m = prior_mean, C = prior_weight; deductions = minor_deduction, major_deduction or \
 severe_deduction per violation less than violation_window_days old. The decay \
 weights are IEEE-754 doubles, the rest is exact; the result is clamped to 0-100 \

@@ -24,9 +24,12 @@ from ratings.parameters import params_in_force
 from ratings.services.list_entries import in_force
 from ratings.services.rankings import PUBLIC_STATUSES
 from ratings.services.recompute import inputs_of
+from ratings.services.reviews import review_summary, reviews_of_agency
 from ratings.services.savings_report import AWARDED_STATES
+from ratings.services.service_scores import CountedJob
 
 JOBS_WON_LIMIT = 100
+REVIEWS_SHOWN = 20
 
 
 async def public_agency(db: AsyncSession, code: str) -> Agency:
@@ -87,6 +90,8 @@ async def credit_record(db: AsyncSession, agency: Agency) -> dict[str, Any]:
         "entries": [{"e": e, "in_force": in_force(e, now)} for e in entries],
         "red_now": any(e.kind == "red" and in_force(e, now) for e in entries),
         "black_now": any(e.kind == "black" and in_force(e, now) for e in entries),
+        "reviews": await reviews_of_agency(db, agency.id, limit=REVIEWS_SHOWN),
+        "review_summary": await review_summary(db, agency.id),
     }
 
 
@@ -96,7 +101,7 @@ class CreditInputs:
 
     agency: Agency
     credit: AgencyCredit | None
-    ratings: list[Rating]
+    ratings: list[CountedJob]  # one per rated job, with its service score
     violations: list[Violation]
     entries: list[ListEntry]
     params: CreditParams
@@ -112,12 +117,13 @@ class CreditInputs:
 
 
 async def credit_inputs(db: AsyncSession, code: str) -> CreditInputs:
-    """The public agency's credit and its inputs (ratings not voided, violations, list entries oldest first)."""
+    """The public agency's credit and its inputs (rated jobs with their service scores, violations, list
+    entries oldest first)."""
     agency = await public_agency(db, code)
     now = utcnow()
-    ratings, violations = await inputs_of(db, agency.id)
-    credit = await db.get(AgencyCredit, agency.id)
     p = await params_in_force(db)
+    ratings, violations = await inputs_of(db, agency.id, p)
+    credit = await db.get(AgencyCredit, agency.id)
     entries = (await db.exec(select(ListEntry).where(ListEntry.agency_id == agency.id)
                              .order_by(col(ListEntry.starts_at)))).all()
     return CreditInputs(agency, credit, ratings, violations, list(entries), p, now)

@@ -1,6 +1,6 @@
 """Credit recomputation and the red/black lists it maintains.
 
-Per-agency recomputation runs after every rating, appeal decision and violation (a
+Per-agency recomputation runs after every rating, review, appeal decision and violation (a
 background task); the nightly task recomputes everyone with one set-based SQL
 statement (ratings.services.scores_sql). Both are idempotent: a second run with
 nothing new changes nothing."""
@@ -20,10 +20,11 @@ from app.models import EmailOutbox, PlatformSetting
 from app.notices import email_text
 from marketplace.models import Agency
 from marketplace.services.registry import notify
-from ratings.domain.credit import black_list_end, black_list_reason
-from ratings.models import AgencyCredit, ListEntry, Rating, Violation
+from ratings.domain.credit import CreditParams, black_list_end, black_list_reason
+from ratings.models import AgencyCredit, ListEntry, Review, Violation
 from ratings.parameters import params_in_force
 from ratings.services.scores_sql import credit_params, recompute_scores
+from ratings.services.service_scores import counted_jobs
 
 # Serialises recomputations on PostgreSQL (nightly, after a parameter change, per agency), so two
 # of them never both insert the same list entry; SQLite runs one transaction at a time anyway.
@@ -35,14 +36,14 @@ async def _credit_lock(session: AsyncSession) -> None:
         await session.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=_PG_CREDIT_LOCK))
 
 
-async def inputs_of(session: AsyncSession, agency_id: int):
-    """Everything the score of one agency is computed from (also published by the API)."""
-    ratings = (await session.exec(select(Rating).where(Rating.agency_id == agency_id,
-                                                       col(Rating.voided_at).is_(None))
-                                  .order_by(col(Rating.rated_at), col(Rating.id)))).all()
+async def inputs_of(session: AsyncSession, agency_id: int, params: CreditParams | None = None):
+    """Everything the score of one agency is computed from (also published by the API): its rated jobs with
+    their service scores (ratings.services.service_scores), oldest first, and its violations."""
+    p = params or await params_in_force(session)
+    jobs = (await counted_jobs(session, [agency_id], p, with_details=True))[agency_id]
     violations = (await session.exec(select(Violation).where(Violation.agency_id == agency_id)
                                      .order_by(col(Violation.occurred_at), col(Violation.id)))).all()
-    return list(ratings), list(violations)
+    return jobs, list(violations)
 
 
 async def active_entry(session: AsyncSession, agency_id: int, kind: str, at: datetime,
@@ -73,7 +74,8 @@ async def _lifted_since_trigger(session: AsyncSession, agency_id: int, reason: s
     if reason == "severe_violation":
         since = max(at for sev, at in viol if sev == "severe")
     else:
-        since = max((ensure_aware(r.rated_at) for r in ratings), default=None)
+        since = max((ensure_aware(e.reviewed_at if isinstance(e, Review) else e.rated_at)
+                     for c in ratings for e in (c.rating, c.review) if e is not None), default=None)
     if since is None:
         return False
     lifted = (await session.exec(select(ListEntry).where(
@@ -93,7 +95,7 @@ async def recompute_agency(session: AsyncSession, agency_id: int, now: datetime 
     await recompute_scores(session, now, agency_id, p)
     credit = await session.get(AgencyCredit, agency_id)
     await session.refresh(credit)
-    _ratings, violations = await inputs_of(session, agency_id)
+    _ratings, violations = await inputs_of(session, agency_id, p)
     viol = [(v.severity, ensure_aware(v.occurred_at)) for v in violations]
     black_reason = black_list_reason(Decimal(credit.score), credit.rating_count, viol, now, p)
     black = await active_entry(session, agency_id, "black", now, not_started_too=True)
@@ -144,7 +146,10 @@ async def nightly_recompute(session: AsyncSession, now: datetime | None = None) 
           AND NOT EXISTS (SELECT 1 FROM list_entry e WHERE e.agency_id = c.agency_id AND e.kind = 'black' AND {not_over})
           AND NOT EXISTS (SELECT 1 FROM list_entry e WHERE e.agency_id = c.agency_id AND e.kind = 'black'
                           AND e.lifted_at IS NOT NULL AND e.lifted_at >= (
-                              SELECT MAX(r.rated_at) FROM rating r WHERE r.agency_id = c.agency_id))
+                              SELECT MAX(x.evaluated_at) FROM (
+                                  SELECT r.rated_at AS evaluated_at FROM rating r WHERE r.agency_id = c.agency_id
+                                  UNION ALL
+                                  SELECT v.reviewed_at FROM review v WHERE v.agency_id = c.agency_id) x))
         RETURNING agency_id""").bindparams(now=p["now"], end=credit_params(dialect, end, params)["now"],
                                             black_below=p["black_below"], black_n=p["black_n"]))).all()
     if new_black:

@@ -1,8 +1,9 @@
 """Set-based credit recomputation (one SQL statement for any number of agencies).
 
 score = clamp((C·m + Σ wᵢ sᵢ) / (C + Σ wᵢ) − deductions, 0, 100), rounded to
-0.01, with wᵢ = 0.5^(age_days / half_life) over non-voided ratings up to `now`
-and deductions of violations in the window before `now` — the formula of
+0.01, with wᵢ = 0.5^(age_days / half_life) over the service scores up to `now` (one per
+rated job: the owner's rating and the department's review combined as
+ratings.domain.service_score says, voided ones absent) and deductions of violations in the window before `now` — the formula of
 ratings.credit with the parameters in force (ratings.settings), which the
 tests hold this statement to.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
@@ -33,8 +35,34 @@ def _clamp(dialect: str, expr: str) -> str:
     return f"ROUND(MAX(0, MIN(100, {expr})), 2)"
 
 
+def _combined(dialect: str, owner: str, review: str) -> str:
+    """(ow·owner + rw·review) / 100 rounded half-up to 0.01, exactly: numeric on PostgreSQL, whole cents on
+    SQLite (its scores are doubles; cents are exact integers, and + 50 then integer division rounds half up)."""
+    if dialect == "postgresql":
+        return f"ROUND((:ow * {owner} + :rw * {review}) / 100, 2)"
+    cents = "CAST(ROUND({} * 100) AS INTEGER)"
+    return f"((:ow * {cents.format(owner)} + :rw * {cents.format(review)} + 50) / 100) / 100.0"
+
+
+def service_sql(dialect: str, *, only_agency: bool) -> str:
+    """One row per rated job up to :now: (agency_id, scored_at, score), its service score and date."""
+    o_agency = "AND o.agency_id = :agency_id" if only_agency else ""
+    v_agency = "AND v.agency_id = :agency_id" if only_agency else ""
+    return f"""
+    SELECT o.agency_id AS agency_id, o.rated_at AS scored_at,
+           CASE WHEN v.id IS NULL THEN o.score ELSE {_combined(dialect, "o.score", "v.score")} END AS score
+    FROM rating o LEFT JOIN review v ON v.contract_id = o.contract_id AND v.voided_at IS NULL
+                                       AND v.reviewed_at <= :now
+    WHERE o.voided_at IS NULL AND o.rated_at <= :now {o_agency}
+    UNION ALL
+    SELECT v.agency_id, v.reviewed_at, v.score FROM review v
+    WHERE v.voided_at IS NULL AND v.reviewed_at <= :now {v_agency}
+      AND NOT EXISTS (SELECT 1 FROM rating o WHERE o.contract_id = v.contract_id AND o.voided_at IS NULL
+                      AND o.rated_at <= :now)"""
+
+
 def credit_sql(dialect: str, *, only_agency: bool) -> str:
-    age = _age_days(dialect, "rated_at")
+    age = _age_days(dialect, "scored_at")
     num = "numeric" if dialect == "postgresql" else "REAL"
     where_agency = "AND agency_id = :agency_id" if only_agency else ""
     where_a = "WHERE a.id = :agency_id" if only_agency else ""
@@ -42,13 +70,14 @@ def credit_sql(dialect: str, *, only_agency: bool) -> str:
     grade = ("CASE WHEN s.score >= :ga THEN 'A' WHEN s.score >= :gb THEN 'B' "
              "WHEN s.score >= :gc THEN 'C' ELSE 'D' END")
     return f"""
-WITH r AS (
+WITH svc AS ({service_sql(dialect, only_agency=only_agency)}),
+r AS (
     SELECT agency_id,
            SUM(CAST(POWER(0.5, {age} / :half) AS {num})) AS w,
            SUM(CAST(POWER(0.5, {age} / :half) AS {num}) * score) AS ws,
            COUNT(*) AS n,
-           SUM(CASE WHEN rated_at > :red_since THEN 1 ELSE 0 END) AS recent
-    FROM rating WHERE voided_at IS NULL AND rated_at <= :now {where_agency}
+           SUM(CASE WHEN scored_at > :red_since THEN 1 ELSE 0 END) AS recent
+    FROM svc
     GROUP BY agency_id),
 v AS (
     SELECT agency_id,
@@ -92,6 +121,8 @@ def credit_params(dialect: str, now: datetime, p: CreditParams) -> dict[str, Any
         "ga": num(p.grade_a_min), "gb": num(p.grade_b_min), "gc": num(p.grade_c_min),
         "red_min": num(p.red_min_score), "red_n": p.red_min_ratings,
         "black_below": num(p.black_score_below), "black_n": p.black_min_ratings,
+        "ow": Decimal(p.owner_weight) if pg else p.owner_weight,
+        "rw": Decimal(p.review_weight) if pg else p.review_weight,
     }
 
 

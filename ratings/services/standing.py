@@ -13,11 +13,14 @@ from decimal import Decimal
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from marketplace.ports import Standing
+from marketplace.models import Agency
+from marketplace.ports import Standing, ViolationRef
+from marketplace.services.registry import notify
 from ratings.domain.credit import CreditParams, credit_grade, credit_score
-from ratings.models import ListEntry, Rating, Violation
+from ratings.models import ListEntry, Violation
 from ratings.parameters import params_in_force
-from ratings.services.violations import record_overdue_service, record_refusal
+from ratings.services.service_scores import counted_jobs
+from ratings.services.violations import add_violation, record_overdue_service, record_refusal
 
 
 async def black_listed(session: AsyncSession, agency_ids: list[int], at: datetime) -> set[int]:
@@ -54,24 +57,20 @@ async def credit_at(session: AsyncSession, agency_ids: list[int], at: datetime,
                     params: CreditParams | None = None) -> dict[int, Decimal]:
     """Credit score of each agency as it stood at `at` (DESIGN "Ratings and credit").
 
-    Ratings given by `at` and not voided by then, and violations up to `at`,
+    Service scores of the ratings and reviews given by `at` and not voided by then
+    (ratings.services.service_scores), and violations up to `at`,
     through ratings.credit's formula: what best_value and random_weighted use
     at a quote deadline.
     """
     if not agency_ids:
         return {}
     p = params or await params_in_force(session)
-    ratings = (await session.exec(select(Rating.agency_id, Rating.score, Rating.rated_at).where(
-        col(Rating.agency_id).in_(agency_ids), Rating.rated_at <= at,
-        or_(col(Rating.voided_at).is_(None), col(Rating.voided_at) > at))
-        .order_by(col(Rating.rated_at), col(Rating.id)))).all()
+    jobs = await counted_jobs(session, agency_ids, p, at=at)
     violations = (await session.exec(select(Violation.agency_id, Violation.severity, Violation.occurred_at).where(
         col(Violation.agency_id).in_(agency_ids), Violation.occurred_at <= at,
         Violation.occurred_at > at - timedelta(days=p.violation_window_days)))).all()
-    by_rating: dict[int, list] = {a: [] for a in agency_ids}
+    by_rating = {a: [(c.service.score, c.service.at) for c in jobs[a]] for a in agency_ids}
     by_violation: dict[int, list] = {a: [] for a in agency_ids}
-    for agency_id, score, rated_at in ratings:
-        by_rating[agency_id].append((score, rated_at))
     for agency_id, severity, occurred_at in violations:
         by_violation[agency_id].append((severity, occurred_at))
     return {a: credit_score(by_rating[a], by_violation[a], at, p) for a in agency_ids}
@@ -99,6 +98,26 @@ class CreditStanding:
                                      days_late: int, actor: str) -> None:
         await record_overdue_service(session, agency_id=agency_id, job_id=job_id, job_no=job_no,
                                      days_late=days_late, actor=actor)
+
+    async def violations_of(self, session: AsyncSession, agency_id: int) -> list[ViolationRef]:
+        rows = (await session.exec(select(Violation).where(Violation.agency_id == agency_id)
+                                   .order_by(col(Violation.occurred_at).desc(), col(Violation.id).desc()))).all()
+        return [_ref(v) for v in rows]
+
+    async def record_violation_for(self, session: AsyncSession, *, agency_id: int, severity: str, kind: str,
+                                   description: str, evidence: str, actor: str, job_id: int | None,
+                                   event: dict) -> ViolationRef:
+        agency = await session.get(Agency, agency_id)
+        v = await add_violation(session, agency, severity=severity, kind=kind, description=description,
+                                evidence=evidence, recorded_by=actor, job_id=job_id,
+                                event=lambda v: {"violation_id": v.id, "severity": severity, "kind": kind, **event})
+        await notify(session, agency_id=agency_id, kind="violation.recorded", data={"reason": description})
+        return _ref(v)
+
+
+def _ref(v: Violation) -> ViolationRef:
+    return ViolationRef(id=v.id, severity=v.severity, kind=v.kind, description=v.description,
+                        occurred_at=v.occurred_at)
 
 
 CREDIT = CreditStanding()

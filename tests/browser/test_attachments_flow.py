@@ -18,6 +18,7 @@ def draft(base: str, username: str, title: str) -> str:
         r = c.post("/api/owner/jobs", headers=h, json={
             "title": title, "project_name": "城西污水处理厂扩建工程", "project_code": "2026-330100-46-01-000077",
             "category_code": "EIA", "min_level": 3, "budget_cap": "150000.00", "method": "random",
+            "item_code": "EIA-01",
             "state_funded": True, "quote_deadline": (datetime.now(UTC) + timedelta(hours=3)).isoformat(),
             "service_days": 60, "description": "编制环境影响报告书"})
         assert r.status_code == 201, r.text

@@ -18,6 +18,7 @@ def post_job(base: str, owner: str, title: str) -> str:
         deadline = (datetime.now(ZoneInfo("UTC")) + timedelta(hours=2)).isoformat()
         r = c.post("/api/owner/jobs", headers=h, json={
             "title": title, "project_name": "示范项目", "project_code": "P-1", "category_code": "EIA",
+            "item_code": "EIA-01",
             "budget_cap": "100000.00", "method": "lowest", "quote_deadline": deadline, "service_days": 30})
         assert r.status_code == 201, r.text
         job_no = r.json()["job_id"]

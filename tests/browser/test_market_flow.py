@@ -93,6 +93,7 @@ def test_owner_posts_agencies_quote_public_sees_verified_draw(server, page):
     page.fill("#f-project_name", "城东快速路改扩建工程")
     page.fill("#f-project_code", "2026-330200-48-01-000001")
     page.select_option("#f-category_code", "EIA")
+    page.select_option("#f-item_code", "EIA-01")
     page.fill("#f-budget_cap", "120000.00")
     page.select_option("#f-method", "random")
     deadline = datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(minutes=30)

@@ -99,6 +99,7 @@ def test_an_agency_seals_its_quote_in_the_page(server, page, holders):
         r = owner.post("/api/owner/jobs", headers=oh, json={
             "title": "密封报价环评服务", "project_name": "城西道路改造", "project_code": "XM-2026-077",
             "category_code": "EIA", "min_level": 3, "budget_cap": "100000.00", "method": "random",
+            "item_code": "EIA-01",
             "state_funded": True, "quote_deadline": deadline, "service_days": 60, "description": "说明"})
         assert r.status_code == 201, r.text
         job_no = r.json()["job_id"]

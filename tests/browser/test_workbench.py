@@ -36,6 +36,7 @@ def seeded(server):
         for title in ("工作台草稿一", "工作台草稿二"):
             r = c.post("/api/owner/jobs", headers=h, json={
                 "title": title, "project_name": "示范项目", "project_code": "P-1", "category_code": "EIA",
+                "item_code": "EIA-01",
                 "budget_cap": "100000.00", "method": "lowest", "quote_deadline": deadline, "service_days": 30})
             assert r.status_code == 201, r.text
     finally:

@@ -4,6 +4,8 @@ import re
 
 import pytest
 from litestar.handlers import HTTPRouteHandler
+from sqlalchemy import update
+from sqlmodel import select
 
 from app.models import AuditEvent, User
 from marketplace.models import Agency, Owner, ServiceCategory
@@ -38,6 +40,10 @@ WRITE_ROUTES = [
     ("POST", "/admin/owners/{owner}/decision", {"decision": "approve"}, {"admin"}),
     ("POST", "/admin/categories", {"code": "NEWCAT2", "name_zh": "新", "name_en": "New"}, {"admin"}),
     ("POST", "/admin/regulators", {"username": "reg78", "password": "another-good-pass", "display_name": "R"}, {"admin"}),
+    ("POST", "/api/admin/reviewers", {"username": "rev77", "password": "another-good-pass", "display_name": "V",
+                                      "department_code": "ECO"}, {"admin"}),
+    ("POST", "/admin/reviewers", {"username": "rev78", "password": "another-good-pass", "display_name": "V",
+                                  "department_code": "ECO"}, {"admin"}),
 ]
 READ_ROUTES = [
     ("/admin/registrations", {"admin", "regulator"}), ("/api/admin/registrations", {"admin", "regulator"}),
@@ -45,10 +51,13 @@ READ_ROUTES = [
     ("/admin/qualifications", {"admin", "regulator"}), ("/admin/categories", {"admin"}),
     ("/admin/regulators", {"admin"}), ("/regulator/audit", {"admin", "regulator"}),
     ("/api/audit/verify", {"admin", "regulator"}), ("/agency/profile", {"agency"}),
-    ("/api/agency/profile", {"agency"}), ("/account", {"owner", "agency", "regulator", "admin"}),
-    ("/api/me", {"owner", "agency", "regulator", "admin"}),
+    ("/api/agency/profile", {"agency"}), ("/account", {"owner", "agency", "regulator", "reviewer", "admin"}),
+    ("/api/me", {"owner", "agency", "regulator", "reviewer", "admin"}),
+    ("/api/workbench", {"owner", "agency", "regulator", "reviewer", "admin"}),
+    ("/reviewer", {"reviewer"}), ("/api/reviewer/jobs", {"reviewer"}), ("/admin/reviewers", {"admin"}),
+    ("/api/agency/reviews", {"agency"}),
 ]
-ROLES = ["anonymous", "owner", "agency", "regulator", "admin"]
+ROLES = ["anonymous", "owner", "agency", "regulator", "reviewer", "admin"]
 
 
 @pytest.fixture
@@ -59,6 +68,12 @@ async def world(sessionmaker):
     await make_user(sessionmaker, "reg1", "regulator")
     await make_owner(sessionmaker, "owner1")
     await make_agency(sessionmaker, "agency1")
+    reviewer = await make_user(sessionmaker, "rev1", "reviewer")
+    async with sessionmaker() as s:
+        from marketplace.catalogue_models import Department
+        dept = (await s.exec(select(Department).where(Department.code == "ECO"))).one()
+        await s.exec(update(User).where(User.id == reviewer.id).values(department_id=dept.id))
+        await s.commit()
     return {"agency": agency.id, "owner": owner.id}
 
 
@@ -66,7 +81,8 @@ async def as_role(client, role):
     client.cookies.clear()
     if role == "anonymous":
         return await csrf(client)
-    return await login(client, {"owner": "owner1", "agency": "agency1", "regulator": "reg1", "admin": "admin1"}[role])
+    return await login(client, {"owner": "owner1", "agency": "agency1", "regulator": "reg1", "reviewer": "rev1",
+                                "admin": "admin1"}[role])
 
 
 async def snapshot(sessionmaker):

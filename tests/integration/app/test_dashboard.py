@@ -21,7 +21,8 @@ async def test_dashboard_counts_and_links(client, sessionmaker):
                    "keys_missing": 0,
                    # make_agency gives every agency one phone and one legal representative: each of the two
                    # opened jobs shows both signals.
-                   "signals": 4, "registrations": 1, "qualifications": 0, "black": 0, "red": 0}
+                   "signals": 4, "registrations": 1, "qualifications": 0, "black": 0, "red": 0,
+                   "complaints_received": 0, "complaints_investigating": 0}
     assert 'href="/regulator/selections?status=contract_overdue"' in page.text
     waiting = page.text.split('id="waiting"', 1)[1].split("</p>", 1)[0]
     assert "contract_overdue" in waiting and "/admin/registrations" in waiting and "/regulator/objections" not in waiting

@@ -72,7 +72,7 @@ async def test_demo_seed_is_deterministic_and_idempotent(sessionmaker):
         names = (await s.exec(select(Agency.name).order_by(Agency.credit_code))).all()
     assert "approved" in statuses and len(statuses) >= 2
     creds = await reset_demo_passwords(sessionmaker)
-    assert set(creds) == {"admin", "regulator", "owner", "agency"}
+    assert set(creds) == {"admin", "regulator", "owner", "agency", "reviewer"}
     # Same seed, fresh database: the same organisations.
     from scripts.seed_demo import plan
     assert [o.code for o in plan(20261127, 12, 4)] == [o.code for o in plan(20261127, 12, 4)]

@@ -30,6 +30,7 @@ PRICES = ["87654.32", "76543.21", "91234.56", "80001.99"]
 def job_body(**over):
     body = {"title": "环境影响评价服务", "project_name": "城东道路改造", "project_code": "XM-2026-001",
             "category_code": "EIA", "min_level": 3, "budget_cap": "100000.00", "method": "random",
+            "item_code": "EIA-01",
             "state_funded": True, "quote_deadline": (utcnow() + timedelta(hours=1)).isoformat(),
             "service_days": 60, "description": "说明"}
     body.update(over)

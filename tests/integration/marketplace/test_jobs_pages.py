@@ -35,6 +35,7 @@ def local(dt) -> str:
 def job_form(**over) -> dict:
     data = dict(title="环境影响评价服务", project_name="城南道路改造工程", project_code="P-2026-77",
                 category_code="EIA", min_level="3", budget_cap="100000.00", method="random", state_funded="true",
+                item_code="EIA-01",
                 quote_deadline=local(utcnow() + timedelta(hours=2)), service_days="60",
                 description="编制环境影响报告书", beacon_source="none", beacon_label="", exclusions="",
                 price_weight="60", credit_weight="40")
@@ -466,7 +467,8 @@ async def test_roles_are_enforced(client, sessionmaker, world):
               "/owner/jobs/new": "owner", f"/owner/jobs/{job_no}/cancel": "owner",
               f"/owner/jobs/{job_no}/contract": "owner", f"/regulator/jobs/{job_no}/select": "regulator",
               f"/regulator/jobs/{job_no}/beacon": "regulator", "/regulator/objections/1/decision": "regulator"}
-    users = {None: None, "own1": "owner", "ag0": "agency", "reg1": "regulator", "admin1": "admin"}
+    await make_user(sessionmaker, "rev1", "reviewer")
+    users = {None: None, "own1": "owner", "ag0": "agency", "reg1": "regulator", "rev1": "reviewer", "admin1": "admin"}
     for username, role in users.items():
         tok = await as_user(client, username)
         for url, allowed in reads.items():

@@ -17,6 +17,7 @@ from marketplace.controllers import open_data_api
 from marketplace.domain import ocds
 from marketplace.models import Agency, Job
 from marketplace.services.open_data import job_facts
+from tests.helpers import contract_agency_username, finish_service, sign_contract
 from tests.integration.marketplace.test_jobs_api import (  # noqa: F401 (world is a fixture)
     as_user,
     end_publicity,
@@ -27,7 +28,6 @@ from tests.integration.marketplace.test_jobs_api import (  # noqa: F401 (world i
     quote_all,
     world,
 )
-from tests.helpers import contract_agency_username, finish_service, sign_contract
 
 SEALED = ["87654.32", "76543.21", "91234.56", "80001.99"]
 
@@ -305,7 +305,13 @@ async def test_bulk_covers_every_published_job_in_batches(client, sessionmaker, 
     en = await bulk(client)
     assert en[3]["tender"]["awardCriteriaDetails"].startswith("Best value (method code: best_value)")
     assert (lines[0]["tender"]["items"][0]["description"], en[0]["tender"]["items"][0]["description"]) == (
-        "环境影响评价", "Environmental impact assessment")
+        "建设项目环境影响报告表编制", "Preparation of a project environmental impact report form")
+    # The item is classified by its catalogue item, with its category as an additional classification.
+    assert en[0]["tender"]["items"][0]["classification"] == {
+        "scheme": ocds.ITEM_SCHEME, "id": "EIA-01",
+        "description": "Preparation of a project environmental impact report form"}
+    assert lines[0]["tender"]["items"][0]["additionalClassifications"] == [
+        {"scheme": ocds.CATEGORY_SCHEME, "id": "EIA", "description": "环境影响评价"}]
 
 
 async def test_since_filters_by_latest_release_date(client, sessionmaker, world):

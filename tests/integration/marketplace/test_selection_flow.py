@@ -30,7 +30,7 @@ def user_of(username, role, *, owner_id=None, agency_id=None):
 
 
 def job_in(**over):
-    data = dict(title="环评服务", project_name="某道路工程", project_code="P-2026-1", category_code="EIA",
+    data = dict(title="环评服务", project_name="某道路工程", project_code="P-2026-1", category_code="EIA", item_code="EIA-01",
                 min_level=3, budget_cap="100000.00", method="random", state_funded=True,
                 quote_deadline=(utcnow() + timedelta(hours=2)).isoformat(), service_days=60)
     data.update(over)

@@ -16,8 +16,10 @@ from app import clock
 from app.audit import verify_stored_chain
 from app.clock import ensure_aware, utcnow
 from app.models import AuditEvent
+from marketplace.catalogue_models import Commitment, ServiceItem
+from marketplace.clarification_models import Amendment, Question
 from marketplace.domain.methods import METHODS as METHOD_CODES
-from marketplace.models import Contract, Job, Quote, Selection
+from marketplace.models import Agency, Contract, Job, Qualification, Quote, Selection
 from marketplace.services.draw_records import draw_record
 from scripts.seed_demo import seed
 from scripts.seed_jobs import DEMO_PREFIX, seed_jobs
@@ -74,6 +76,24 @@ async def test_demo_jobs_cover_the_lifecycle_and_verify(app, sessionmaker, tmp_p
         assert contracts == counts["contracted"] + counts["completed"] + counts.get("rated", 0)
         assert any(j.beacon_source == "manual" for j in jobs if j.status != "draft")
         assert any(j.state_funded for j in jobs) and any(not j.state_funded for j in jobs)
+        # Every demo job names a catalogue item of its category that its level allows, spread over the items.
+        items = {i.id: i for i in (await s.exec(select(ServiceItem))).all()}
+        assert all(items[j.item_id].category_id == j.category_id and j.min_level <= items[j.item_id].min_level
+                   for j in jobs)
+        assert len({j.item_id for j in jobs}) > 12
+        # Clarifications: every approved agency's qualified categories have a commitment; questions on open
+        # jobs, most answered; amendments (one moving a deadline), most bidders re-confirmed.
+        quals = set((await s.exec(select(Qualification.agency_id, Qualification.category_id).join(
+            Agency, Agency.id == Qualification.agency_id).where(Agency.status == "approved",
+                                                                 Qualification.status == "approved"))).all())
+        assert quals and set((await s.exec(select(Commitment.agency_id, Commitment.category_id))).all()) == quals
+        questions = (await s.exec(select(Question))).all()
+        assert questions and all(q.job_id in {j.id for j in jobs if j.status == "published"} for q in questions)
+        assert 0 < sum(1 for q in questions if q.answered_at) < len(questions)
+        amendments = (await s.exec(select(Amendment))).all()
+        assert amendments and any(a.deadline_after > a.deadline_before for a in amendments)
+        assert (await s.exec(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.kind == "quote.reconfirmed"))).one() > 0
         report = await verify_stored_chain(s)
         assert report.ok, report
         events = (await s.exec(select(func.count()).select_from(AuditEvent))).one()

@@ -459,6 +459,8 @@ def test_default_parameters_are_designs():
         "black_min_ratings": 3,
         "black_months": 6,
         "black_severe_months": 12,
+        "owner_weight": 70,
+        "review_weight": 30,
     }
 
 

@@ -27,6 +27,7 @@ async def job_with_quotes(sessionmaker, deadline_in: timedelta) -> Job:
     async with sessionmaker() as s:
         job = await create_job(s, ou, JobIn.model_validate(dict(
             title="t", project_name="p", project_code="c", category_code="EIA", budget_cap="5000.00",
+            item_code="EIA-01",
             method="random", quote_deadline=(utcnow() + timedelta(minutes=5)).isoformat(), service_days=9)))
         job = await publish_job(s, ou, job.job_no)
     for i, a in enumerate(agencies):
@@ -119,6 +120,7 @@ async def test_sweepers_racing_over_a_backlog_select_every_job_once(app, session
         async with sessionmaker() as s:
             job = await create_job(s, ou, JobIn.model_validate(dict(
                 title=f"t{n}", project_name="p", project_code="c", category_code="EIA", budget_cap="5000.00",
+                item_code="EIA-01",
                 method="random", quote_deadline=(utcnow() + timedelta(minutes=5)).isoformat(), service_days=9)))
             job = await publish_job(s, ou, job.job_no)
         for i, a in enumerate(agencies):

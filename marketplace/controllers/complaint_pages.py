@@ -1,0 +1,198 @@
+"""The complaints' pages (投诉举报): the form (anyone), the anonymous follow-up, the user's own complaints, the
+public list of concluded complaints (never the complainant), the evidence files, and the regulators' list,
+detail and steps (received → investigating → concluded)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote as urlquote
+
+from litestar import Request, Response, get, post
+from litestar.params import FromPath, FromQuery
+from litestar.response import Template
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.auth import ANY_USER, PUBLIC, roles
+from app.db import DB
+from app.errors import DomainError
+from app.forms import FilterCheck, parse
+from app.i18n import gettext as _
+from app.web import done, form_action, read_input
+from marketplace.controllers.complaint_api import file_from_request, follow_up_from, status_filter
+from marketplace.controllers.page_helpers import (
+    PER_PAGE,
+    Page,
+    pager_base,
+    recompute_later,
+    render_page,
+    user_of,
+)
+from marketplace.schemas.complaints import ComplaintConclusionIn
+from marketplace.services import complaints
+
+
+def complaint_status_name(status: str) -> str:
+    return {"received": _("Received"), "investigating": _("Under investigation"),
+            "concluded": _("Concluded")}.get(status, status)
+
+
+def complaint_outcome_name(outcome: str) -> str:
+    return {"upheld": _("Upheld"), "not_upheld": _("Not upheld")}.get(outcome, outcome)
+
+
+def severity_name(severity: str) -> str:
+    return {"minor": _("Minor"), "major": _("Major"), "severe": _("Severe")}.get(severity, severity)
+
+
+async def _render(request: Request, template: str, status_code: int = 200, **context: Any) -> Template:
+    return await render_page(request, f"marketplace/complaints/{template}", status_code=status_code,
+                             complaint_status_name=complaint_status_name, complaint_outcome_name=complaint_outcome_name,
+                             severity_name=severity_name, statuses=complaints.STATUSES, **context)
+
+
+# ---- filing -------------------------------------------------------------------------------------
+
+@get("/complaints/new", opt=roles(PUBLIC))
+async def complaint_form(request: Request, job: FromQuery[str | None] = None,
+                         agency: FromQuery[str | None] = None) -> Template:
+    """The form; `?job=` or `?agency=` (from a job's notice or an agency's profile) fills in what it is about."""
+    form = {"job_no": (job or "")[:20], "agency_code": (agency or "")[:18]}
+    return await _render(request, "new.html", form=form, max_files=complaints.MAX_FILES)
+
+
+@post("/complaints/new", opt=roles(PUBLIC))
+async def complaint_submit(request: Request, db: DB) -> Template:
+    """On success the complaint number, and for an anonymous complainant its follow-up code, shown this once."""
+
+    async def filed(result: tuple[Any, str | None]) -> Template:
+        c, code = result
+        return await _render(request, "filed.html", complaint=c, code=code)
+
+    async def again(exc: DomainError) -> Template:
+        try:
+            form = await read_input(request)
+        except DomainError:
+            form = {}
+        return await _render(request, "new.html", status_code=exc.status_code, error=exc.message, errors=exc.fields,
+                             form={k: v for k, v in form.items() if isinstance(v, str)},
+                             max_files=complaints.MAX_FILES)
+
+    return await form_action(db, lambda: file_from_request(request, db), filed, again)
+
+
+# ---- following it -------------------------------------------------------------------------------
+
+@get("/complaints/follow-up", opt=roles(PUBLIC))
+async def follow_up_form(request: Request, no: FromQuery[str | None] = None) -> Template:
+    return await _render(request, "follow_up.html", form={"complaint_no": (no or "")[:20]})
+
+
+@post("/complaints/follow-up", opt=roles(PUBLIC))
+async def follow_up_submit(request: Request, db: DB) -> Template:
+    """Number and code in the body (a POST: the code never appears in an address or a log)."""
+    data = await read_input(request)
+    try:
+        view = await follow_up_from(request, db, data)
+    except DomainError as exc:
+        return await _render(request, "follow_up.html", status_code=exc.status_code, error=exc.message,
+                             errors=exc.fields, form={"complaint_no": str(data.get("complaint_no", ""))[:20]})
+    return await _render(request, "state.html", view=view, mine=False)
+
+
+@get("/complaints/mine", opt=roles(*ANY_USER))
+async def my_complaints_page(request: Request, db: DB, page: Page = 1) -> Template:
+    listing = await complaints.my_complaints(db, user_of(request), page, PER_PAGE)
+    return await _render(request, "mine.html", listing=listing, pager_base=pager_base("/complaints/mine", {}))
+
+
+@get("/complaints/mine/{complaint_no:str}", opt=roles(*ANY_USER))
+async def my_complaint_page(request: Request, db: DB, complaint_no: FromPath[str]) -> Template:
+    view = await complaints.my_complaint(db, user_of(request), complaint_no)
+    return await _render(request, "state.html", view=view, mine=True)
+
+
+@get("/complaints/{complaint_no:str}/files/{file_id:int}", opt=roles(*ANY_USER))
+async def complaint_file_download(request: Request, db: DB, complaint_no: FromPath[str],
+                                  file_id: FromPath[int]) -> Response:
+    """An evidence file, for regulators and the complainant (404 for anyone else)."""
+    f, path = await complaints.complaint_file(db, user_of(request), complaint_no, file_id,
+                                              request.app.state.settings.var_dir)
+    return Response(path.read_bytes(), media_type=f.content_type, headers={
+        "content-disposition": f"attachment; filename*=UTF-8''{urlquote(f.filename)}",
+        "x-content-type-options": "nosniff"})
+
+
+# ---- public -------------------------------------------------------------------------------------
+
+@get("/complaints", opt=roles(PUBLIC))
+async def public_complaints_page(request: Request, db: DB, page: Page = 1) -> Template:
+    """Concluded complaints, newest first: what each was about, the outcome and reasons; never who complained."""
+    listing = await complaints.public_complaints(db, page, PER_PAGE)
+    return await _render(request, "public_list.html", listing=listing, pager_base=pager_base("/complaints", {}))
+
+
+@get("/complaints/{complaint_no:str}", opt=roles(PUBLIC))
+async def public_complaint_page(request: Request, db: DB, complaint_no: FromPath[str]) -> Template:
+    view = await complaints.public_complaint(db, complaint_no)
+    return await _render(request, "public_detail.html", view=view)
+
+
+# ---- regulators ---------------------------------------------------------------------------------
+
+@get("/regulator/complaints", opt=roles("regulator", "admin"))
+async def regulator_complaints_page(request: Request, db: DB, page: Page = 1, status: FromQuery[str | None] = None,
+                                    q: FromQuery[str | None] = None) -> Template:
+    check = FilterCheck()
+    try:
+        status, q = status_filter(check, status, q)
+    except DomainError as exc:
+        return await _render(request, "regulator_list.html", status_code=exc.status_code, error=exc.message,
+                             errors=exc.fields, listing=None, status="", q="", pager_base="")
+    listing = await complaints.regulator_complaints(db, status, q, page, PER_PAGE)
+    return await _render(request, "regulator_list.html", listing=listing, status=status or "", q=q or "",
+                         pager_base=pager_base("/regulator/complaints", {"status": status, "q": q}))
+
+
+async def _detail(request: Request, db: AsyncSession, complaint_no: str, status_code: int = 200,
+                  **extra: Any) -> Template:
+    view = await complaints.regulator_complaint(db, complaint_no)
+    return await _render(request, "regulator_detail.html", status_code=status_code, view=view,
+                         violations=await complaints.violations_to_link(db, view), **extra)
+
+
+@get("/regulator/complaints/{complaint_no:str}", opt=roles("regulator", "admin"))
+async def regulator_complaint_page(request: Request, db: DB, complaint_no: FromPath[str]) -> Template:
+    """The complaint with its complainant's identity and files, and the next step's form."""
+    return await _detail(request, db, complaint_no)
+
+
+@post("/regulator/complaints/{complaint_no:str}/investigate", opt=roles("regulator"))
+async def investigate_submit(request: Request, db: DB, complaint_no: FromPath[str]) -> Response | Template:
+    return await form_action(
+        db, lambda: complaints.start_investigation(db, user_of(request), complaint_no),
+        done(request, lambda c: _("Complaint {no} is under investigation.", no=c.complaint_no),
+             f"/regulator/complaints/{complaint_no}"),
+        lambda exc: _detail(request, db, complaint_no, status_code=exc.status_code, error=exc.message))
+
+
+@post("/regulator/complaints/{complaint_no:str}/conclude", opt=roles("regulator"))
+async def conclude_submit(request: Request, db: DB, complaint_no: FromPath[str]) -> Response | Template:
+    data = await read_input(request)
+
+    async def concluded(result: tuple[Any, int | None]) -> Response:
+        c, recompute = result
+        if recompute:
+            await recompute_later(request, recompute)
+        return await done(request, _("Complaint {no} was concluded.", no=c.complaint_no),
+                          f"/regulator/complaints/{complaint_no}")(c)
+
+    return await form_action(
+        db, lambda: complaints.conclude(db, user_of(request), complaint_no, parse(ComplaintConclusionIn, data)),
+        concluded,
+        lambda exc: _detail(request, db, complaint_no, status_code=exc.status_code, error=exc.message,
+                            errors=exc.fields, form={k: v for k, v in data.items() if isinstance(v, str)}))
+
+
+route_handlers = [complaint_form, complaint_submit, follow_up_form, follow_up_submit, my_complaints_page,
+                  my_complaint_page, complaint_file_download, public_complaints_page, public_complaint_page,
+                  regulator_complaints_page, regulator_complaint_page, investigate_submit, conclude_submit]

@@ -1,0 +1,521 @@
+"""Complaints (投诉举报, DESIGN "Service catalogue, commitments, clarifications, complaints").
+
+Anyone complains about a job (by its number) or an agency (by its credit code), or both: signed in (any role), or
+anonymously with a contact name and a phone number or e-mail address; with a description and evidence files (the
+attachments' types and sizes, stored by content hash like them). An anonymous complainant gets a follow-up code
+once (only its sha256 is stored) and follows the state with the complaint number and that code; a signed-in one
+sees its complaints on its own page.
+
+Regulators move a complaint received → investigating → concluded (upheld or not upheld, with reasons, published);
+an upheld complaint may link a violation of the agency concerned, an existing one or one recorded now through the
+credit port. Each step is a conditional UPDATE, so a step taken twice (or raced) is refused, and an audit event
+that never names the complainant: the filing's actor is `complainant` and its data hold hashes, not the text.
+
+Who is told: on the investigation's start, the complainant (if a user) and the party concerned (the agency, else
+the job's owner), so that it can answer the regulator; on the conclusion, both again, with the outcome and reasons.
+Nobody is told of a filing (regulators see it on their dashboard).
+
+Concluded complaints are public without the complainant's identity; files stay with the complainant and the
+regulators (evidence may name people).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import case, update
+from sqlmodel import col, func, or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.accounts import actor_of
+from app.audit import append_event
+from app.auth import CurrentUser
+from app.clock import SHANGHAI, utcnow
+from app.dashboard import Card
+from app.errors import Conflict, InputError, NotFound, TooManyRequests
+from app.forms import contains
+from app.i18n import gettext as _
+from app.models import Notification, User
+from marketplace.complaint_models import Complaint, ComplaintFile
+from marketplace.models import APPROVED, DRAFT, SUSPENDED, Agency, Job
+from marketplace.ports import ViolationRef, credit
+from marketplace.schemas.complaints import (
+    ComplainantOut,
+    ComplaintConclusionIn,
+    ComplaintFileOut,
+    ComplaintIn,
+    ComplaintStateOut,
+    PublicComplaintOut,
+    RegulatorComplaintOut,
+)
+from marketplace.schemas.fields import EMAIL_RE, PHONE_RE
+from marketplace.services.attachments import _safe_name, checked_file, store_file, stored_file
+from marketplace.services.dashboard import count
+from marketplace.services.job_notices import iso
+from marketplace.services.registry import Listing, notify
+
+RECEIVED, INVESTIGATING, CONCLUDED = "received", "investigating", "concluded"
+STATUSES = (RECEIVED, INVESTIGATING, CONCLUDED)
+UPHELD, NOT_UPHELD = "upheld", "not_upheld"
+COMPLAINANT = "complainant"  # the audit actor of a filing: never the complainant's name
+MAX_FILES = 10
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed back
+READERS = ("regulator", "admin")  # who sees every complaint with its complainant
+
+# Abuse limits of the public form and the follow-up (per address): counted before the work, like the login's.
+FILINGS_PER_WINDOW = 20
+FILING_WINDOW_SECONDS = 3600
+FOLLOW_UP_FAILURES = 20
+FOLLOW_UP_WINDOW_SECONDS = 900
+
+
+# ---- the abuse limits ---------------------------------------------------------------------------
+
+class Throttle:
+    """Counts per key within a window, atomically (in Redis when configured, shared by every process; else in
+    this process), like `app.auth.LoginLimiter`."""
+
+    def __init__(self, prefix: str, limit: int, window: int, redis: Any = None):
+        self.prefix, self.limit, self.window, self.redis = prefix, limit, window, redis
+        self._local: dict[str, tuple[int, float]] = {}
+
+    def _key(self, key: str) -> str:
+        return f"market:{self.prefix}:{key}"
+
+    async def count(self, key: str) -> int:
+        if self.redis is not None:
+            raw = await self.redis.get(self._key(key))
+            return int(raw) if raw else 0
+        n, expires = self._local.get(self._key(key), (0, 0.0))
+        return n if expires > time.monotonic() else 0
+
+    async def hit(self, key: str) -> int:
+        """Count one more; the new count (the window restarts)."""
+        if self.redis is not None:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                n, _ok = await pipe.incr(self._key(key)).expire(self._key(key), self.window).execute()
+            return int(n)
+        n = (await self.count(key)) + 1  # no await between read and write below: atomic in the event loop
+        self._local[self._key(key)] = (n, time.monotonic() + self.window)
+        return n
+
+
+@dataclass
+class Throttles:
+    filings: Throttle
+    follow_ups: Throttle
+
+
+def throttles(redis: Any = None) -> Throttles:
+    return Throttles(Throttle("complaint:file", FILINGS_PER_WINDOW, FILING_WINDOW_SECONDS, redis),
+                     Throttle("complaint:follow", FOLLOW_UP_FAILURES, FOLLOW_UP_WINDOW_SECONDS, redis))
+
+
+async def count_filing(limits: Throttles, address: str) -> None:
+    """One more filing from `address`; 429 past the limit (nothing is written)."""
+    if await limits.filings.hit(address) > limits.filings.limit:
+        raise TooManyRequests(_("Too many complaints from your address in a short time. Try again later."))
+
+
+async def check_follow_ups(limits: Throttles, address: str) -> None:
+    if await limits.follow_ups.count(address) >= limits.follow_ups.limit:
+        raise TooManyRequests(_("Too many wrong follow-up codes from your address. Try again later."))
+
+
+# ---- the follow-up code -------------------------------------------------------------------------
+
+def new_code() -> str:
+    """12 characters in three groups (about 60 bits), e.g. `K7QH-2MZC-W9RD`."""
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _i in range(12))
+    return "-".join(raw[i:i + 4] for i in range(0, 12, 4))
+
+
+def code_hash(code: str) -> str:
+    """The stored form of a follow-up code: sha256 of it in capitals without separators or spaces."""
+    plain = "".join(ch for ch in code.upper() if ch.isalnum())
+    return hashlib.sha256(plain.encode()).hexdigest()
+
+
+# ---- filing ---------------------------------------------------------------------------------------
+
+def _contact_problem(contact: str) -> str | None:
+    if PHONE_RE.match(contact) and sum(ch.isdigit() for ch in contact) >= 5:
+        return None
+    if EMAIL_RE.match(contact):
+        return None
+    return _("Enter a phone number or an e-mail address.")
+
+
+async def _subject(session: AsyncSession, data: ComplaintIn, fields: dict[str, str]) -> tuple[Job | None, Agency | None]:
+    job = agency = None
+    if not data.job_no and not data.agency_code:
+        msg = _("Name the job (its number) or the agency (its unified social credit code) the complaint is about.")
+        fields["job_no"] = fields["agency_code"] = msg
+        return None, None
+    if data.job_no:
+        job = (await session.exec(select(Job).where(Job.job_no == data.job_no))).first()
+        if job is None or job.status == DRAFT or job.published_at is None:  # a draft is nobody's to see
+            fields["job_no"] = _("No published job has this number.")
+            job = None
+    if data.agency_code:
+        agency = (await session.exec(select(Agency).where(Agency.credit_code == data.agency_code))).first()
+        if agency is None or agency.status not in (APPROVED, SUSPENDED):
+            fields["agency_code"] = _("No registered agency has this unified social credit code.")
+            agency = None
+    return job, agency
+
+
+def _checked_files(files: list[tuple[str, bytes]]) -> list[tuple[str, str, bytes]]:
+    """Every file checked before anything is stored (one bad file: none is written; its message names it)."""
+    files = [(name, data) for name, data in files if name or data]  # an empty file input sends one empty part
+    if len(files) > MAX_FILES:
+        msg = _("At most {n} files per complaint.", n=MAX_FILES)
+        raise InputError(msg, fields={"file": msg})
+    checked = []
+    for filename, data in files:
+        try:
+            checked.append((*checked_file(filename, data), data))
+        except InputError as exc:
+            msg = _("{filename}: {problem}", filename=_safe_name(filename), problem=exc.message)
+            raise InputError(msg, fields={"file": msg}, status_code=exc.status_code) from None
+    return checked
+
+
+async def file_complaint(session: AsyncSession, user: CurrentUser | None, data: ComplaintIn,
+                         files: list[tuple[str, bytes]], var_dir: Path) -> tuple[Complaint, str | None]:
+    """File a complaint; it and its anonymous follow-up code (None for a signed-in complainant). Nothing is
+    written unless everything is right (every problem of the form is named at once)."""
+    fields: dict[str, str] = {}
+    job, agency = await _subject(session, data, fields)
+    if user is None:
+        if not data.contact_name:
+            fields["contact_name"] = _("An anonymous complaint needs a contact name.")
+        if not data.contact:
+            fields["contact"] = _("An anonymous complaint needs a phone number or an e-mail address to reach you.")
+    if data.contact and "contact" not in fields:
+        problem = _contact_problem(data.contact)
+        if problem:
+            fields["contact"] = problem
+    if fields:
+        raise InputError(_("Please correct the marked fields."), fields=fields)
+    checked = _checked_files(files)
+    code = new_code() if user is None else None
+    now = utcnow()
+    c = Complaint(complaint_no=f"tmp-{secrets.token_hex(6)}", job_id=job.id if job else None,
+                  agency_id=agency.id if agency else None, complainant_user_id=user.id if user else None,
+                  contact_name=data.contact_name, contact=data.contact, secret_hash=code_hash(code) if code else "",
+                  description=data.description, status=RECEIVED, filed_at=now)
+    session.add(c)
+    await session.flush()
+    c.complaint_no = f"TS{now.astimezone(SHANGHAI).year}-{c.id:05d}"
+    session.add(c)
+    listed = []
+    for name, content_type, content in checked:
+        digest = store_file(var_dir, content)
+        session.add(ComplaintFile(complaint_id=c.id, filename=name, content_type=content_type, size=len(content),
+                                  sha256=digest))
+        listed.append({"sha256": digest, "size": len(content), "content_type": content_type})
+    # Neither the complainant nor its words: the description is published only with the conclusion.
+    await append_event(session, actor=COMPLAINANT, kind="complaint.filed", subject=f"complaint:{c.complaint_no}",
+                       data={"job": job.job_no if job else None, "agency": agency.credit_code if agency else None,
+                             "description_sha256": hashlib.sha256(data.description.encode()).hexdigest(),
+                             "files": listed})
+    await session.commit()
+    await session.refresh(c)
+    return c, code
+
+
+# ---- reading ------------------------------------------------------------------------------------
+
+@dataclass
+class ComplaintView:
+    complaint: Complaint
+    job: Job | None
+    agency: Agency | None
+    files: list[ComplaintFile]
+    complainant: User | None = None
+
+
+def _with_subjects() -> Any:
+    return (select(Complaint, Job, Agency).outerjoin(Job, col(Job.id) == Complaint.job_id)
+            .outerjoin(Agency, col(Agency.id) == Complaint.agency_id))
+
+
+async def _page(session: AsyncSession, stmt: Any, order: Any, page: int, per_page: int) -> Listing:
+    total = (await session.exec(select(func.count()).select_from(stmt.subquery()))).one()
+    rows = (await session.exec(stmt.order_by(*order).offset((page - 1) * per_page).limit(per_page))).all()
+    return Listing(list(rows), total, page, per_page)
+
+
+async def files_of(session: AsyncSession, complaint_ids: list[int]) -> dict[int, list[ComplaintFile]]:
+    out: dict[int, list[ComplaintFile]] = {i: [] for i in complaint_ids}
+    if complaint_ids:
+        for f in (await session.exec(select(ComplaintFile).where(col(ComplaintFile.complaint_id).in_(complaint_ids))
+                                     .order_by(col(ComplaintFile.id)))).all():
+            out[f.complaint_id].append(f)
+    return out
+
+
+async def _view(session: AsyncSession, c: Complaint, with_complainant: bool = False) -> ComplaintView:
+    job = await session.get(Job, c.job_id) if c.job_id else None
+    agency = await session.get(Agency, c.agency_id) if c.agency_id else None
+    user = await session.get(User, c.complainant_user_id) if with_complainant and c.complainant_user_id else None
+    return ComplaintView(c, job, agency, (await files_of(session, [c.id]))[c.id], user)
+
+
+async def _by_no(session: AsyncSession, complaint_no: str) -> Complaint | None:
+    return (await session.exec(select(Complaint).where(Complaint.complaint_no == complaint_no.strip().upper()))).first()
+
+
+async def public_complaints(session: AsyncSession, page: int = 1, per_page: int = 20) -> Listing:
+    """Concluded complaints, newest conclusion first: (Complaint, Job | None, Agency | None) rows."""
+    stmt = _with_subjects().where(Complaint.status == CONCLUDED)
+    return await _page(session, stmt, (col(Complaint.concluded_at).desc(), col(Complaint.id).desc()), page, per_page)
+
+
+async def public_complaint(session: AsyncSession, complaint_no: str) -> ComplaintView:
+    c = await _by_no(session, complaint_no)
+    if c is None or c.status != CONCLUDED:
+        raise NotFound(_("No such concluded complaint."))
+    view = await _view(session, c)
+    view.files = []  # evidence stays with the complainant and the regulators
+    return view
+
+
+async def follow_up(session: AsyncSession, complaint_no: str, code: str) -> ComplaintView:
+    """The anonymous complainant's view: the number and the code must match (404 otherwise, the same for both)."""
+    c = await _by_no(session, complaint_no)
+    if c is None or not c.secret_hash or not secrets.compare_digest(c.secret_hash, code_hash(code)):
+        raise NotFound(_("No complaint matches this number and follow-up code."))
+    return await _view(session, c)
+
+
+async def my_complaints(session: AsyncSession, user: CurrentUser, page: int = 1, per_page: int = 20) -> Listing:
+    stmt = _with_subjects().where(Complaint.complainant_user_id == user.id)
+    return await _page(session, stmt, (col(Complaint.id).desc(),), page, per_page)
+
+
+async def my_complaint(session: AsyncSession, user: CurrentUser, complaint_no: str) -> ComplaintView:
+    """One of the user's own complaints (another's is a 404, whoever asks)."""
+    c = await _by_no(session, complaint_no)
+    if c is None or c.complainant_user_id is None or c.complainant_user_id != user.id:
+        raise NotFound(_("No such complaint of yours."))
+    return await _view(session, c)
+
+
+async def regulator_complaints(session: AsyncSession, status: str | None, q: str | None, page: int = 1,
+                               per_page: int = 20) -> Listing:
+    """Every complaint (of one status, or all; `q` searching the number, description, job, agency and contact),
+    received first, then under investigation, newest first: (Complaint, Job | None, Agency | None) rows."""
+    stmt = _with_subjects()
+    if status:
+        stmt = stmt.where(Complaint.status == status)
+    if q:
+        stmt = stmt.where(or_(contains(Complaint.complaint_no, q), contains(Complaint.description, q),
+                              contains(Job.job_no, q), contains(Job.title, q), contains(Agency.name, q),
+                              contains(Agency.credit_code, q), contains(Complaint.contact_name, q),
+                              contains(Complaint.contact, q)))
+    state_first = case((Complaint.status == RECEIVED, 0), (Complaint.status == INVESTIGATING, 1), else_=2)
+    return await _page(session, stmt, (state_first, col(Complaint.id).desc()), page, per_page)
+
+
+async def regulator_complaint(session: AsyncSession, complaint_no: str) -> ComplaintView:
+    c = await _by_no(session, complaint_no)
+    if c is None:
+        raise NotFound(_("No such complaint."))
+    return await _view(session, c, with_complainant=True)
+
+
+async def violations_to_link(session: AsyncSession, view: ComplaintView) -> list[ViolationRef]:
+    """The agency's recorded violations, which an upheld complaint may link."""
+    return await credit().violations_of(session, view.agency.id) if view.agency else []
+
+
+async def complaint_file(session: AsyncSession, user: CurrentUser, complaint_no: str, file_id: int,
+                         var_dir: Path) -> tuple[ComplaintFile, Path]:
+    """An evidence file, for regulators and the complainant only (404 for anyone else)."""
+    c = await _by_no(session, complaint_no)
+    f = await session.get(ComplaintFile, file_id)
+    if (c is None or f is None or f.complaint_id != c.id
+            or (user.role not in READERS and c.complainant_user_id != user.id)):
+        raise NotFound(_("No such file."))
+    return f, stored_file(var_dir, f.sha256)
+
+
+# ---- the regulator's steps ------------------------------------------------------------------------
+
+async def _complaint_for_step(session: AsyncSession, complaint_no: str) -> Complaint:
+    c = await _by_no(session, complaint_no)
+    if c is None:
+        raise NotFound(_("No such complaint."))
+    return c
+
+
+async def _tell(session: AsyncSession, c: Complaint, job: Job | None, complainant_kind: str, party_kind: str,
+                reason: str = "") -> None:
+    """The complainant (if a user) and the party concerned (the agency, else the job's owner)."""
+    extra = {"reason": reason} if reason else {}
+    if c.complainant_user_id:
+        session.add(Notification(user_id=c.complainant_user_id, kind=complainant_kind,
+                                 data={"complaint": c.complaint_no, **extra}))
+    about = {"complaint": c.complaint_no, **({"job": job.job_no} if job else {}), **extra}
+    if c.agency_id:
+        await notify(session, agency_id=c.agency_id, kind=party_kind, data=about)
+    elif job is not None:
+        await notify(session, owner_id=job.owner_id, kind=party_kind, data=about)
+
+
+async def start_investigation(session: AsyncSession, user: CurrentUser, complaint_no: str) -> Complaint:
+    """received → investigating (409 from any other state)."""
+    c = await _complaint_for_step(session, complaint_no)
+    if c.status != RECEIVED:
+        raise Conflict(_("This complaint is already under investigation or concluded."))
+    now = utcnow()
+    res = await session.exec(update(Complaint).where(Complaint.id == c.id, Complaint.status == RECEIVED)
+                             .values(status=INVESTIGATING, investigating_at=now, handled_by=actor_of(user)))
+    if res.rowcount != 1:
+        await session.rollback()
+        raise Conflict(_("This complaint is already under investigation or concluded."))
+    job = await session.get(Job, c.job_id) if c.job_id else None
+    await append_event(session, actor=actor_of(user), kind="complaint.investigating",
+                       subject=f"complaint:{c.complaint_no}", data={"from": RECEIVED, "to": INVESTIGATING})
+    await _tell(session, c, job, "complaint.investigating", "complaint.concerning")
+    await session.commit()
+    await session.refresh(c)
+    return c
+
+
+async def _violation(session: AsyncSession, c: Complaint, data: ComplaintConclusionIn) -> tuple[int | None, bool]:
+    """Check the violation to link (before anything is written); (its id or None, whether it is new)."""
+    if data.violation == "none":
+        return None, False
+    if data.outcome != UPHELD:
+        msg = _("Only an upheld complaint can link a violation.")
+        raise InputError(msg, fields={"violation": msg})
+    if c.agency_id is None:
+        msg = _("This complaint names no agency: no violation can be linked to it.")
+        raise InputError(msg, fields={"violation": msg})
+    if data.violation == "existing":
+        ids = {v.id for v in await credit().violations_of(session, c.agency_id)}
+        if data.violation_id is None or data.violation_id not in ids:
+            msg = _("Choose one of the violations recorded against this agency.")
+            raise InputError(msg, fields={"violation_id": msg})
+        return data.violation_id, False
+    fields = {}
+    if data.severity is None:
+        fields["severity"] = _("Choose the severity of the violation.")
+    if not data.kind:
+        fields["kind"] = _("Name the kind of violation.")
+    if fields:
+        raise InputError(_("Please correct the marked fields."), fields=fields)
+    return None, True
+
+
+async def conclude(session: AsyncSession, user: CurrentUser, complaint_no: str,
+                   data: ComplaintConclusionIn) -> tuple[Complaint, int | None]:
+    """investigating → concluded, with the outcome and the reasons (published); the complaint and the agency whose
+    credit must be recomputed (a new violation was recorded), if any. Refused, with nothing written: from
+    `received` (investigate first), a second time, without reasons, or with a violation that does not fit."""
+    c = await _complaint_for_step(session, complaint_no)
+    if c.status == CONCLUDED:
+        raise Conflict(_("This complaint has already been concluded."))
+    if c.status == RECEIVED:
+        raise Conflict(_("Start the investigation first: a complaint goes from received to investigating, "
+                         "then to concluded."))
+    conclusion = data.conclusion.strip()
+    if not conclusion:
+        msg = _("Give the reasons for the conclusion; they are published with it.")
+        raise InputError(msg, fields={"conclusion": msg})
+    linked, new = await _violation(session, c, data)
+    now = utcnow()
+    res = await session.exec(update(Complaint).where(Complaint.id == c.id, Complaint.status == INVESTIGATING)
+                             .values(status=CONCLUDED, outcome=data.outcome, conclusion=conclusion, concluded_at=now,
+                                     handled_by=actor_of(user)))
+    if res.rowcount != 1:
+        await session.rollback()
+        raise Conflict(_("This complaint has already been concluded."))
+    recompute = None
+    if new:
+        v = await credit().record_violation_for(
+            session, agency_id=c.agency_id, severity=data.severity, kind=data.kind,
+            description=data.violation_description or conclusion, evidence=f"complaint:{c.complaint_no}",
+            actor=actor_of(user), job_id=c.job_id, event={"complaint": c.complaint_no})
+        linked, recompute = v.id, c.agency_id
+    if linked is not None:
+        await session.exec(update(Complaint).where(Complaint.id == c.id).values(violation_id=linked))
+    job = await session.get(Job, c.job_id) if c.job_id else None
+    await append_event(session, actor=actor_of(user), kind="complaint.concluded", subject=f"complaint:{c.complaint_no}",
+                       data={"outcome": data.outcome, "conclusion": conclusion, "violation_id": linked})
+    await _tell(session, c, job, "complaint.concluded", f"complaint.{data.outcome}", conclusion)
+    await session.commit()
+    await session.refresh(c)
+    return c, recompute
+
+
+# ---- the regulator's dashboard --------------------------------------------------------------------
+
+async def cards(db: AsyncSession) -> list[Card]:
+    received = await count(db, Complaint, Complaint.status == RECEIVED)
+    investigating = await count(db, Complaint, Complaint.status == INVESTIGATING)
+    return [
+        Card("complaints_received", _("Complaints received, to investigate"), received,
+             "/regulator/complaints?status=received", True),
+        Card("complaints_investigating", _("Complaints under investigation"), investigating,
+             "/regulator/complaints?status=investigating", True),
+    ]
+
+
+# ---- outputs --------------------------------------------------------------------------------------
+
+def file_outs(c: Complaint, files: list[ComplaintFile]) -> list[ComplaintFileOut]:
+    return [ComplaintFileOut(id=f.id, filename=f.filename, content_type=f.content_type, size=f.size, sha256=f.sha256,
+                             url=f"/complaints/{c.complaint_no}/files/{f.id}") for f in files]
+
+
+def public_out(c: Complaint, job: Job | None, agency: Agency | None) -> PublicComplaintOut:
+    return PublicComplaintOut(complaint_no=c.complaint_no, job_id=job.job_no if job else None,
+                              job_title=job.title if job else None, agency_code=agency.credit_code if agency else None,
+                              agency_name=agency.name if agency else None, description=c.description,
+                              status=c.status, outcome=c.outcome, conclusion=c.conclusion, filed_at=iso(c.filed_at),
+                              investigating_at=iso(c.investigating_at), concluded_at=iso(c.concluded_at))
+
+
+def _state_fields(view: ComplaintView) -> dict[str, Any]:
+    c = view.complaint
+    concluded = c.status == CONCLUDED
+    return {"complaint_no": c.complaint_no, "job_id": view.job.job_no if view.job else None,
+            "agency_code": view.agency.credit_code if view.agency else None, "description": c.description,
+            "status": c.status, "outcome": c.outcome if concluded else "",
+            "conclusion": c.conclusion if concluded else "", "filed_at": iso(c.filed_at),
+            "investigating_at": iso(c.investigating_at), "concluded_at": iso(c.concluded_at),
+            "files": file_outs(c, view.files)}
+
+
+def state_out(view: ComplaintView) -> ComplaintStateOut:
+    return ComplaintStateOut(**_state_fields(view))
+
+
+def regulator_out(view: ComplaintView, complainant: User | None = None) -> RegulatorComplaintOut:
+    c = view.complaint
+    who = complainant or view.complainant
+    return RegulatorComplaintOut(
+        **_state_fields(view), violation_id=c.violation_id, handled_by=c.handled_by,
+        complainant=ComplainantOut(username=who.username if who else None, role=who.role if who else None,
+                                   contact_name=c.contact_name, contact=c.contact,
+                                   anonymous=c.complainant_user_id is None))
+
+
+async def regulator_outs(session: AsyncSession, listing: Listing) -> list[RegulatorComplaintOut]:
+    """The listing's rows with their files and complainants (three queries for the page)."""
+    ids = [c.id for c, _j, _a in listing.items]
+    files = await files_of(session, ids)
+    user_ids = {c.complainant_user_id for c, _j, _a in listing.items if c.complainant_user_id}
+    users = {u.id: u for u in (await session.exec(select(User).where(col(User.id).in_(user_ids)))).all()} \
+        if user_ids else {}
+    return [regulator_out(ComplaintView(c, j, a, files[c.id]), users.get(c.complainant_user_id))
+            for c, j, a in listing.items]

@@ -6,8 +6,7 @@ from app.models import AuditEvent
 from marketplace.complaint_models import Complaint, ComplaintFile
 from ratings.models import Violation
 from scripts.seed_complaints import PLAN, seed_complaints
-from tests.helpers import as_headers, make_agency, make_owner, make_user
-from tests.integration.marketplace.test_complaints import job_body
+from tests.helpers import as_headers, job_body, make_agency, make_owner, make_user
 
 
 async def test_demo_complaints_in_every_state_once(client, sessionmaker, settings):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import ColumnElement, func, not_, text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -44,10 +45,65 @@ async def chain_head(session: AsyncSession) -> tuple[int, str]:
     return (head.seq, head.hash) if head else (0, GENESIS_HASH)
 
 
-async def latest_events(session: AsyncSession, page: int, per_page: int) -> list[AuditEvent]:
-    """One page of the chain, newest first."""
-    return list((await session.exec(select(AuditEvent).order_by(col(AuditEvent.seq).desc())
+@dataclass(frozen=True)
+class AuditFilters:
+    """What the regulator's audit page narrows the chain to: a kind, a subject (`job:J2026-00012`, or a bare
+    `J2026-00012` for any subject of that name), and a period [start, end) in UTC. None is no filter."""
+
+    kind: str | None = None
+    subject: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+    @property
+    def names_something(self) -> bool:
+        """A kind or a subject: a view that could count the events of one job or of one kind."""
+        return bool(self.kind or self.subject)
+
+
+def _where(filters: AuditFilters, hidden: ColumnElement[bool] | None) -> list[Any]:
+    conds: list[Any] = []
+    if filters.kind:
+        conds.append(col(AuditEvent.kind) == filters.kind)
+    if filters.subject:
+        if ":" in filters.subject:
+            conds.append(col(AuditEvent.subject) == filters.subject)
+        else:
+            escaped = filters.subject.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            conds.append((col(AuditEvent.subject) == filters.subject)
+                         | col(AuditEvent.subject).like(f"%:{escaped}", escape="\\"))
+    if filters.start is not None:
+        conds.append(col(AuditEvent.at) >= filters.start)
+    if filters.end is not None:
+        conds.append(col(AuditEvent.at) < filters.end)
+    if hidden is not None and filters.names_something:
+        # Events that may not be counted (a sealed job's quote events) are left out of a view that names a
+        # kind or a subject, and out of its total: such a view would otherwise count them.
+        conds.append(not_(hidden))
+    return conds
+
+
+async def latest_events(session: AsyncSession, page: int, per_page: int, filters: AuditFilters | None = None,
+                        hidden: ColumnElement[bool] | None = None) -> list[AuditEvent]:
+    """One page of the chain, newest first, narrowed by `filters` (`hidden`: see `_where`)."""
+    conds = _where(filters or AuditFilters(), hidden)
+    return list((await session.exec(select(AuditEvent).where(*conds).order_by(col(AuditEvent.seq).desc())
                                     .offset((page - 1) * per_page).limit(per_page))).all())
+
+
+async def count_events(session: AsyncSession, filters: AuditFilters | None = None,
+                       hidden: ColumnElement[bool] | None = None) -> int:
+    """How many events `latest_events` pages through."""
+    conds = _where(filters or AuditFilters(), hidden)
+    return (await session.exec(select(func.count()).select_from(AuditEvent).where(*conds))).one()
+
+
+async def present_kinds(session: AsyncSession, hidden: ColumnElement[bool] | None = None) -> list[str]:
+    """The kinds the chain holds, for the page's filter; a kind only `hidden` events have is not offered."""
+    query = select(AuditEvent.kind).distinct().order_by(AuditEvent.kind)
+    if hidden is not None:
+        query = query.where(not_(hidden))
+    return list((await session.exec(query)).all())
 
 
 def event_as_dict(ev: AuditEvent) -> dict[str, Any]:

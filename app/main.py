@@ -39,10 +39,11 @@ import ratings.services.workbench  # noqa: F401  (registers its workbench items)
 import ratings.tasks  # noqa: F401  (registers its tasks)
 from app import audit_routes, auth_routes, dashboard
 from app.api_docs import document_errors
+from app.audit_labels import names as audit_names
 from app.auth import LoginLimiter, SessionMiddleware, Sessions, access_guard, check_csrf
 from app.db import make_engine, make_sessionmaker, provide_session
 from app.errors import DomainError
-from app.i18n import get_locale, gettext, local_time
+from app.i18n import get_locale, gettext, local_time, ngettext
 from app.notices import notice_detail, notice_text
 from app.request_limits import bounded_request
 from app.security_headers import security_headers
@@ -81,11 +82,12 @@ from marketplace.controllers import (
     signals_api,
     workbench_pages,
 )
+from marketplace.domain.money import grouped
 from marketplace.services import complaints as marketplace_complaints
 from marketplace.services import dashboard as marketplace_dashboard
 from marketplace.services.catalogue import seed_catalogue
 from marketplace.services.registry import seed_categories
-from marketplace.services.sealed_events import sealed_events
+from marketplace.services.sealed_events import sealed_clause, sealed_events
 from ratings.controllers import api as ratings_api
 from ratings.controllers import parameters
 from ratings.controllers import rankings_pages as ratings_rankings_pages
@@ -160,8 +162,9 @@ def _configure_templates(settings: Settings):
     def callback(engine: JinjaTemplateEngine) -> None:
         env = engine.engine
         env.globals.update(_=gettext, category_name=category_name, level_name=level_name, local_text=local_text,
-                           status_name=status_name, role_name=role_name,
+                           status_name=status_name, role_name=role_name, grouped_money=grouped,
                            notification_text=notice_text, notification_detail=notice_detail)
+        env.globals.update(ngettext=ngettext, **audit_names())
         env.filters["localtime"] = localtime
 
     return TemplateConfig(directory=ROOT / "templates", engine=JinjaTemplateEngine, engine_callback=callback)
@@ -259,6 +262,7 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
     app.state.store = store
     app.state.dashboard_cards = DASHBOARD_CARDS
     app.state.sealed_audit_events = sealed_events
+    app.state.sealed_audit_clause = sealed_clause
     app.state.dashboard_order = DASHBOARD_ORDER
     app.state.ranking_cache = RankingCache(CreditVersion(settings.database_url))
     app.state.sessions = Sessions(store, settings.session_idle_seconds, settings.session_absolute_seconds)

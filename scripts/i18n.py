@@ -19,7 +19,8 @@ METHOD_MAP = [
     ("app/**.py", "python"), ("marketplace/**.py", "python"), ("ratings/**.py", "python"),
     ("templates/**.html", "jinja2"),
 ]
-KEYWORDS = {"_": None, "gettext": None, "_l": None, "lazy_gettext": None}
+# ngettext's singular and plural are looked up as two plain messages (app.i18n.ngettext), so both are extracted so.
+KEYWORDS = {"_": None, "gettext": None, "_l": None, "lazy_gettext": None, "ngettext": (1, 2)}
 
 
 def extract() -> Catalog:
@@ -29,7 +30,8 @@ def extract() -> Catalog:
     ):
         if filename.startswith(("tests", ".venv", "scripts")):
             continue
-        cat.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
+        for text in (message[:2] if isinstance(message, tuple) else (message,)):
+            cat.add(text, None, [(filename, lineno)], auto_comments=comments, context=context)
     return cat
 
 

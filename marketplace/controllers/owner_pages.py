@@ -23,7 +23,7 @@ from marketplace.controllers.filters import job_filters
 from marketplace.controllers.job_pages import notice_context
 from marketplace.controllers.page_helpers import PER_PAGE, Page, pager_base, recompute_later, render_page, user_of
 from marketplace.controllers.performance_api import one_file, uploaded_files
-from marketplace.domain.money import money
+from marketplace.domain.money import grouped, money
 from marketplace.models import DRAFT, JOB_STATUSES, LEVELS, Job
 from marketplace.parameters import direct_threshold
 from marketplace.schemas import (
@@ -109,7 +109,7 @@ async def _job_form(request: Request, db: AsyncSession, *, job: Job | None, form
                              errors=errors or {}, error=error, owner=await owner_of(db, user_of(request)),
                              job_files=files, files_error=files_error,
                              categories=await registry.list_categories(db), levels=LEVELS,
-                             item_groups=await _item_groups(db), threshold=money(await direct_threshold(db)))
+                             item_groups=await _item_groups(db), threshold=grouped(await direct_threshold(db)))
 
 
 async def _item_groups(db: AsyncSession) -> list[tuple[Any, list[tuple[Any, Any]]]]:

@@ -13,7 +13,7 @@ from app.errors import DomainError
 from app.i18n import gettext as _
 from app.web import PER_PAGE, Page, PerPage, pager_base, render, user_of, yes_no  # noqa: F401  (shared with the controllers)
 from marketplace.domain.methods import METHODS
-from marketplace.domain.money import money
+from marketplace.domain.money import grouped, money
 from marketplace.models import AWARDED, CANCELLED, CLOSED, CONTRACTED, DRAFT, FAILED, PUBLISHED
 from marketplace.services.eligibility import reason_text
 
@@ -58,7 +58,7 @@ def objection_status_name(status: str) -> str:
 
 
 def _names() -> dict[str, Any]:
-    return dict(money=money, method_name=method_name, job_status_name=job_status_name,
+    return dict(money=money, grouped_money=grouped, method_name=method_name, job_status_name=job_status_name,
                 quote_status_name=quote_status_name, exclusion_reason_name=exclusion_reason_name,
                 objection_status_name=objection_status_name, reason_text=reason_text, yes_no=yes_no,
                 method_codes=METHODS)

@@ -1,5 +1,6 @@
 """The collusion signals in words, as the regulator's page and the API's `summary` show them: names and
-explanations of the kinds, the pair model with its thresholds, one sentence of evidence per signal."""
+explanations of the kinds, the pair model with its thresholds, one sentence of evidence per signal, and a
+pair's evidence for the violation form."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from marketplace.domain.collusion import (
     SAME_IP,
     SAME_LEGAL_REP,
     SAME_PHONE,
+    PairFindings,
     Signal,
 )
 from marketplace.services.signals import chance, chance_limit
@@ -87,3 +89,16 @@ def evidence_text(signal: Signal) -> str:
     return _("Quoted together on {observed} jobs where {expected} were expected if they chose jobs independently "
              "({ratio}× as often); chance of at least {observed}: {chance}.", observed=ev.observed,
              expected=f"{ev.expected:.2f}", ratio=f"{ev.ratio:.1f}", chance=chance(ev.tail_probability))
+
+
+PAIR_EVIDENCE_MAX = 800  # characters: the prefilled evidence travels in a link's query
+
+
+def pair_evidence_text(pair: PairFindings) -> str:
+    """A pair's signals in words with their jobs, as the violation form is prefilled (shortened with "…")."""
+    a, b = pair.agencies
+    parts = [_("Collusion signals of {a} ({a_code}) and {b} ({b_code}):", a=a.name, a_code=a.code, b=b.name,
+               b_code=b.code)]
+    parts += [f"{evidence_text(s)} {', '.join(s.job_nos)}" for s in pair.signals]
+    text = " ".join(parts)
+    return text if len(text) <= PAIR_EVIDENCE_MAX else text[:PAIR_EVIDENCE_MAX - 1] + "…"

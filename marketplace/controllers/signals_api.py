@@ -20,9 +20,19 @@ from marketplace.domain.collusion import (
     SAME_IP,
     SAME_LEGAL_REP,
     SAME_PHONE,
+    PairFindings,
     Signal,
 )
-from marketplace.schemas import EvidenceOut, PairModelOut, SignalAgencyOut, SignalJobOut, SignalOut, SignalsOut
+from marketplace.schemas import (
+    EvidenceOut,
+    PairModelOut,
+    SignalAgencyOut,
+    SignalJobOut,
+    SignalOut,
+    SignalPairOut,
+    SignalPairsOut,
+    SignalsOut,
+)
 from marketplace.services.signals import JobInfo, analyse, chance_limit, parse_filters
 
 # The evidence field that names the shared value, per kind (frequent pairs have their own figures).
@@ -40,16 +50,29 @@ def evidence_out(signal: Signal) -> EvidenceOut:
     return EvidenceOut(**{VALUE_FIELD[signal.kind]: signal.value})
 
 
+def job_out(no: str, jobs: dict[str, JobInfo]) -> SignalJobOut:
+    return SignalJobOut(job_id=no, title=jobs[no].title, quote_deadline=format_time(jobs[no].quote_deadline),
+                        url=f"/jobs/{no}")
+
+
 def signal_out(signal: Signal, jobs: dict[str, JobInfo]) -> SignalOut:
     """A signal as the API returns it."""
     return SignalOut(
         kind=signal.kind, kind_name=kind_name(signal.kind),
-        jobs=[SignalJobOut(job_id=no, title=jobs[no].title, quote_deadline=format_time(jobs[no].quote_deadline),
-                           url=f"/jobs/{no}") for no in signal.job_nos],
+        jobs=[job_out(no, jobs) for no in signal.job_nos],
         agencies=[SignalAgencyOut(code=a.code, name=a.name, url=f"/agencies/{a.code}") for a in signal.agencies],
         evidence=evidence_out(signal),
         summary=evidence_text(signal),
     )
+
+
+def pair_out(pair: PairFindings, jobs: dict[str, JobInfo]) -> SignalPairOut:
+    """A pair of agencies with its signals, as the API returns it."""
+    return SignalPairOut(
+        agencies=[SignalAgencyOut(code=a.code, name=a.name, url=f"/agencies/{a.code}") for a in pair.agencies],
+        kinds=list(pair.kinds), kind_names=[kind_name(k) for k in pair.kinds], signal_count=len(pair.signals),
+        job_count=len(pair.job_nos), jobs=[job_out(no, jobs) for no in pair.job_nos],
+        signals=[signal_out(s, jobs) for s in pair.signals])
 
 
 def model_out(pairs_tested: int) -> PairModelOut:
@@ -76,7 +99,8 @@ async def api_signals(db: DB, page: Page = 1, per_page: PerPage = PER_PAGE, kind
     P(X ≥ observed), X ~ Poisson(expected), is ≤ `model.pair_family_chance` / m (Bonferroni), where
     m = `model.pairs_tested` is the number of agency pairs that quoted together on at least one
     job analysed (the period chooses the jobs; kind and `q` do not change m);
-    `model.pair_max_tail_probability` is that limit.
+    `model.pair_max_tail_probability` is that limit. The same signals grouped by agency pair:
+    `/api/regulator/signals/pairs`.
     """
     result = await analyse(db, parse_filters(kind, date_from, date_to, q))
     start = (page - 1) * per_page
@@ -85,4 +109,24 @@ async def api_signals(db: DB, page: Page = 1, per_page: PerPage = PER_PAGE, kind
                       quotes_analysed=result.quotes_analysed, model=model_out(result.pairs_tested))
 
 
-route_handlers = [api_signals]
+@get("/api/regulator/signals/pairs", opt=roles("regulator", "admin"))
+async def api_signal_pairs(db: DB, page: Page = 1, per_page: PerPage = PER_PAGE, kind: FromQuery[str | None] = None,
+                           date_from: FromQuery[str | None] = None, date_to: FromQuery[str | None] = None,
+                           q: FromQuery[str | None] = None) -> SignalPairsOut:
+    """The collusion signals of `/api/regulator/signals` grouped by agency pair (flags for review, never blocks).
+
+    Each item is one pair of agencies (both codes and names) with every signal naming both — a signal of three
+    or more agencies counts for each of its pairs —, the kinds of evidence present (`kinds`), the jobs involved
+    (`jobs`, each once) and the signals in full (as `/api/regulator/signals` gives them). Strongest pair first:
+    most signals (`signal_count`), then most jobs (`job_count`), then most kinds, then the codes. `total`
+    counts pairs. Same filters and model as `/api/regulator/signals`: `kind` chooses the signals grouped;
+    `q` keeps the pairs one of whose agencies (code or name) or jobs it finds, each with all its signals.
+    """
+    result = await analyse(db, parse_filters(kind, date_from, date_to, q))
+    start = (page - 1) * per_page
+    return SignalPairsOut(items=[pair_out(p, result.jobs) for p in result.pairs[start:start + per_page]],
+                          total=len(result.pairs), page=page, per_page=per_page, jobs_analysed=len(result.jobs),
+                          quotes_analysed=result.quotes_analysed, model=model_out(result.pairs_tested))
+
+
+route_handlers = [api_signals, api_signal_pairs]

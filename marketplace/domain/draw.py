@@ -225,6 +225,11 @@ class RandomStream:
                 return r % n
 
 
+# Up to this many unit-weight candidates, popping the u-th remaining id (a C-level memmove) beats the Fenwick
+# search in Python; beyond it the O(n²) moves dominate (measured: 10k 16 ms vs 22 ms; 100k 1.4 s vs 0.6 s).
+POP_LIMIT = 40_000
+
+
 def draw_order(sorted_candidates: Sequence[Candidate], stream: RandomStream) -> list[str]:
     """Step 7: the draw order (quote ids) of candidates already in protocol order.
 
@@ -241,7 +246,7 @@ def draw_order(sorted_candidates: Sequence[Candidate], stream: RandomStream) -> 
     ids = [c.quote_id for c in sorted_candidates]
     weights = [c.weight for c in sorted_candidates]
     draws = _Draws(stream, len(ids))
-    if all(w == 1 for w in weights):
+    if all(w == 1 for w in weights) and len(ids) <= POP_LIMIT:
         below = draws.below
         order = [ids.pop(below(remaining)) for remaining in range(len(ids), 0, -1)]
     else:

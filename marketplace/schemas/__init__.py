@@ -97,5 +97,7 @@ from marketplace.schemas.signals import (  # noqa: F401
     SignalAgencyOut,
     SignalJobOut,
     SignalOut,
+    SignalPairOut,
+    SignalPairsOut,
     SignalsOut,
 )

@@ -64,3 +64,26 @@ class SignalsOut(BaseModel):
     jobs_analysed: int
     quotes_analysed: int
     model: PairModelOut
+
+
+class SignalPairOut(BaseModel):
+    """One pair of agencies with every signal naming both (a signal of three or more agencies counts for each of
+    its pairs): the kinds of evidence, the jobs involved and the signals themselves, as `/api/regulator/signals`
+    gives them."""
+    agencies: list[SignalAgencyOut]  # the two, by code
+    kinds: list[str]                 # the kinds of evidence present, in the order of the `kind` filter's values
+    kind_names: list[str]
+    signal_count: int
+    job_count: int
+    jobs: list[SignalJobOut]         # every job of the pair's signals, once, newest quote deadline first
+    signals: list[SignalOut]
+
+
+class SignalPairsOut(BaseModel):
+    items: list[SignalPairOut]       # strongest first: most signals, then most jobs, then most kinds
+    total: int                       # pairs
+    page: int
+    per_page: int
+    jobs_analysed: int
+    quotes_analysed: int
+    model: PairModelOut

@@ -25,7 +25,7 @@ from app.settings import Settings, get_settings
 from marketplace.catalogue_models import ServiceItem
 from marketplace.domain.catalogue import item_problem
 from marketplace.domain.draw import seed_commitment
-from marketplace.domain.money import money
+from marketplace.domain.money import grouped, money
 from marketplace.domain.sealing_notice import holder_deadline, section_digest
 from marketplace.models import (
     APPROVED,
@@ -100,7 +100,7 @@ async def _check_job(session: AsyncSession, data: JobIn, *,
                                     level=level_label(item.min_level))
     if data.method == "direct" and data.budget_cap > await direct_threshold(session):
         fields["method"] = _("Direct selection is allowed only when the budget cap is at most ¥{limit}.",
-                             limit=money(await direct_threshold(session)))
+                             limit=grouped(await direct_threshold(session)))
     if data.method == "best_value":
         pw = 60 if data.price_weight is None else data.price_weight
         cw = 40 if data.credit_weight is None else data.credit_weight

@@ -16,7 +16,7 @@ from app.clock import ensure_aware, utcnow
 from app.errors import Conflict, Forbidden, InputError, NotFound
 from app.forms import parse
 from app.i18n import gettext as _
-from marketplace.domain.money import money
+from marketplace.domain.money import grouped
 from marketplace.domain.receipts import compute_receipt, compute_sealed_receipt, receipt_body, sealed_receipt_body
 from marketplace.domain.sealing import envelope_digest, envelope_ephemerals, envelope_problem
 from marketplace.domain.sealing.envelope import EPHEMERAL_REUSED
@@ -119,7 +119,7 @@ async def submit_quote(session: AsyncSession, user: CurrentUser, job_no: str, da
     if reasons:
         raise Forbidden(" ".join(reason_text(r) for r in reasons), data={"reasons": reasons})
     if not sealed and data.price > job.budget_cap:
-        msg = _("The price must not exceed the budget cap of ¥{cap}.", cap=money(job.budget_cap))
+        msg = _("The price must not exceed the budget cap of ¥{cap}.", cap=grouped(job.budget_cap))
         raise InputError(msg, fields={"price": msg})
     if not sealed:
         await check_service_days(session, agency.id, job.category_id, data.service_days)

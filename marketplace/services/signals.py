@@ -1,12 +1,13 @@
 """Collusion signals (围标串标): the opened quotes of a period loaded for the pure analysis
-(marketplace.domain.collusion), and the filters that choose which signals are shown.
+(marketplace.domain.collusion), and the filters that choose which signals, and which agency pairs
+(the signals grouped by pair), are shown.
 
 Sealed prices never leak: a job is analysed only once its quotes have been opened, for
 every kind of signal."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlmodel import col, select
@@ -15,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.clock import ensure_aware
 from app.forms import FilterCheck
 from marketplace.domain import collusion
-from marketplace.domain.collusion import KINDS, PAIR_FAMILY_CHANCE, QuoteRow, Signal
+from marketplace.domain.collusion import KINDS, PAIR_FAMILY_CHANCE, PairFindings, QuoteRow, Signal
 from marketplace.models import CANCELLED, DRAFT, LIVE, PUBLISHED, Agency, Job, Quote, ServiceCategory
 from marketplace.schemas import local_day_bounds
 
@@ -69,6 +70,7 @@ class Analysis:
     jobs: dict[str, JobInfo]     # every job analysed, by number
     quotes_analysed: int
     pairs_tested: int            # m: agency pairs that quoted together on at least one job analysed
+    pairs: list[PairFindings]    # the signals of the kind filter grouped by agency pair, then the search applied
 
 
 async def _quote_rows(db: AsyncSession, f: SignalFilters) -> tuple[list[QuoteRow], dict[str, JobInfo]]:
@@ -95,19 +97,26 @@ async def _quote_rows(db: AsyncSession, f: SignalFilters) -> tuple[list[QuoteRow
     return rows, jobs
 
 
-def _matches(signal: Signal, f: SignalFilters) -> bool:
-    if f.kind and signal.kind != f.kind:
-        return False
+def _found(job_nos, agencies, f: SignalFilters) -> bool:
+    """The search: a job number, an agency code or an agency name containing `q` (any case)."""
     if not f.q:
         return True
     needle = f.q.casefold()
-    return (any(needle in no.casefold() for no in signal.job_nos)
-            or any(needle in a.code.casefold() or needle in a.name.casefold() for a in signal.agencies))
+    return (any(needle in no.casefold() for no in job_nos)
+            or any(needle in a.code.casefold() or needle in a.name.casefold() for a in agencies))
 
 
 async def analyse(db: AsyncSession, f: SignalFilters) -> Analysis:
     """Signals over the whole period; the kind and search filters apply afterwards, so they never
-    change the participation rates the pair model is computed from."""
+    change the participation rates the pair model is computed from.
+
+    Pairs: the signals of the kind chosen grouped by agency pair; the search then keeps the pairs one of whose
+    agencies or jobs it finds, each with all its signals (a pair found by one job still shows its others), and its
+    jobs newest quote deadline first."""
     rows, jobs = await _quote_rows(db, f)
-    signals = [s for s in collusion.find_signals(rows) if _matches(s, f)]
-    return Analysis(signals=signals, jobs=jobs, quotes_analysed=len(rows), pairs_tested=collusion.pairs_tested(rows))
+    of_kind = [s for s in collusion.find_signals(rows) if not f.kind or s.kind == f.kind]
+    signals = [s for s in of_kind if _found(s.job_nos, s.agencies, f)]
+    pairs = [replace(p, job_nos=tuple(sorted(p.job_nos, key=lambda no: (jobs[no].quote_deadline, no), reverse=True)))
+             for p in collusion.by_pair(of_kind) if _found(p.job_nos, p.agencies, f)]
+    return Analysis(signals=signals, jobs=jobs, quotes_analysed=len(rows), pairs_tested=collusion.pairs_tested(rows),
+                    pairs=pairs)

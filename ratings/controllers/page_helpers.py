@@ -16,7 +16,7 @@ from app.i18n import get_locale
 from app.i18n import gettext as _
 from app.web import PER_PAGE, Page, PerPage, pager_base, render, user_of, yes_no  # noqa: F401  (shared with the controllers)
 from marketplace.controllers.page_helpers import method_name, recompute_later  # noqa: F401  (shared)
-from marketplace.domain.money import money
+from marketplace.domain.money import grouped, money
 from ratings.domain.credit import CENT, PROVISIONAL_BELOW, RATING_CRITERIA, CreditParams
 from ratings.domain.service_score import REVIEW_CRITERIA
 from ratings.parameters import params_in_force
@@ -147,8 +147,7 @@ def percent(rate: Decimal | str | None) -> str:
     return f"{(Decimal(rate) * 100).quantize(CENT)}%"
 
 
-def grouped_money(value: Decimal | str | None) -> str:
-    return "" if value is None else f"{Decimal(value).quantize(CENT):,.2f}"
+grouped_money = grouped  # one money format on every page (marketplace.domain.money)
 
 
 def two_places(value: Any) -> str:

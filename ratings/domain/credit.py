@@ -45,6 +45,8 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, TypeVar
 
+from ratings.domain.rounding import round_half_up
+
 __all__ = [
     "CreditParams",
     "DEFAULT_PARAMS",
@@ -92,16 +94,6 @@ def _to_decimal(value: Any, name: str) -> Decimal:
     if not result.is_finite():
         raise ValueError(f"{name} must be finite")
     return result
-
-
-def _round_half_up(value: Fraction, places: int) -> Decimal:
-    """Round an exact rational half-up (away from zero on ties) to ``places`` decimals."""
-    scale = 10**places
-    sign = -1 if value < 0 else 1
-    q, r = divmod(abs(value.numerator) * scale, value.denominator)
-    if 2 * r >= value.denominator:
-        q += 1
-    return Decimal(sign * q).scaleb(-places)
 
 
 @dataclass(frozen=True)
@@ -203,7 +195,7 @@ def rating_score(quality: int, timeliness: int, fee_compliance: int, attitude: i
             raise ValueError(f"{name} must be an integer from 1 to 5, got {mark!r}")
     weighted_sum = sum(RATING_WEIGHTS[name] * mark for name, mark in marks.items())
     # mean = weighted_sum / 100, so (mean - 1) / 4 * 100 = (weighted_sum - 100) / 4.
-    return _round_half_up(Fraction(weighted_sum - 100, 4), 2)
+    return round_half_up(Fraction(weighted_sum - 100, 4), 2)
 
 
 def decay_weight(age_days: float, half_life_days: float = 365) -> float:
@@ -277,7 +269,7 @@ def credit_score(ratings: Iterable[tuple[Decimal, date]],
         denominator += w
     value = numerator / denominator - Fraction(_active_deduction(violations, as_of, params))
     value = min(max(value, Fraction(0)), Fraction(100))
-    return _round_half_up(value, 2)
+    return round_half_up(value, 2)
 
 
 def credit_grade(score: Decimal, params: CreditParams = DEFAULT_PARAMS) -> str:

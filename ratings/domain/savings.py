@@ -24,6 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from marketplace.domain.methods import METHODS
+from ratings.domain.rounding import round_half_up
 
 __all__ = [
     "AwardedJob",
@@ -58,14 +59,6 @@ def _cents(value: Any, name: str) -> int:
 
 def _money(cents: int) -> Decimal:
     return Decimal(cents).scaleb(-2)
-
-
-def _round_half_up(value: Fraction, places: int) -> Decimal:
-    # Callers pass non-negative values only.
-    q, r = divmod(value.numerator * 10**places, value.denominator)
-    if 2 * r >= value.denominator:
-        q += 1
-    return Decimal(q).scaleb(-places)
 
 
 @dataclass(frozen=True)
@@ -165,9 +158,9 @@ def _summarise_group(jobs: list[AwardedJob]) -> SavingsSummary:
         total_cap=_money(cap),
         total_awarded=_money(awarded),
         total_saved=_money(cap - awarded),
-        savings_rate=None if cap == 0 else _round_half_up(Fraction(cap - awarded, cap), 4),
+        savings_rate=None if cap == 0 else round_half_up(Fraction(cap - awarded, cap), 4),
         average_selection_hours=(None if not jobs else
-                                 _round_half_up(Fraction(waited_us, len(jobs) * _MICROSECONDS_PER_HOUR), 2)),
+                                 round_half_up(Fraction(waited_us, len(jobs) * _MICROSECONDS_PER_HOUR), 2)),
         method_counts=methods,
     )
 

@@ -21,7 +21,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 
-from ratings.domain.credit import _round_half_up, _to_decimal
+from ratings.domain.credit import _to_decimal
+from ratings.domain.rounding import round_half_up
 
 __all__ = [
     "REVIEW_CRITERIA",
@@ -47,7 +48,7 @@ def review_score(result_quality: int, compliance: int) -> Decimal:
         if isinstance(mark, bool) or not isinstance(mark, int) or not 1 <= mark <= 5:
             raise ValueError(f"{name} must be an integer from 1 to 5, got {mark!r}")
     weighted_sum = sum(REVIEW_WEIGHTS[name] * mark for name, mark in marks.items())
-    return _round_half_up(Fraction(weighted_sum - 100, 4), 2)
+    return round_half_up(Fraction(weighted_sum - 100, 4), 2)
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ def combine(owner: Decimal, review: Decimal, owner_weight: int = 70, review_weig
     """``(owner_weight * owner + review_weight * review) / 100``, exact, rounded half-up to 0.01."""
     _check_weights(owner_weight, review_weight)
     o, r = _score(owner, "owner score"), _score(review, "review score")
-    return _round_half_up((owner_weight * Fraction(o) + review_weight * Fraction(r)) / 100, 2)
+    return round_half_up((owner_weight * Fraction(o) + review_weight * Fraction(r)) / 100, 2)
 
 
 def service_score(owner: Evaluation | None, review: Evaluation | None, owner_weight: int = 70,
@@ -125,8 +126,8 @@ def service_score(owner: Evaluation | None, review: Evaluation | None, owner_wei
                             owner_weight, review_weight)
     if o is not None:
         s = _score(o.score, "owner score")
-        return ServiceScore(_round_half_up(Fraction(s), 2), o.at, s, None, owner_weight, review_weight)
+        return ServiceScore(round_half_up(Fraction(s), 2), o.at, s, None, owner_weight, review_weight)
     if r is not None:
         s = _score(r.score, "review score")
-        return ServiceScore(_round_half_up(Fraction(s), 2), r.at, None, s, owner_weight, review_weight)
+        return ServiceScore(round_half_up(Fraction(s), 2), r.at, None, s, owner_weight, review_weight)
     return None

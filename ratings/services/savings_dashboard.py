@@ -23,19 +23,13 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from marketplace.models import Agency
+from ratings.domain.rounding import round_half_up
 from ratings.domain.savings import AwardedJob, SavingsReport, SavingsSummary, summarise
 from ratings.services.savings_report import ReportFilters, awarded_jobs
 
 TOP_AGENCIES = 10
 BREAKDOWNS = ("month", "method", "category", "district")
 _US_PER_DAY = 86400 * 10**6
-
-
-def _round_half_up(value: Fraction, places: int = 2) -> Decimal:
-    q, r = divmod(value.numerator * 10**places, value.denominator)
-    if 2 * r >= value.denominator:
-        q += 1
-    return Decimal(q).scaleb(-places)
 
 
 @dataclass(frozen=True)
@@ -63,10 +57,10 @@ def selection_time(jobs: list[AwardedJob]) -> SelectionTime:
         return SelectionTime(0, None, None, None, None)
     n = len(waits)
     middle = Fraction(waits[n // 2]) if n % 2 else Fraction(waits[n // 2 - 1] + waits[n // 2], 2)
-    return SelectionTime(count=n, median_days=_round_half_up(middle / _US_PER_DAY),
-                         mean_days=_round_half_up(Fraction(sum(waits), n * _US_PER_DAY)),
-                         shortest_days=_round_half_up(Fraction(waits[0], _US_PER_DAY)),
-                         longest_days=_round_half_up(Fraction(waits[-1], _US_PER_DAY)))
+    return SelectionTime(count=n, median_days=round_half_up(middle / _US_PER_DAY),
+                         mean_days=round_half_up(Fraction(sum(waits), n * _US_PER_DAY)),
+                         shortest_days=round_half_up(Fraction(waits[0], _US_PER_DAY)),
+                         longest_days=round_half_up(Fraction(waits[-1], _US_PER_DAY)))
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from sqlmodel import select
 from app.canonical import canonical
 from app.clock import SHANGHAI, utcnow
 from app.models import AuditEvent
+from marketplace.domain.money import grouped
 from marketplace.models import Contract, Job, Objection, Quote, Selection
 from tests.helpers import (
     RESULT_PDF,
@@ -180,7 +181,7 @@ async def test_sealed_quotes_receipts_selection_and_contract(client, sessionmake
         r = await quote(client, f"ag{i}", job_no, price)
         assert r.status_code == 303, r.text
         mine = await client.get(f"/jobs/{job_no}")
-        assert price in mine.text  # an agency sees its own quote …
+        assert grouped(price) in mine.text  # an agency sees its own quote …
         receipts[i] = re.search(r'id="my-receipt">([0-9a-f]{64})<', mine.text).group(1)
     # … and may replace it and withdraw it until the deadline.
     r = await quote(client, "ag0", job_no, "87654.31")
@@ -205,7 +206,7 @@ async def test_sealed_quotes_receipts_selection_and_contract(client, sessionmake
     receipt = body.pop("receipt")
     assert receipt == receipts[0] == hashlib.sha256(canonical(body)).hexdigest()
     assert body["price"] == "87654.31" and body["job_id"] == job_no
-    assert "87654.31" in (await client.get("/agency/quotes")).text
+    assert "87,654.31" in (await client.get("/agency/quotes")).text
     await as_user(client, "ag1")
     assert (await client.get(f"/agency/quotes/{q0.id}/receipt.json")).status_code == 404
 
@@ -249,10 +250,10 @@ async def test_sealed_quotes_receipts_selection_and_contract(client, sessionmake
         assert value in page
     assert page.count('class="check-ok"') == 3 and 'class="check-bad"' not in page
     assert f"python3 verify_draw.py http://testserver.local/api/jobs/{job_no}/draw" in page
-    assert 'id="opened-quotes"' in page and all(p in page for p in ["87654.31", *PRICES[1:]])
-    assert "87654.32" not in page  # the replaced quote is not among the opened ones
+    assert 'id="opened-quotes"' in page and all(grouped(p) in page for p in ["87654.31", *PRICES[1:]])
+    assert grouped("87654.32") not in page  # the replaced quote is not among the opened ones
     winner = next(c for c in sel.candidates if c["quote_id"] == sel.winner_quote_id)
-    assert winner["price"] in re.search(r'id="winner-price">(.*?)</dd>', page).group(1)
+    assert grouped(winner["price"]) in re.search(r'id="winner-price">(.*?)</dd>', page).group(1)
 
     # Each bidder checks its receipt against the published quote.
     await as_user(client, "ag1")
@@ -504,7 +505,7 @@ async def test_failed_job_shows_liubiao_and_is_copied(client, sessionmaker, worl
     await as_user(client, None)
     page = (await client.get(f"/jobs/{job_no}")).text
     assert 'id="failed"' in page and "流标" in page.split('id="failed"')[1]
-    assert 'id="opened-quotes"' in page and "1000.00" in page
+    assert 'id="opened-quotes"' in page and "1,000.00" in page
     assert "流标" in (await client.get("/jobs?status=failed")).text
     tok = await as_user(client, "own1")
     r = await post(client, f"/owner/jobs/{job_no}/copy", tok)
@@ -621,7 +622,7 @@ async def test_refusal_to_sign_offers_the_next_candidate(client, sessionmaker, w
     sel = await selection(sessionmaker, job_no)
     assert sel.winner_quote_id != first and sel.excluded[0]["reason"] == "refused_to_sign"
     page = (await client.get(f"/jobs/{job_no}")).text
-    assert f'id="draw-winner">{sel.winner_quote_id}<' in page and "71000.00" in page
+    assert f'id="draw-winner">{sel.winner_quote_id}<' in page and "71,000.00" in page
 
 
 async def test_best_value_and_optimal_show_their_arithmetic(client, sessionmaker, world):
@@ -641,6 +642,6 @@ async def test_best_value_and_optimal_show_their_arithmetic(client, sessionmaker
     sel = await selection(sessionmaker, opt)
     page = (await client.get(f"/jobs/{opt}")).text
     assert f'id="optimal-p">{sel.params["p"]}<' in page
-    assert f'id="reference-price">¥{sel.params["reference_price"]}<' in page
+    assert f'id="reference-price">¥{grouped(sel.params["reference_price"])}<' in page
     reference = Decimal("55000.00") * sel.params["p"] / 100
     assert Decimal(sel.params["reference_price"]) == reference.quantize(Decimal("0.01"))

@@ -196,7 +196,7 @@ async def test_the_opening_gives_each_envelope_its_quote_or_its_reason_once(clie
     client.cookies.clear()
     page = (await client.get(f"/jobs/{job_no}")).text
     assert 'id="opening"' in page and 'id="awaiting-keys"' not in page
-    for text in (*HOLDERS, SHARE_UNDECRYPTABLE, CONTENT_UNDECRYPTABLE, MALFORMED_QUOTE, INCONSISTENT_SHARES, "¥80000.00", "verify_seal.py",
+    for text in (*HOLDERS, SHARE_UNDECRYPTABLE, CONTENT_UNDECRYPTABLE, MALFORMED_QUOTE, INCONSISTENT_SHARES, "¥80,000.00", "verify_seal.py",
                  record["released"][0]["statement"]["private_key"]):
         assert text in page, text
     assert page.count("✓") >= 3 and "✗" not in page.split('id="opening"')[1].split("</ol>")[0]

@@ -262,7 +262,7 @@ async def test_api_shows_each_signal_with_its_evidence(world):
 async def test_page_shows_each_signal_with_evidence_links_and_the_formula(world):
     w, c = world, world.codes
     reg = await w.actors("reg1")
-    r = await reg.get("/regulator/signals")
+    r = await reg.get("/regulator/signals?view=findings")  # one by one (the default groups them by pair)
     assert r.status_code == 200
     page = r.text
     assert page.count('class="signal"') == 6
@@ -292,7 +292,7 @@ async def test_page_shows_each_signal_with_evidence_links_and_the_formula(world)
               "are analysed, and only live quotes count.")) in page
 
     reg.cookies.set("lang", "en")
-    en = (await reg.get("/regulator/signals?kind=same_device")).text
+    en = (await reg.get("/regulator/signals?kind=same_device&view=findings")).text
     assert "Same IP address 10.1.1.1 and same browser identification (user agent)" in en
     assert "most likely the same device" in en and en.count('class="signal"') == 1
     assert "at least 3 jobs; at least 3 times as often as expected" in en
@@ -378,7 +378,7 @@ async def test_filters_by_kind_text_period_and_pages(world):
     assert pages[0]["items"] + pages[1]["items"] == everything
 
     reg = await w.actors("reg1")
-    page = (await reg.get(f"/regulator/signals?kind=same_ip&q={w.jobs['JA']}")).text
+    page = (await reg.get(f"/regulator/signals?kind=same_ip&q={w.jobs['JA']}&view=findings")).text
     assert page.count('class="signal"') == 1 and 'value="same_ip" selected' in page and w.jobs["JA"] in page
 
 
@@ -433,7 +433,7 @@ async def test_only_regulators_and_admins_see_signals(app, client, sessionmaker,
 async def test_a_regulator_goes_from_a_signal_to_a_prefilled_violation_form(world):
     w, c = world, world.codes
     reg = await w.actors("reg1")
-    page = (await reg.get(f"/regulator/signals?kind=same_phone&q={w.jobs['JB']}")).text
+    page = (await reg.get(f"/regulator/signals?kind=same_phone&q={w.jobs['JB']}&view=findings")).text
     links = [html.unescape(x) for x in re.findall(r'class="hint record-violation" href="([^"]+)"', page)]
     assert len(links) == 2  # one per agency of the signal
     queries = {parse_qs(urlsplit(link).query)["agency_code"][0]: (link, parse_qs(urlsplit(link).query))

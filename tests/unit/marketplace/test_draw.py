@@ -475,3 +475,19 @@ def test_worked_example_in_the_docs_matches_the_code():
                 break
         assert f"| {k} | {total} | {u} |" in doc and doc.count(f"| {pick.quote_id} |") == 1
         remaining.remove(pick)
+
+
+def test_unit_weights_give_the_same_order_by_popping_or_by_the_fenwick_search(monkeypatch):
+    """Above POP_LIMIT unit-weight candidates the order comes from the Fenwick search: the same order (and
+    stream position) as popping the u-th remaining candidate."""
+    import marketplace.domain.draw as draw_module
+
+    cands = sort_candidates(Candidate(quote_id=str(i), agency_code=f"{i:018d}", price=Decimal("100.00"))
+                            for i in range(1, 3001))
+    seed = bytes(range(32))
+    popped_stream, fenwick_stream = RandomStream(seed), RandomStream(seed)
+    popped = draw_order(cands, popped_stream)
+    monkeypatch.setattr(draw_module, "POP_LIMIT", 100)
+    fenwick = draw_order(cands, fenwick_stream)
+    assert popped == fenwick and popped_stream.blocks_used == fenwick_stream.blocks_used
+    assert sorted(popped, key=int) == [c.quote_id for c in sorted(cands, key=lambda c: int(c.quote_id))]

@@ -114,6 +114,7 @@ def test_owner_posts_agencies_quote_public_sees_verified_draw(server, page):
         page.goto(f"{base}/jobs/{job_no}")
         page.fill("#f-price", price)
         page.fill("#f-service_days", "40")
+        page.once("dialog", lambda d: d.accept())  # "Submit this quote? You may replace or withdraw it …"
         submit(page, "#quote-form button")
         assert len(page.inner_text("#my-receipt").strip()) >= 64
         logout(page)
@@ -137,6 +138,13 @@ def test_owner_posts_agencies_quote_public_sees_verified_draw(server, page):
     page.select_option("#sk", "same_phone")
     page.fill("#sq", job_no)
     submit(page, "form[role=search] button")
+    # Grouped by agency pair: three agencies sharing one phone are three pairs, each naming the job.
+    pairs = page.locator("tr.pair")
+    assert pairs.count() == 3
+    assert all("same_phone" in (pairs.nth(i).get_attribute("data-kinds") or "") and job_no in pairs.nth(i).inner_text()
+               for i in range(3))
+    # The one-by-one view lists the finding naming all three.
+    page.goto(page.url + "&view=findings")
     row = page.locator("tr.signal")
     assert row.count() == 1 and row.get_attribute("data-kind") == "same_phone"
     assert job_no in row.inner_text() and "0571-88886666" in row.inner_text()

@@ -59,6 +59,7 @@ def test_agency_signs_up_admin_approves_agency_sees_status(server, page):
     page.goto(base + "/admin/registrations?kind=agency&status=pending")
     page.click("text=浏览器测试工程咨询有限公司")
     assert code in page.content()
+    page.once("dialog", lambda d: d.accept())  # "Approve this registration?"
     submit(page, "#registration-decision button[value=approve]")
     assert page.inner_text("#agency-status") == "已通过"
     logout(page)

@@ -120,11 +120,18 @@ def test_an_agency_seals_its_quote_in_the_page(server, page, holders):
     # A price above the cap is refused in the page: nothing is sent.
     page.fill("#f-price", "100000.01")
     page.fill("#f-service_days", "30")
+    page.once("dialog", lambda d: d.accept())  # "Submit this quote? …", asked before the page seals
     page.click("#quote-form button")
     page.wait_for_selector("#seal-error:not([hidden])")
     assert not any("/quote " in s for s in sent)
     page.fill("#f-price", PRICE)
     page.fill("#f-note", "密封测试备注")
+    # Declining the confirmation seals and sends nothing.
+    page.once("dialog", lambda d: d.dismiss())
+    page.click("#quote-form button")
+    page.wait_for_timeout(500)
+    assert not any("/quote " in s for s in sent) and page.locator("#f-envelope").input_value() == ""
+    page.once("dialog", lambda d: d.accept())
     submit(page, "#quote-form button")
     assert page.locator("#my-envelope-digest").count() == 1
     receipt = page.inner_text("#my-receipt").strip()

@@ -6,6 +6,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 BEIJING = ZoneInfo("Asia/Shanghai")
+# DESIGN "Ratings and credit": the owner rates, and a reviewer reviews, within 30 days of completion.
+EVALUATION_WINDOW_DAYS = 30
 
 
 def add_working_days(start: datetime, days: int) -> datetime:

@@ -4,7 +4,7 @@ the live count, and only to the job's owner."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +16,7 @@ from app.canonical import canonical
 from app.clock import ensure_aware, utcnow
 from app.i18n import gettext as _
 from marketplace.catalogue_models import Department, ServiceItem
+from marketplace.domain.due_dates import EVALUATION_WINDOW_DAYS
 from marketplace.domain.methods import min_quotes_required
 from marketplace.domain.money import money
 from marketplace.domain.receipts import RECEIPT_FIELDS, compute_receipt
@@ -155,6 +156,8 @@ async def manage_view(db: AsyncSession, job: Job, view: dict[str, Any]) -> dict[
         can_edit=job.status == DRAFT,
         can_cancel=job.status == DRAFT or (job.status == PUBLISHED and view["before_deadline"]),
         can_copy=job.status in (FAILED, CANCELLED),
+        rating_ends_at=(ensure_aware(job.completed_at) + timedelta(days=EVALUATION_WINDOW_DAYS)
+                        if job.completed_at else None),
         eligible_quotes=[q for q in view["quotes"] if q["eligible"]] if view["awaiting_choice"] else [],
         can_decide_justification=bool(job.status == AWARDED and sel and (
             sel.abnormal_status == "submitted" or (sel.abnormal_status == "awaiting" and due and now > due))),

@@ -14,6 +14,7 @@ from app.auth import CurrentUser
 from app.clock import ensure_aware, utcnow
 from app.errors import Conflict
 from app.i18n import gettext as _
+from marketplace.domain.due_dates import EVALUATION_WINDOW_DAYS
 from marketplace.models import COMPLETED, RATED, Agency, Contract
 from marketplace.services.awards import mark_rated
 from marketplace.services.jobs import own_job
@@ -22,7 +23,7 @@ from ratings.domain.credit import rating_score
 from ratings.models import Rating
 from ratings.schemas import RatingIn
 
-RATING_WINDOW_DAYS = 30
+RATING_WINDOW_DAYS = EVALUATION_WINDOW_DAYS
 
 
 async def rate_job(session: AsyncSession, user: CurrentUser, job_no: str, data: RatingIn) -> Rating:

@@ -23,6 +23,7 @@ from app.errors import Conflict, Forbidden, InputError
 from app.i18n import gettext as _
 from app.models import User
 from marketplace.catalogue_models import Department, ServiceItem
+from marketplace.domain.due_dates import EVALUATION_WINDOW_DAYS
 from marketplace.models import COMPLETED, RATED, Agency, Contract, Job
 from marketplace.services.jobs import get_job
 from marketplace.services.registry import Listing, notify
@@ -31,7 +32,7 @@ from ratings.models import Appeal, Review
 from ratings.review_schemas import ReviewerIn, ReviewIn
 from ratings.services.appeals import APPEAL_WINDOW_DAYS
 
-REVIEW_WINDOW_DAYS = 30  # from the job's completion, as the owner's rating (ratings.services.ratings)
+REVIEW_WINDOW_DAYS = EVALUATION_WINDOW_DAYS  # from the job's completion, as the owner's rating
 REVIEWABLE_STATES = (COMPLETED, RATED)
 
 

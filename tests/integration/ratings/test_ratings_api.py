@@ -366,3 +366,25 @@ async def test_savings_downloads_are_documented_as_the_files_they_are(client):
         r = await client.get(path)
         assert r.status_code == 200 and r.headers["content-type"].split(";")[0] == media_type, path
     assert (await client.get("/api/reports/savings.csv")).headers["content-type"] == "text/csv; charset=utf-8"
+
+
+async def test_the_manage_page_offers_rating_only_while_it_can_succeed(client, sessionmaker, world):
+    """Inside the 30 days the page links to the rating form with its last day; after them it says the period
+    ended instead of linking to a page that refuses (issue #12, "Dead ends")."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from app.clock import utcnow
+    from marketplace.models import Job
+
+    job_no, _h = await completed_job(client, sessionmaker)
+    await as_user(client, "own1")
+    page = (await client.get(f"/owner/jobs/{job_no}")).text
+    assert f'href="/owner/jobs/{job_no}/rate"' in page
+    async with sessionmaker() as s:
+        await s.exec(update(Job).where(Job.job_no == job_no).values(completed_at=utcnow() - timedelta(days=31)))
+        await s.commit()
+    page = (await client.get(f"/owner/jobs/{job_no}")).text
+    assert f'href="/owner/jobs/{job_no}/rate"' not in page and 'id="rate-link"' in page
+    assert (await client.get(f"/owner/jobs/{job_no}/rate")).status_code == 409  # the form itself still refuses

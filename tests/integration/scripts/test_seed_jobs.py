@@ -50,6 +50,10 @@ async def test_demo_jobs_cover_the_lifecycle_and_verify(app, sessionmaker, tmp_p
 
     verifier = load_verifier()
     now = datetime.now(timezone.utc)
+    _u, _r, owner_ids, pools, _e, demo_agency = await seed_jobs_module._load(sessionmaker, now)
+    standing = standings(7, pools, {demo_agency})  # the regulars and poor performers the plan chose
+    assert len(standing.regulars) >= 10 and demo_agency not in standing.favoured
+    plans = plan_jobs(7, 40, pools, owner_ids, now, demo_agency, standing)
     async with sessionmaker() as s:
         jobs = (await s.exec(select(Job).where(col(Job.project_code).startswith(DEMO_PREFIX)))).all()
         assert len(jobs) == 40
@@ -100,11 +104,7 @@ async def test_demo_jobs_cover_the_lifecycle_and_verify(app, sessionmaker, tmp_p
         assert report.ok, report
         # Standing: the regulars quote where price or the owner's choice decides and mostly win, their work
         # is rated highly (4 or 5 stars), a poor performer's badly (3 at most), and no regular has a violation.
-        _u, _r, owner_ids, pools, _e, demo_agency = await seed_jobs_module._load(sessionmaker, now)
-        standing = standings(7, pools, {demo_agency})
-        assert len(standing.regulars) >= 10 and demo_agency not in standing.favoured
-        plans = {p.code: p for p in plan_jobs(7, 40, pools, owner_ids, now, demo_agency, standing)}
-        favoured = [p for p in plans.values() if p.favourite is not None]
+        favoured = [p for p in plans if p.favourite is not None]
         assert favoured and all(p.method in FAVOURED_METHODS and p.favourite in standing.favoured
                                 and p.favourite in {b[0] for b in p.bidders} for p in favoured)
         winners = dict((await s.exec(select(Job.project_code, Contract.agency_id).join(

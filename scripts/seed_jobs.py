@@ -90,9 +90,11 @@ from scripts.seed_plan import (  # noqa: F401  (DEMO_PREFIX: the tests read it f
     UPHOLD_REASONS,
     JobPlan,
     Pools,
+    Standing,
     plan_jobs,
     sender,
     shared_offices,
+    standings,
     within_cap,
 )
 
@@ -117,9 +119,11 @@ class Replay:
     """Acts as the users of one database, at simulated moments, through the services."""
 
     def __init__(self, sessionmaker: SessionMaker, users: dict[tuple[str, int], CurrentUser],
-                 regulator: CurrentUser, limit: datetime, offices: dict[int, int] | None = None):
+                 regulator: CurrentUser, limit: datetime, offices: dict[int, int] | None = None,
+                 standing: Standing | None = None):
         self.sm = sessionmaker
         self.offices = offices or {}
+        self.standing = standing or Standing({}, {})  # regulars and poor performers: how owners rate them
         self.users = users
         self.regulator = regulator
         self.limit = limit  # nothing may happen later than this (the real present)
@@ -220,7 +224,11 @@ class Replay:
             self.at(t)
             eligible = await self.rows(select(Quote).where(Quote.job_id == job.id, Quote.eligible == True)  # noqa: E712
                                        .order_by(col(Quote.price), col(Quote.id)))
-            chosen = eligible[0] if rng.random() < 0.4 else rng.choice(eligible)
+            favourite = [q for q in eligible if q.agency_id == p.favourite]
+            if favourite and rng.random() < 0.95:  # the owner's usual agency, when it quoted
+                chosen = favourite[0]
+            else:
+                chosen = eligible[0] if rng.random() < 0.4 else rng.choice(eligible)
             await choose_direct(self.sm, owner, job.job_no, str(chosen.id), rng.choice(DIRECT_REASONS))
         await self.after_selection(p, job, t)
 
@@ -242,14 +250,15 @@ class Replay:
         replacements = []
         for (agency_id, price, days, note), t in zip(p.bidders, moments):
             self.at(t)
-            broken = bool(sealing) and rng.random() < 0.08
+            # (the favourite sends a sound envelope and keeps its quote: it wants the work)
+            broken = bool(sealing) and rng.random() < 0.08 and agency_id != p.favourite
             try:
                 await self.call(submit_quote, self.agency(agency_id), job_no,
                                 self.quote_in(sealing, job_no, agency_id, price, days, note, malformed=broken),
                                 **sender(agency_id, self.offices))
             except Forbidden:  # black-listed since the plan was made: the platform refuses its quote
                 continue
-            if rng.random() < 0.12:
+            if rng.random() < 0.12 and agency_id != p.favourite:
                 replacements.append((agency_id, price, days, note, t))
         for agency_id, price, days, note, t in replacements:  # a second thought before the deadline
             t2 = t + (end - t) * rng.uniform(0.2, 0.9)
@@ -323,7 +332,7 @@ class Replay:
                 leave_open = p.outcome == "awarded" and rng.random() < 0.5
                 if self._fits(t_dec) and not leave_open:
                     others = len(sel.candidates) - len(sel.excluded) - 1
-                    uphold = others >= 1 and roll < 0.05
+                    uphold = others >= 1 and roll < 0.05 and self.standing.of(win.agency_id) != "regular"
                     self.at(t_dec)
                     await self.call(decide_objection, self.regulator, obj.id,
                                     "uphold" if uphold else "dismiss",
@@ -342,6 +351,7 @@ class Replay:
         if not self._fits(t):  # a long twist ran out of time: still awaiting the contract
             return
         if (rng.random() < 0.06 and p.method != "direct" and others >= 1
+                and self.standing.of(win.agency_id) != "regular"  # a regular signs: no violation on its record
                 and win.agency_id not in self.refused_agencies and not await self.has_refused(win.agency_id)):
             self.at(t)
             await self.call(record_refusal, self.owner(p.owner_id), job.job_no, rng.choice(REFUSAL_REASONS))
@@ -366,30 +376,34 @@ class Replay:
         t_done = await self.service(p, job, owner, agency, t)
         if t_done is None:
             return
-        # Most owners rate within the 30-day window; ratings lean to the good side.
+        # Most owners rate within the 30-day window: a regular's work highly, a poor performer's badly, the
+        # rest leaning to the good side.
         t_rate = t_done + timedelta(days=rng.uniform(0.5, 12))
-        if rng.random() < 0.75 and self._fits(t_rate):
+        if rng.random() < 0.85 and self._fits(t_rate):
             self.at(t_rate)
-            stars = [rng.choices([5, 4, 3, 2, 1], [50, 30, 12, 5, 3])[0] for _ in range(4)]
+            stars_of, comments = STARS[self.standing.of(win.agency_id)]
+            stars = [rng.choices(*stars_of)[0] for _ in range(4)]
             rating = await self.call(rate_job, self.owner(p.owner_id), job.job_no, RatingIn(
                 quality=stars[0], timeliness=stars[1], fee_compliance=stars[2], attitude=stars[3],
-                comment=rng.choice(RATING_COMMENTS)))
-            if sum(stars) <= 15 and rng.random() < 0.8:
+                comment=rng.choice(comments)))
+            if sum(stars) <= 15 and rng.random() < (1.0 if self.standing.of(win.agency_id) == "poor" else 0.8):
                 await self.appeal(rng, agency, rating.id, t_rate)
 
     async def appeal(self, rng, agency: CurrentUser, rating_id: int, t: datetime) -> None:
         """A poorly rated agency appeals within the 15 days; the regulator upholds (the rating is voided) or
         dismisses it some days later, or it is still pending at the present."""
-        t_appeal = t + timedelta(days=rng.uniform(1, 12))
-        if not self._fits(t_appeal):
+        latest = min(t + timedelta(days=12), self.limit - timedelta(minutes=5))  # a recent one appeals by now
+        if latest <= t + timedelta(hours=2):
             return
+        t_appeal = t + (latest - t) * rng.uniform(0.1, 1.0)
         self.at(t_appeal)
         appeal = await self.call(appeal_rating, agency, rating_id, rng.choice(APPEAL_REASONS))
         t_decide = t_appeal + timedelta(days=rng.uniform(2, 20))
-        if not self._fits(t_decide) or t_appeal > self.limit - timedelta(days=45):
+        if not self._fits(t_decide) or t_appeal > self.limit - timedelta(days=60):
             return  # pending: the regulator has not decided the appeals of the last weeks yet
         self.at(t_decide)
-        uphold = rng.random() < 0.45
+        # A poor performer's low marks are well founded: the regulator seldom voids them.
+        uphold = rng.random() < (0.1 if self.standing.of(agency.agency_id) == "poor" else 0.45)
         await self.call(decide_appeal, self.regulator, appeal.id, uphold,
                         rng.choice(APPEAL_UPHOLD if uphold else APPEAL_DISMISS))
 
@@ -420,14 +434,18 @@ class Replay:
                 self.at(pause_at)
                 await self.call(pause_timer, owner, job.job_no, rng.choice(PAUSE_REASONS))
             return None  # the timer is running (or has run out: overdue), or paused
-        t_submit = t + timedelta(days=days * rng.uniform(0.55, 1.08))  # now and then a little late
+        standing = self.standing.of(agency.agency_id)
+        # Now and then a little late; a regular on time, a poor performer often late (an overdue violation).
+        late = {"regular": (0.5, 0.85), "poor": (0.8, 1.3)}.get(standing, (0.55, 1.08))
+        t_submit = t + timedelta(days=days * rng.uniform(*late))
         if not self._fits(t_submit):
             return None
         self.at(t_submit)
         await self.call(submit_result, agency, job.job_no, "成果报告及附件", [(f"{job.job_no}-成果报告.pdf",
                                                                               result_pdf(job.job_no))], self.var_dir)
         t_answer = t_submit + timedelta(days=rng.uniform(1, 8))
-        if rng.random() < 0.18 and self._fits(t_answer + timedelta(days=4)):
+        returns = {"regular": 0.0, "poor": 0.5}.get(standing, 0.18)  # a regular's result passes first time
+        if rng.random() < returns and self._fits(t_answer + timedelta(days=4)):
             self.at(t_answer)
             await self.call(return_result, owner, job.job_no, rng.choice(RETURN_REASONS))
             t_submit = t_answer + timedelta(days=rng.uniform(1, 3))
@@ -496,6 +514,15 @@ async def _load(sessionmaker: SessionMaker, now: datetime):
 
 RATING_COMMENTS = ["成果质量较高，按期提交。", "沟通顺畅，收费规范。", "报告基本符合要求，个别章节需补充。",
                    "响应及时，服务态度好。", "进度略有延误，但最终完成质量尚可。", "专业能力强，建议继续合作。"]
+REGULAR_COMMENTS = ["成果质量高，提前提交，多次合作均很满意。", "专业能力强，响应及时，收费规范，建议继续合作。",
+                    "技术负责人全程驻场，成果一次通过审查。"]
+POOR_COMMENTS = ["成果多次退回修改仍不符合要求，严重延误工期。", "服务期内多次无法联系，另行要求增加费用。",
+                 "报告内容大量套用其他项目，结论依据不足。"]
+STARS = {  # per standing (scripts/seed_plan.Standing): (stars, weights) of each criterion, and the comments
+    "regular": (([5, 4], [95, 5]), REGULAR_COMMENTS),
+    "ordinary": (([5, 4, 3, 2, 1], [35, 40, 15, 7, 3]), RATING_COMMENTS),
+    "poor": (([3, 2, 1], [20, 40, 40]), POOR_COMMENTS),
+}
 
 
 APPEAL_REASONS = ["评价所述延误系业主资料提供不及时所致，附往来函件", "成果已按合同约定提交，评价与事实不符",
@@ -512,7 +539,8 @@ def black_list_story(replay: "Replay", now: datetime) -> list[tuple[datetime, An
     for a forged certificate 200 days ago, lifted early after credit repair 20 days ago. Each through the
     services, with the recomputation they trigger; `Replay.run` plays each before the first job after it."""
     ring = [a for pair in sorted(replay.offices.items())[:1] for a in pair]
-    forged = sorted(set(replay.codes) - set(replay.offices) - set(replay.offices.values()))[:1]
+    forged = sorted(set(replay.codes) - set(replay.offices) - set(replay.offices.values())
+                    - set(replay.standing.regulars))[:1]  # (a regular's record stays clean)
 
     def finding(agency_id: int, which: int):
         async def play() -> None:
@@ -541,6 +569,20 @@ def black_list_story(replay: "Replay", now: datetime) -> list[tuple[datetime, An
     return sorted(moments, key=lambda m: m[0])
 
 
+async def _synchronous(sessionmaker: SessionMaker, value: int | None) -> int | None:
+    """Set SQLite's `synchronous` on the (one, pooled) connection and return what it was; None elsewhere. The
+    replay commits some ten thousand small transactions: in WAL mode NORMAL (1) skips the fsync of each commit
+    and stays safe from corruption, at the risk of losing the last commits on a power cut, which a re-run of the
+    idempotent seed puts back."""
+    async with sessionmaker() as s:
+        if value is None or s.get_bind().dialect.name != "sqlite":
+            return None
+        conn = await s.connection()
+        before = (await conn.exec_driver_sql("PRAGMA synchronous")).scalar()
+        await conn.exec_driver_sql(f"PRAGMA synchronous={int(value)}")
+        return before
+
+
 async def seed_jobs(sessionmaker: SessionMaker, *, seed: int = DEFAULT_SEED, count: int = 320,
                     progress: bool = True) -> dict[str, int]:
     """Replay `count` demo jobs; returns how many of the jobs added now ended in each status."""
@@ -550,16 +592,19 @@ async def seed_jobs(sessionmaker: SessionMaker, *, seed: int = DEFAULT_SEED, cou
         return {}
     if not owner_ids or not pools.by_category:
         raise SystemExit("no approved owners or agencies: run scripts/seed_demo.py first")
-    planned = plan_jobs(seed, count, pools, owner_ids, now, demo_agency)
+    standing = standings(seed, pools, {demo_agency} if demo_agency is not None else set())
+    planned = plan_jobs(seed, count, pools, owner_ids, now, demo_agency, standing)
     plans = [p for p in planned if p.code not in existing]
     plans.sort(key=lambda p: (p.created, p.index))  # job numbers follow simulated time
-    replay = Replay(sessionmaker, users, regulator, now, shared_offices(planned))
+    replay = Replay(sessionmaker, users, regulator, now, shared_offices(planned, exclude=set(standing.favoured)),
+                    standing)
     settings = get_settings()
     async with sessionmaker() as s:
         fresh = (await s.exec(select(Job.id).limit(1))).first() is None
     holders = seed_sealing.DemoHolders(settings.var_dir, settings.platform_id, fresh=fresh)
     token = use_transport(holders.transport)
     bar = tqdm(total=len(plans), desc="demo jobs", unit="job", disable=not progress or not plans)
+    synchronous = await _synchronous(sessionmaker, 1)
     try:
         if plans:
             replay.at(plans[0].created - timedelta(hours=1))
@@ -576,15 +621,17 @@ async def seed_jobs(sessionmaker: SessionMaker, *, seed: int = DEFAULT_SEED, cou
             bar.update(1)
         if plans:  # with the holders still in process: an amendment may move a sealed job's deadline
             await seed_clarifications(replay, seed, now)
+        if plans:
+            await replay.play_story(now)  # what falls after the last job
+            set_clock_offset(timedelta(0))
+            async with sessionmaker() as s:
+                await nightly_recompute(s)  # scores and lists as they stand today
     finally:
         set_clock_offset(timedelta(0))
         reset_transport(token)
         holders.close()
         bar.close()
-    if plans:
-        await replay.play_story(now)  # what falls after the last job
-        async with sessionmaker() as s:
-            await nightly_recompute(s)  # scores and lists as they stand today
+        await _synchronous(sessionmaker, synchronous)
     codes = [p.code for p in plans]
     async with sessionmaker() as s:
         statuses = (await s.exec(select(Job.status).where(col(Job.project_code).in_(codes)))).all()

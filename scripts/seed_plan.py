@@ -23,18 +23,29 @@ from faker import Faker
 
 import app.main  # noqa: F401  (the composition root: wires the domains' ports and tasks)
 from marketplace.catalogue_data import DEFAULT_ITEMS
+from marketplace.domain.methods import OPTIMAL_PERCENTAGES, optimal_reference
 from marketplace.services.registry import DEFAULT_CATEGORIES
 
 DEFAULT_SEED = 20261127  # the demo's seed: organisations (seed_demo) and jobs (seed_jobs)
 DEMO_PREFIX = "DEMO-"
 BLOCK = 40
-# Final outcomes of one block of 40 plan entries (shuffled per block).  27 of
-# 40 end with a selection, so 320 jobs give ~216 draw records.
-BLOCK_OUTCOMES = {"draft": 2, "open": 5, "cancelled": 2, "failed": 4, "awarded": 5, "contracted": 8,
-                  "completed": 14}
+# Final outcomes of one block of 40 plan entries (shuffled per block).  29 of
+# 40 end with a selection, so 320 jobs give ~232 draw records, 176 of them completed (enough rated work for the
+# regulars below to earn their place in the ranking and on the red list).
+BLOCK_OUTCOMES = {"draft": 2, "open": 4, "cancelled": 2, "failed": 3, "awarded": 3, "contracted": 4,
+                  "completed": 22}
 SELECTED_OUTCOMES = ("awarded", "contracted", "completed")
 METHOD_WEIGHTS = {"random": 25, "random_weighted": 15, "lowest": 20, "optimal": 15, "best_value": 15, "direct": 10}
 DIRECT_CAP = Decimal("100000.00")
+# Standing (DESIGN "Ratings and credit"): a market has its regulars, agencies that quote on most of their
+# categories' jobs, usually at the lowest sensible price, and whom owners choosing directly prefer; owners and
+# approving departments rate their work highly, so they lead the ranking and the best reach the red list.  A few
+# poor performers win on price too, and are rated so low that they end on the black list.  Everyone else is
+# ordinary.  Targets: completed jobs each is planned to win where the method lets price or choice decide.
+REGULARS, LEADERS, KEEN = 22, 7, 3
+REGULAR_WINS, LEADER_WINS, POOR, POOR_WINS = 4, 7, 2, 5  # every one its REGULAR_WINS first, then the rest
+REGULAR_BIDS = 0.9  # how often one of the KEEN regulars (or poor performers) most in need of work quotes
+FAVOURED_METHODS = ("lowest", "best_value", "optimal", "direct")
 
 CAP_RANGES = {  # (min, max) budget cap in yuan per category
     "EIA": (30_000, 600_000), "SAFETY": (20_000, 300_000), "SURVEY": (50_000, 1_500_000),
@@ -107,6 +118,50 @@ class JobPlan:
     deadline: datetime
     item: str  # the catalogue item: one of the category's whose level floor allows min_level
     rng: random.Random = field(repr=False)
+    favourite: int | None = None  # the regular (or poor performer) priced to win, or the owner's direct choice
+
+
+@dataclass
+class Standing:
+    """Who the demo's regulars and poor performers are: agency id -> completed jobs it is planned to win."""
+
+    regulars: dict[int, int]
+    poor: dict[int, int]
+    homes: dict[int, set[str]] = field(default_factory=dict)  # the categories each one quotes on regularly
+
+    def of(self, agency_id: int) -> str:
+        return "regular" if agency_id in self.regulars else "poor" if agency_id in self.poor else "ordinary"
+
+    @property
+    def favoured(self) -> dict[int, int]:
+        return {**self.regulars, **self.poor}
+
+
+def standings(seed: int, pools: Pools, exclude: set[int] | frozenset[int] = frozenset()) -> Standing:
+    """The regulars: agencies qualified at level 1 or 2, those with the widest reach first, at least two in
+    every category; the LEADERS among them (widest reach) aim at more work. Then POOR poor performers among
+    the rest. Each is at home in its level-1/2 categories. `exclude` (the demo login agency, whose own story
+    is told elsewhere) is neither."""
+    rng = random.Random(f"{seed}-standing")
+    good: dict[int, list[str]] = {}
+    reach: Counter[int] = Counter()  # level 1 may serve every job of its category, level 2 all but the level-1 ones
+    for cat in sorted(pools.by_category):
+        for agency_id, _code, level in pools.by_category[cat]:
+            if level <= 2 and agency_id not in exclude:
+                good.setdefault(agency_id, []).append(cat)
+                reach[agency_id] += 3 - level
+    tie = {a: rng.random() for a in sorted(good)}
+    ranked = sorted(good, key=lambda a: (-reach[a], tie[a]))
+    chosen: list[int] = []
+    for cat in sorted(pools.by_category):  # two in every category first, then the widest reach
+        short = max(0, 2 - sum(cat in good[c] for c in chosen))
+        chosen.extend([a for a in ranked if cat in good[a] and a not in chosen][:short])
+    chosen += [a for a in ranked if a not in chosen][:max(0, REGULARS - len(chosen))]
+    leaders = set(sorted(chosen, key=lambda a: (-reach[a], tie[a]))[:LEADERS])
+    rest = [a for a in ranked if a not in chosen and len(good[a]) >= 2]
+    poor = sorted(rng.sample(rest, min(POOR, len(rest))))
+    return Standing({a: LEADER_WINS if a in leaders else REGULAR_WINS for a in sorted(chosen)},
+                    {a: POOR_WINS for a in poor}, {a: set(good[a]) for a in [*chosen, *poor]})
 
 
 # ---- planning (pure: seed, pools and owners in, plans out) ------------------------------------
@@ -120,12 +175,14 @@ BROWSERS = (
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15",
     "Mozilla/5.0 (Windows NT 10.0; WOW64; Trident/7.0; rv:11.0) like Gecko",
 )
-def shared_offices(plans: list["JobPlan"], rings: int = 2) -> dict[int, int]:
+def shared_offices(plans: list[JobPlan], rings: int = 2, exclude: set[int] | frozenset[int] = frozenset()
+                   ) -> dict[int, int]:
     """The demo's rings: the `rings` pairs of agencies that bid together most often quote from one
-    office and one computer (what the collusion signals are for). Maps the second agency to the first."""
+    office and one computer (what the collusion signals are for). Maps the second agency to the first.
+    Agencies in `exclude` (the regulars and poor performers, who bid together on everything) are in no ring."""
     together: Counter[tuple[int, int]] = Counter()
     for p in plans:
-        together.update(combinations(sorted({b[0] for b in p.bidders}), 2))
+        together.update(combinations(sorted({b[0] for b in p.bidders} - set(exclude)), 2))
     offices: dict[int, int] = {}
     for (a, b), _n in sorted(together.items(), key=lambda kv: (-kv[1], kv[0])):
         if len(offices) >= rings:
@@ -159,6 +216,41 @@ def _price(rng: random.Random, cap: Decimal, level: float, low: bool) -> Decimal
     if rng.random() < 0.4:  # many agencies quote round figures
         price = (price / 10).quantize(Decimal("1"), rounding=ROUND_HALF_UP) * 10
     return within_cap(price, cap)
+
+
+def _favour(rng: random.Random, bidders: list[tuple[int, Decimal, int, str]], favourite: int, method: str,
+            cap: Decimal, cutter: int | None) -> list[tuple[int, Decimal, int, str]]:
+    """The favourite's quote priced to win: under the lowest other (lowest, best_value; an undercutter
+    aside, who still comes first unless rejected), or nearest the optimal reference."""
+    others = [b[1] for b in bidders if b[0] != favourite]
+    if method == "optimal" and others:
+        price = _optimal_price(others, cap)
+    else:
+        # Low enough that a second thought of another bidder (3–7 % off) or a better credit score in
+        # best_value rarely beats it, not so low as to be abnormally low (≤ 70 % of the next).
+        fair = [b[1] for b in bidders if b[0] not in (favourite, cutter)]
+        price = min(fair) * Decimal(str(rng.uniform(0.84, 0.9))) if fair else cap * Decimal(str(rng.uniform(0.7, 0.8)))
+        if cutter is not None:  # the undercutter must stay abnormally low (≤ 70 % of the next): just under the rest
+            low = next(b[1] for b in bidders if b[0] == cutter)
+            price = max(low / Decimal("0.695"), min(fair) * Decimal(str(rng.uniform(0.95, 0.98))) if fair else price)
+    return [(a, within_cap(price, cap) if a == favourite else p, days, note) for a, p, days, note in bidders]
+
+
+def _optimal_price(others: list[Decimal], cap: Decimal) -> Decimal:
+    """The price nearest the optimal reference (the trimmed mean × p %, p drawn from 95–98 at selection, the
+    favourite's own price in the mean) for as many of the four p as can be: searched on a grid."""
+    mean = sum(others) / len(others)
+    best: tuple[tuple[int, Decimal], Decimal] | None = None
+    for i in range(81):
+        x = within_cap(mean * (Decimal("0.86") + Decimal(i) / 500), cap)
+        wins = 0
+        for p in OPTIMAL_PERCENTAGES:
+            ref = optimal_reference([*others, x], p)
+            wins += all(abs(x - ref) < abs(o - ref) for o in others)
+        key = (wins, -abs(x - optimal_reference([*others, x], 97)))
+        if best is None or key > best[0]:
+            best = (key, x)
+    return best[1]
 
 
 def within_cap(price: Decimal, cap: Decimal) -> Decimal:
@@ -197,8 +289,16 @@ def _block(seed: int, b: int) -> tuple[list[str], list[str]]:
 
 
 def plan_jobs(seed: int, count: int, pools: Pools, owner_ids: list[int], now: datetime,
-              demo_agency_id: int | None = None) -> list[JobPlan]:
+              demo_agency_id: int | None = None, standing: Standing | None = None) -> list[JobPlan]:
     """Everything seed_jobs will do, decided from the seed (and the organisations) alone."""
+    if standing is None:
+        standing = standings(seed, pools, {demo_agency_id} if demo_agency_id is not None else set())
+    favoured = standing.favoured
+    wins: Counter[int] = Counter()  # completed jobs planned for each favoured agency so far
+
+    def shortfall(agency_id: int) -> tuple[int, int]:  # short of the floor first, then short of the target
+        floor = min(favoured[agency_id], max(REGULAR_WINS, standing.poor.get(agency_id, 0)))
+        return max(0, floor - wins[agency_id]), favoured[agency_id] - wins[agency_id]
     fake = Faker("zh_CN")
     cat_names = {c: zh for c, zh, _en in DEFAULT_CATEGORIES}
     plans = []
@@ -264,7 +364,7 @@ def plan_jobs(seed: int, count: int, pools: Pools, owner_ids: list[int], now: da
             deadline = created + window
         # Bidders.
         if selected:
-            n = rng.randint(3, 9) if state_funded else rng.randint(1, 6)
+            n = rng.randint(3, 6) if state_funded else rng.randint(1, 4)
         elif outcome == "failed":
             n = rng.randint(0, 2) if state_funded else 0
         elif outcome == "open":
@@ -277,20 +377,38 @@ def plan_jobs(seed: int, count: int, pools: Pools, owner_ids: list[int], now: da
         rng.shuffle(order)
         if demo_agency_id is not None and rng.random() < 0.4:  # the demo login "agency1" bids often
             order.sort(key=lambda a: a[0] != demo_agency_id)
-        bidders_pool, spare = order[:n], order[n:]
+        favourite = None
+        if selected:  # the regulars (and poor performers) of the category quote on most of its jobs
+            regular = sorted((a for a in order if category in standing.homes.get(a[0], ())),
+                             key=lambda a: shortfall(a[0]), reverse=True)  # the most in need of work first
+            keen = [a for a in regular[:KEEN] if rng.random() < REGULAR_BIDS]
+            bidders_pool = keen + [a for a in order if a not in keen][:max(0, n - len(keen))]
+            rng.shuffle(bidders_pool)
+            spare = [a for a in order if a not in bidders_pool]
+            # Where price or the owner's choice decides, the one that most needs the work is priced to win.
+            needs = [(shortfall(a[0]), rng.random(), a[0]) for a in keen
+                     if a[0] in standing.regulars or wins[a[0]] < favoured[a[0]]]
+            if method in FAVOURED_METHODS and needs:
+                favourite = max(needs)[2]
+                wins[favourite] += outcome == "completed"
+        else:
+            bidders_pool, spare = order[:n], order[n:]
         exclusions = [spare[0][1]] if spare and rng.random() < 0.1 else []
         level = rng.uniform(0.62, 0.92)  # how keen this market is, as a share of the cap
-        # Now and then one bidder undercuts the rest (异常低价 in lowest / best_value).
+        # Now and then one bidder undercuts the rest (异常低价 in lowest / best_value): never a favoured one.
+        cutter = next((k for k, a in enumerate(bidders_pool) if a[0] not in favoured), None)
         undercut = (selected and method in ("lowest", "best_value") and len(bidders_pool) >= 2
-                    and rng.random() < 0.3)
+                    and cutter is not None and rng.random() < 0.3)
         if undercut:
             level = max(level, 0.88)
         bidders = []
         for k, a in enumerate(bidders_pool):
-            price = _price(rng, cap, level, undercut and k == 0)
-            if undercut and k > 0:
+            price = _price(rng, cap, level, undercut and k == cutter)
+            if undercut and k != cutter:
                 price = max(price, within_cap(cap * Decimal("0.85"), cap))
             bidders.append((a[0], price, max(1, int(service_days * rng.uniform(0.7, 1.0))), rng.choice(QUOTE_NOTES)))
+        if favourite is not None and method != "direct":
+            bidders = _favour(rng, bidders, favourite, method, cap, bidders_pool[cutter][0] if undercut else None)
         created = created.replace(second=0, microsecond=0)
         deadline = deadline.replace(minute=0 if rng.random() < 0.7 else 30, second=0, microsecond=0)
         description = (f"{project}已完成立项审批，现通过中介服务超市公开选取{cat_names[category]}服务机构。"
@@ -306,5 +424,6 @@ def plan_jobs(seed: int, count: int, pools: Pools, owner_ids: list[int], now: da
             owner_id=owner_ids[0] if rng.random() < 0.2 else rng.choice(owner_ids), category=category,
             min_level=min_level, state_funded=state_funded, cap=cap, title=title, project_name=project,
             description=description, service_days=service_days, beacon=beacon, price_weight=pw, credit_weight=cw,
-            exclusions=exclusions, bidders=bidders, created=created, deadline=deadline, item=item, rng=rng))
+            exclusions=exclusions, bidders=bidders, created=created, deadline=deadline, item=item, rng=rng,
+            favourite=favourite))
     return plans

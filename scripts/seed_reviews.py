@@ -5,7 +5,8 @@ order: ECO, NRP, HUD, EMB, WATER, DRC), each with a random password nobody is to
 one, e.g. `reviewer1`, a one-time password). Then most completed and rated demo jobs (about four in five, chosen
 from the job number, so the choice is the same on every run) get their department's review at a moment within the
 30 days after completion, on the demo replay clock (app.clock.set_clock_offset, as scripts/seed_jobs.py does), never
-after the real now. The three lowest reviews old enough are appealed by their agencies: one upheld (voided), one
+after the real now. A department sees the same work the owner saw: its marks follow the owner's rating of the job
+(or, where the owner did not rate it, the agency's other ratings), give or take a star. The three lowest reviews old enough are appealed by their agencies: one upheld (voided), one
 dismissed, one left open. Every agency reviewed is recomputed at the end. Call it after the jobs are seeded::
 
     from scripts.seed_reviews import seed_reviews
@@ -32,7 +33,7 @@ from app.db import SessionMaker
 from app.models import User
 from marketplace.catalogue_models import Department, ServiceItem
 from marketplace.models import COMPLETED, RATED, Agency, Contract, Job
-from ratings.models import Appeal, Review
+from ratings.models import Appeal, Rating, Review
 from ratings.review_schemas import ReviewIn
 from ratings.services.appeals import appeal_review, decide_appeal
 from ratings.services.recompute import recompute_agency
@@ -93,6 +94,13 @@ async def seed_reviews(sessionmaker: SessionMaker) -> int:
             .where(col(Job.status).in_((COMPLETED, RATED)), col(Job.completed_at).is_not(None))
             .where(~select(Review.id).where(Review.job_id == Job.id).exists())
             .order_by(col(Job.completed_at), col(Job.id)))).all()
+        agency_of = dict((await session.exec(select(Contract.job_id, Contract.agency_id))).all())
+        rated = (await session.exec(select(Rating.job_id, Rating.agency_id, Rating.score)
+                                    .where(col(Rating.voided_at).is_(None)))).all()
+    by_job = {job_id: float(score) for job_id, _a, score in rated}
+    by_agency: dict[int, list[float]] = {}
+    for _j, agency_id, score in rated:
+        by_agency.setdefault(agency_id, []).append(float(score))
     now = _real_now()
     # Each department's latest result still inside its review window stays for its reviewer to review (the demo
     # reviewer1 … logs in to a result waiting for them).
@@ -110,8 +118,13 @@ async def seed_reviews(sessionmaker: SessionMaker) -> int:
             if latest <= done:
                 continue
             t = done + (latest - done) * rng.uniform(0.05, 0.9)
-            quality = rng.choices([5, 4, 3, 2, 1], weights=[30, 40, 18, 9, 3])[0]
-            compliance = max(1, min(5, quality + rng.choice([-1, 0, 0, 1])))
+            seen = by_agency.get(agency_of.get(job.id), [])
+            basis = by_job.get(job.id, sum(seen) / len(seen) if seen else None)  # the owner's view, 0–100
+            if basis is None:
+                quality = rng.choices([5, 4, 3, 2, 1], weights=[30, 40, 18, 9, 3])[0]
+            else:
+                quality = max(1, min(5, round(1 + basis / 25) + rng.choices([-1, 0, 1], weights=[1, 6, 1])[0]))
+            compliance = max(1, min(5, quality + rng.choices([-1, 0, 1], weights=[1, 4, 1])[0]))
             _at(t)
             async with sessionmaker() as session:
                 review = await review_job(session, as_current(reviewer), job.job_no, ReviewIn(

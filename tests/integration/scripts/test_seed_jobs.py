@@ -21,8 +21,10 @@ from marketplace.clarification_models import Amendment, Question
 from marketplace.domain.methods import METHODS as METHOD_CODES
 from marketplace.models import Agency, Contract, Job, Qualification, Quote, Selection
 from marketplace.services.draw_records import draw_record
+from ratings.models import Rating, Violation
 from scripts.seed_demo import seed
 from scripts.seed_jobs import DEMO_PREFIX, seed_jobs
+from scripts.seed_plan import FAVOURED_METHODS, plan_jobs, standings
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -48,6 +50,10 @@ async def test_demo_jobs_cover_the_lifecycle_and_verify(app, sessionmaker, tmp_p
 
     verifier = load_verifier()
     now = datetime.now(timezone.utc)
+    _u, _r, owner_ids, pools, _e, demo_agency = await seed_jobs_module._load(sessionmaker, now)
+    standing = standings(7, pools, {demo_agency})  # the regulars and poor performers the plan chose
+    assert len(standing.regulars) >= 10 and demo_agency not in standing.favoured
+    plans = plan_jobs(7, 40, pools, owner_ids, now, demo_agency, standing)
     async with sessionmaker() as s:
         jobs = (await s.exec(select(Job).where(col(Job.project_code).startswith(DEMO_PREFIX)))).all()
         assert len(jobs) == 40
@@ -96,6 +102,20 @@ async def test_demo_jobs_cover_the_lifecycle_and_verify(app, sessionmaker, tmp_p
             AuditEvent.kind == "quote.reconfirmed"))).one() > 0
         report = await verify_stored_chain(s)
         assert report.ok, report
+        # Standing: the regulars quote where price or the owner's choice decides and mostly win, their work
+        # is rated highly (4 or 5 stars), a poor performer's badly (3 at most), and no regular has a violation.
+        favoured = [p for p in plans if p.favourite is not None]
+        assert favoured and all(p.method in FAVOURED_METHODS and p.favourite in standing.favoured
+                                and p.favourite in {b[0] for b in p.bidders} for p in favoured)
+        winners = dict((await s.exec(select(Job.project_code, Contract.agency_id).join(
+            Contract, Contract.job_id == Job.id))).all())
+        done = [p for p in favoured if p.outcome == "completed"]
+        assert sum(winners.get(p.code) == p.favourite for p in done) >= len(done) / 2 > 0
+        ratings = (await s.exec(select(Rating))).all()
+        assert any(standing.of(r.agency_id) == "regular" for r in ratings)
+        assert all(r.score >= 75 for r in ratings if standing.of(r.agency_id) == "regular")
+        assert all(r.score <= 50 for r in ratings if standing.of(r.agency_id) == "poor")
+        assert not (await s.exec(select(Violation).where(col(Violation.agency_id).in_(standing.regulars)))).all()
         events = (await s.exec(select(func.count()).select_from(AuditEvent))).one()
         selections = (await s.exec(select(func.count()).select_from(Selection))).one()
 

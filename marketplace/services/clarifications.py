@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -147,6 +148,12 @@ async def amend_job(session: AsyncSession, user: CurrentUser, job_no: str, data:
                           moved_for_minimum=move.moved_for_minimum, attachments_changed=bool(checked),
                           published_at=utcnow(), published_by=actor_of(user))
     session.add(amendment)
+    try:
+        await session.flush()
+    except IntegrityError:  # another amendment of this job took the same number at the same moment
+        await session.rollback()
+        raise Conflict(_("Another amendment of this job was published at the same moment. Reload and try again."),
+                       data={"code": "amendment_race"}) from None
     added = await attachments.store_checked(session, user, job, checked, Path(settings.var_dir)) if checked else []
     if move.deadline != current:
         job.quote_deadline = move.deadline

@@ -436,3 +436,30 @@ async def test_amendments_in_the_ocds_releases(client, sessionmaker, world):
     assert second["amendments"][1]["releaseID"] == f"{job_no}-amendment-2"
     assert not any(d["title"] == "图纸.pdf" for d in first["documents"])
     assert any(d["title"] == "图纸.pdf" for d in second["documents"])
+
+
+async def test_two_amendments_at_once_get_distinct_numbers_or_a_clear_409(client, sessionmaker, world):
+    import asyncio
+
+    from app.errors import Conflict
+    from marketplace.schemas.clarifications import AmendmentIn
+    from marketplace.services.clarifications import amend_job
+    from tests.integration.marketplace.test_selection_flow import user_of
+
+    job_no = await published(client)
+    async with sessionmaker() as s:
+        owner_id = (await s.exec(select(Job.owner_id).where(Job.job_no == job_no))).one()
+    owner = user_of("own1", "owner", owner_id=owner_id)
+
+    async def amend(text):
+        async with sessionmaker() as s:
+            try:
+                return (await amend_job(s, owner, job_no, AmendmentIn(text=text))).seq
+            except Conflict as exc:
+                assert exc.data.get("code") == "amendment_race"
+                return None
+    seqs = await asyncio.gather(*(amend(f"并发变更{i}") for i in range(4)))
+    done = [q for q in seqs if q is not None]
+    assert done and len(done) == len(set(done))
+    async with sessionmaker() as s:
+        assert sorted((await s.exec(select(Amendment.seq))).all()) == sorted(done)

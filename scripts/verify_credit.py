@@ -2,7 +2,7 @@
 """Re-derive an agency's published credit score from `GET /api/agencies/{code}/credit` (standard library only).
 
     python3 scripts/verify_credit.py credit.json
-    python3 scripts/verify_credit.py https://market.example/api/agencies/91330000XXXXXXXXXX/credit
+    python3 scripts/verify_credit.py https://market.example/api/agencies/{agency_code}/credit
 
 From the published inputs alone (DESIGN "Ratings and credit", the `formula` text of the answer):
 

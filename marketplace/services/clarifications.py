@@ -243,8 +243,3 @@ async def clarifications_of(session: AsyncSession, job: Job, user: CurrentUser |
             last = ensure_aware(amendments[-1].published_at) if amendments else None
             out.reconfirm_needed = not counts_after_amendment(quote, last)
     return out
-
-
-async def unanswered_for_owner(session: AsyncSession, owner_id: int) -> int:
-    return (await session.exec(select(func.count()).select_from(Question).join(Job, Job.id == Question.job_id).where(
-        Job.owner_id == owner_id, Job.status == PUBLISHED, col(Question.answered_at).is_(None)))).one()

@@ -39,16 +39,6 @@ async def commitment_at(session: AsyncSession, agency_id: int, category_id: int,
         .order_by(col(Commitment.valid_from).desc()))).first()
 
 
-async def limits_at(session: AsyncSession, pairs: list[tuple[int, datetime]], category_id: int) -> dict[int, int]:
-    """For (agency id, time) pairs in one category: each agency's committed time limit at that time."""
-    out: dict[int, int] = {}
-    for agency_id, at in pairs:
-        c = await commitment_at(session, agency_id, category_id, at)
-        if c is not None:
-            out[agency_id] = c.time_limit_days
-    return out
-
-
 def over_commitment_text(limit: int, days: int) -> str:
     return _("Your service commitment in this category promises at most {limit} days; this quote promises {days}.",
              limit=limit, days=days)

@@ -22,49 +22,41 @@ from ratings.models import Appeal, Rating, Review
 APPEAL_WINDOW_DAYS = 15
 
 
-async def appeal_rating(session: AsyncSession, user: CurrentUser, rating_id: int, reason: str) -> Appeal:
-    rating = await session.get(Rating, rating_id)
-    if rating is None or rating.agency_id != user.agency_id:
-        raise NotFound(_("No such rating."))
-    if rating.voided_at is not None:
-        raise Conflict(_("This rating has been voided."))
-    if utcnow() > ensure_aware(rating.rated_at) + timedelta(days=APPEAL_WINDOW_DAYS):
+async def _file_appeal(session: AsyncSession, user: CurrentUser, evaluation: Rating | Review | None, given_at,
+                       field: str, texts: dict[str, str], reason: str) -> Appeal:
+    """The agency appeals an evaluation of its work (an owner's rating or a department's review), within
+    15 days of it, once; `field` is the appeal's column naming it, `texts` the messages in its words."""
+    if evaluation is None or evaluation.agency_id != user.agency_id:
+        raise NotFound(texts["missing"])
+    if evaluation.voided_at is not None:
+        raise Conflict(texts["voided"])
+    if utcnow() > ensure_aware(given_at(evaluation)) + timedelta(days=APPEAL_WINDOW_DAYS):
         raise Conflict(_("The 15-day appeal period has ended."))
-    appeal = Appeal(rating_id=rating.id, agency_id=rating.agency_id, reason=reason)
+    appeal = Appeal(**{field: evaluation.id}, agency_id=evaluation.agency_id, reason=reason)
     session.add(appeal)
     try:
         await session.flush()
     except IntegrityError:
         await session.rollback()
-        raise Conflict(_("This rating has already been appealed.")) from None
-    agency = await session.get(Agency, rating.agency_id)
+        raise Conflict(texts["twice"]) from None
+    agency = await session.get(Agency, evaluation.agency_id)
     await append_event(session, actor=actor_of(user), kind="appeal.filed", subject=f"agency:{agency.credit_code}",
-                       data={"rating_id": rating.id, "appeal_id": appeal.id})
+                       data={field: evaluation.id, "appeal_id": appeal.id})
     await session.commit()
     return appeal
+
+
+async def appeal_rating(session: AsyncSession, user: CurrentUser, rating_id: int, reason: str) -> Appeal:
+    return await _file_appeal(session, user, await session.get(Rating, rating_id), lambda r: r.rated_at,
+                              "rating_id", {"missing": _("No such rating."), "voided": _("This rating has been voided."),
+                                            "twice": _("This rating has already been appealed.")}, reason)
 
 
 async def appeal_review(session: AsyncSession, user: CurrentUser, review_id: int, reason: str) -> Appeal:
     """The agency appeals a department's review of its result, within 15 days of the review, once."""
-    review = await session.get(Review, review_id)
-    if review is None or review.agency_id != user.agency_id:
-        raise NotFound(_("No such review."))
-    if review.voided_at is not None:
-        raise Conflict(_("This review has been voided."))
-    if utcnow() > ensure_aware(review.reviewed_at) + timedelta(days=APPEAL_WINDOW_DAYS):
-        raise Conflict(_("The 15-day appeal period has ended."))
-    appeal = Appeal(review_id=review.id, agency_id=review.agency_id, reason=reason)
-    session.add(appeal)
-    try:
-        await session.flush()
-    except IntegrityError:
-        await session.rollback()
-        raise Conflict(_("This review has already been appealed.")) from None
-    agency = await session.get(Agency, review.agency_id)
-    await append_event(session, actor=actor_of(user), kind="appeal.filed", subject=f"agency:{agency.credit_code}",
-                       data={"review_id": review.id, "appeal_id": appeal.id})
-    await session.commit()
-    return appeal
+    return await _file_appeal(session, user, await session.get(Review, review_id), lambda r: r.reviewed_at,
+                              "review_id", {"missing": _("No such review."), "voided": _("This review has been voided."),
+                                            "twice": _("This review has already been appealed.")}, reason)
 
 
 async def decide_appeal(session: AsyncSession, user: CurrentUser, appeal_id: int, uphold: bool, reason: str) -> Appeal:

@@ -6,10 +6,14 @@ these labels, with the code beside them where a regulator searches by it. The re
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from markupsafe import Markup, escape
+
 from app.i18n import gettext as _
+from app.i18n import ngettext
 
 # Every kind the code appends (grep 'kind="' app marketplace ratings), with its English label (the msgid).
 KIND_LABELS: dict[str, str] = {
@@ -173,6 +177,28 @@ def audit_subject(subject: str) -> SubjectLabel:
     return SubjectLabel(_(label, value=value), link.format(value=quote(value, safe="")) if link and safe else None)
 
 
+_REFERENCE = re.compile(r"\b(?:(" + "|".join(_SUBJECTS) + r"):([A-Za-z0-9][A-Za-z0-9_\-]*)|days_late:(\d+))")
+
+
+def linked_references(text: str) -> Markup:
+    """Free text (a violation's evidence) with its references labelled and, where they have a page, linked:
+    `job:J2026-00012` → <a href="/jobs/J2026-00012">项目 J2026-00012</a>, `days_late:3` → 晚交 3 天; the rest
+    escaped as it is."""
+    out, last = [], 0
+    for m in _REFERENCE.finditer(text):
+        out.append(escape(text[last:m.start()]))
+        if m.group(3) is not None:
+            out.append(escape(ngettext("{n} day late", "{n} days late", int(m.group(3)))))
+        else:
+            label = audit_subject(f"{m.group(1)}:{m.group(2)}")
+            out.append(Markup('<a href="{}">{}</a>').format(label.href, label.text) if label.href
+                       else escape(label.text))
+        last = m.end()
+    out.append(escape(text[last:]))
+    return Markup("").join(out)
+
+
 def names() -> dict:
     """The template globals of this module."""
-    return {"audit_kind_name": audit_kind_name, "actor_name": actor_name, "audit_subject": audit_subject}
+    return {"audit_kind_name": audit_kind_name, "actor_name": actor_name, "audit_subject": audit_subject,
+            "linked_references": linked_references}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from app.i18n import DEFAULT_LOCALE, get_locale, local_time, set_locale
+from app.i18n import DEFAULT_LOCALE, get_locale, local_time, ngettext, set_locale
 from app.i18n import gettext as _
 from app.settings import get_settings
 
@@ -96,7 +96,7 @@ def notice_detail(kind: str, data: Mapping[str, Any]) -> str:
     if data.get("deadline"):
         parts.append(_("Quote deadline {deadline}", deadline=local_time(str(data["deadline"]), tz)))
     if data.get("days"):
-        parts.append(_("{n} days", n=data["days"]))
+        parts.append(ngettext("{n} day", "{n} days", data["days"]))
     if data.get("category"):
         parts.append(_("Category {category}", category=data["category"]))
     return "; ".join(parts)

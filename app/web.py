@@ -92,25 +92,28 @@ def csrf_token(request: Request) -> str:
     return csrf_token_for(request.app.state.settings.secret_key, request.scope)
 
 
-def _flash_key(request: Request) -> str:
-    return f"flash:{request.scope.get('session_id') or request.scope.get('anon_id')}"
+def _once_key(request: Request, name: str, session_id: str | None = None) -> str:
+    return f"{name}:{session_id or request.scope.get('session_id') or request.scope.get('anon_id')}"
 
 
-async def flash(request: Request, message: str, level: str = "success", *, session_id: str | None = None) -> None:
-    """Keep a one-time message for the next page (lost, not an error, while the store is down)."""
-    store = request.app.state.store
-    key = f"flash:{session_id}" if session_id else _flash_key(request)
+async def keep_once(request: Request, name: str, value: Any, expires_in: int = 120, *,
+                    session_id: str | None = None) -> bool:
+    """Keep `value` (JSON) for this visitor's next page under `name`; False (nothing kept) while the store is
+    down."""
     try:
-        await store.set(key, json.dumps({"message": message, "level": level}), expires_in=120)
+        await request.app.state.store.set(_once_key(request, name, session_id), json.dumps(value),
+                                          expires_in=expires_in)
     except Exception as exc:
         if not redis_unreachable(exc):
             raise
-        log.warning("flash message lost: the store does not answer")
+        return False
+    return True
 
 
-async def take_flash(request: Request) -> dict[str, str] | None:
+async def take_once(request: Request, name: str) -> Any:
+    """What `keep_once` kept under `name` for this visitor, once (None if nothing, or while the store is down)."""
     store = request.app.state.store
-    key = _flash_key(request)
+    key = _once_key(request, name)
     try:
         raw = await store.get(key)
         if raw is None:
@@ -121,6 +124,16 @@ async def take_flash(request: Request) -> dict[str, str] | None:
             raise
         return None
     return json.loads(raw)
+
+
+async def flash(request: Request, message: str, level: str = "success", *, session_id: str | None = None) -> None:
+    """Keep a one-time message for the next page (lost, not an error, while the store is down)."""
+    if not await keep_once(request, "flash", {"message": message, "level": level}, session_id=session_id):
+        log.warning("flash message lost: the store does not answer")
+
+
+async def take_flash(request: Request) -> dict[str, str] | None:
+    return await take_once(request, "flash")
 
 
 async def unread_notifications(request: Request) -> int | None:

@@ -27,17 +27,22 @@ from marketplace.services.regulators import create_regulator, regulator_accounts
 
 
 async def _review_action(request: Request, db: AsyncSession, back: str,
-                         act: Callable[[dict[str, Any]], Awaitable[Any]]) -> Response:
-    """Run a form of these pages with `form_action`: "Saved." and back to `back`; on a domain error
-    (unreadable input included) back there too, with its message."""
-    async def run() -> None:
-        await act(await read_input(request))
+                         act: Callable[[dict[str, Any]], Awaitable[str]]) -> Response:
+    """Run a form of these pages with `form_action`: `act` returns what was saved, said in a flash message on
+    the way back to `back`; on a domain error (unreadable input included) back there too, with its message."""
+    async def run() -> str:
+        return await act(await read_input(request))
 
     async def back_with_message(exc: DomainError) -> Response:
         await flash(request, domain_message(exc), "error")
         return redirect(back)
 
-    return await form_action(db, run, done(request, _("Saved."), back), back_with_message)
+    return await form_action(db, run, done(request, lambda said: said, back), back_with_message)
+
+
+def _decided(name: str, decision: str) -> str:
+    return (_("The registration of {name} was approved.", name=name) if decision == "approve"
+            else _("The registration of {name} was rejected.", name=name))
 
 
 # ---- registrations and their review -------------------------------------------------------------
@@ -71,9 +76,10 @@ async def admin_owner_page(request: Request, db: DB, owner_id: FromPath[int]) ->
 async def admin_agency_decision(request: Request, db: DB, agency_id: FromPath[int]) -> Response:
     async def act(data):
         d = parse(Decision, data)
-        await registry.decide_agency(db, actor_of(user_of(request)), agency_id, d.decision, d.reason)
+        agency = await registry.decide_agency(db, actor_of(user_of(request)), agency_id, d.decision, d.reason)
         if d.decision == "approve":  # an approved agency gets its (prior) credit score now: ranked at once
             await recompute_later(request, agency_id)
+        return _decided(agency.name, d.decision)
     return await _review_action(request, db, f"/admin/agencies/{agency_id}", act)
 
 
@@ -81,8 +87,10 @@ async def admin_agency_decision(request: Request, db: DB, agency_id: FromPath[in
 async def admin_agency_status(request: Request, db: DB, agency_id: FromPath[int]) -> Response:
     async def act(data):
         d = parse(StatusChange, data)
-        await registry.change_agency_status(db, actor_of(user_of(request)), agency_id, d.action, d.reason)
+        agency = await registry.change_agency_status(db, actor_of(user_of(request)), agency_id, d.action, d.reason)
         await recompute_later(request, agency_id)
+        return (_("{name} was suspended: it cannot quote until reinstated.", name=agency.name)
+                if d.action == "suspend" else _("{name} was reinstated.", name=agency.name))
     return await _review_action(request, db, f"/admin/agencies/{agency_id}", act)
 
 
@@ -90,7 +98,8 @@ async def admin_agency_status(request: Request, db: DB, agency_id: FromPath[int]
 async def admin_owner_decision(request: Request, db: DB, owner_id: FromPath[int]) -> Response:
     async def act(data):
         d = parse(Decision, data)
-        await registry.decide_owner(db, actor_of(user_of(request)), owner_id, d.decision, d.reason)
+        owner = await registry.decide_owner(db, actor_of(user_of(request)), owner_id, d.decision, d.reason)
+        return _decided(owner.name, d.decision)
     return await _review_action(request, db, f"/admin/owners/{owner_id}", act)
 
 
@@ -101,7 +110,10 @@ async def admin_qualification_decision(request: Request, db: DB, qualification_i
 
     async def act(data):
         d = parse(Decision, data)
-        await registry.decide_qualification(db, actor_of(user_of(request)), qualification_id, d.decision, d.reason)
+        qual = await registry.decide_qualification(db, actor_of(user_of(request)), qualification_id, d.decision,
+                                                   d.reason)
+        return (_("Qualification {no} was approved.", no=qual.certificate_no) if d.decision == "approve"
+                else _("Qualification {no} was rejected.", no=qual.certificate_no))
     return await _review_action(request, db, back, act)
 
 
@@ -126,14 +138,17 @@ def _checkbox(data: dict[str, Any]) -> dict[str, Any]:
 @post("/admin/categories", opt=roles("admin"))
 async def categories_create(request: Request, db: DB) -> Response:
     async def act(data):
-        await registry.save_category(db, actor_of(user_of(request)), parse(CategoryIn, _checkbox(data)))
+        category = await registry.save_category(db, actor_of(user_of(request)), parse(CategoryIn, _checkbox(data)))
+        return _("Category {code} saved.", code=category.code)
     return await _review_action(request, db, "/admin/categories", act)
 
 
 @post("/admin/categories/{category_id:int}", opt=roles("admin"))
 async def categories_update(request: Request, db: DB, category_id: FromPath[int]) -> Response:
     async def act(data):
-        await registry.save_category(db, actor_of(user_of(request)), parse(CategoryIn, _checkbox(data)), category_id)
+        category = await registry.save_category(db, actor_of(user_of(request)), parse(CategoryIn, _checkbox(data)),
+                                                category_id)
+        return _("Category {code} saved.", code=category.code)
     return await _review_action(request, db, "/admin/categories", act)
 
 
@@ -147,7 +162,8 @@ async def regulators_page(request: Request, db: DB) -> Template:
 @post("/admin/regulators", opt=roles("admin"))
 async def regulators_create(request: Request, db: DB) -> Response:
     async def act(data):
-        await create_regulator(db, actor_of(user_of(request)), parse(RegulatorIn, data))
+        user = await create_regulator(db, actor_of(user_of(request)), parse(RegulatorIn, data))
+        return _("Regulator account {name} created.", name=user.username)
     return await _review_action(request, db, "/admin/regulators", act)
 
 

@@ -65,13 +65,18 @@ async def file_from_request(request: Request, db: DB) -> tuple[Any, str | None]:
                                            request.app.state.settings.var_dir)
 
 
-async def follow_up_from(request: Request, db: DB, data: dict[str, Any]) -> complaints.ComplaintView:
-    """The anonymous follow-up: wrong numbers or codes are counted per address (429 past the limit)."""
+async def follow_up_from(request: Request, db: DB, data: dict[str, Any],
+                         file_id: int | None = None) -> Any:
+    """The anonymous follow-up (the state, or with `file_id` one of its evidence files as (file, path)): wrong
+    numbers or codes are counted per address (429 past the limit)."""
     throttles = limits(request)
     address = client_address(request)
     await complaints.check_follow_ups(throttles, address)
     form = parse(FollowUpIn, data)
     try:
+        if file_id is not None:
+            return await complaints.follow_up_file(db, form.complaint_no, form.code, file_id,
+                                                   request.app.state.settings.var_dir)
         return await complaints.follow_up(db, form.complaint_no, form.code)
     except NotFound:
         await throttles.follow_ups.hit(address)

@@ -17,7 +17,7 @@ from app.db import DB
 from app.errors import DomainError
 from app.forms import FilterCheck, parse
 from app.i18n import gettext as _
-from app.web import done, form_action, read_input
+from app.web import done, form_action, keep_once, read_input, redirect, take_once
 from marketplace.controllers.complaint_api import file_from_request, follow_up_from, status_filter
 from marketplace.controllers.page_helpers import (
     PER_PAGE,
@@ -50,6 +50,9 @@ async def _render(request: Request, template: str, status_code: int = 200, **con
                              severity_name=severity_name, statuses=complaints.STATUSES, **context)
 
 
+FILED = "complaint-filed"  # what the filing keeps for the page that shows its number once
+
+
 # ---- filing -------------------------------------------------------------------------------------
 
 @get("/complaints/new", opt=roles(PUBLIC))
@@ -61,12 +64,15 @@ async def complaint_form(request: Request, job: FromQuery[str | None] = None,
 
 
 @post("/complaints/new", opt=roles(PUBLIC))
-async def complaint_submit(request: Request, db: DB) -> Template:
+async def complaint_submit(request: Request, db: DB) -> Response | Template:
     """On success the complaint number, and for an anonymous complainant its follow-up code, shown this once."""
 
-    async def filed(result: tuple[Any, str | None]) -> Template:
+    async def filed(result: tuple[Any, str | None]) -> Response:
         c, code = result
-        return await _render(request, "filed.html", complaint=c, code=code)
+        # Post/redirect/get: reloading the page that shows the number (and the code, once) files nothing again.
+        if await keep_once(request, FILED, {"no": c.complaint_no, "code": code}, expires_in=600):
+            return redirect("/complaints/filed")
+        return await _render(request, "filed.html", complaint=c, code=code)  # the store is down: shown at once
 
     async def again(exc: DomainError) -> Template:
         try:
@@ -78,6 +84,19 @@ async def complaint_submit(request: Request, db: DB) -> Template:
                              max_files=complaints.MAX_FILES)
 
     return await form_action(db, lambda: file_from_request(request, db), filed, again)
+
+
+@get("/complaints/filed", opt=roles(PUBLIC))
+async def complaint_filed_page(request: Request, db: DB) -> Response | Template:
+    """The number (and for an anonymous complainant the follow-up code) of the complaint just filed, this once;
+    afterwards the complaint's own page (signed in) or the follow-up form."""
+    kept = await take_once(request, FILED)
+    if not kept:
+        return redirect("/complaints/mine" if user_of(request) else "/complaints/follow-up")
+    page = await _render(request, "filed.html", complaint=await complaints.by_number(db, kept["no"]),
+                         code=kept["code"])
+    page.headers["cache-control"] = "no-store"
+    return page
 
 
 # ---- following it -------------------------------------------------------------------------------
@@ -96,7 +115,18 @@ async def follow_up_submit(request: Request, db: DB) -> Template:
     except DomainError as exc:
         return await _render(request, "follow_up.html", status_code=exc.status_code, error=exc.message,
                              errors=exc.fields, form={"complaint_no": str(data.get("complaint_no", ""))[:20]})
-    return await _render(request, "state.html", view=view, mine=False)
+    # The code is kept in the page's download forms only (never in an address); the page is not stored.
+    page = await _render(request, "state.html", view=view, mine=False,
+                         follow_up={"complaint_no": view.complaint.complaint_no, "code": str(data.get("code", ""))})
+    page.headers["cache-control"] = "no-store"
+    return page
+
+
+@post("/complaints/follow-up/files/{file_id:int}", opt=roles(PUBLIC), status_code=200)
+async def follow_up_file_download(request: Request, db: DB, file_id: FromPath[int]) -> Response:
+    """An evidence file for the anonymous complainant: number and code in the body, as for the state."""
+    f, path = await follow_up_from(request, db, await read_input(request), file_id)
+    return _file_response(f, path)
 
 
 @get("/complaints/mine", opt=roles(*ANY_USER))
@@ -117,9 +147,13 @@ async def complaint_file_download(request: Request, db: DB, complaint_no: FromPa
     """An evidence file, for regulators and the complainant (404 for anyone else)."""
     f, path = await complaints.complaint_file(db, user_of(request), complaint_no, file_id,
                                               request.app.state.settings.var_dir)
+    return _file_response(f, path)
+
+
+def _file_response(f: Any, path: Any) -> Response:
     return Response(path.read_bytes(), media_type=f.content_type, headers={
         "content-disposition": f"attachment; filename*=UTF-8''{urlquote(f.filename)}",
-        "x-content-type-options": "nosniff"})
+        "x-content-type-options": "nosniff", "cache-control": "no-store"})
 
 
 # ---- public -------------------------------------------------------------------------------------
@@ -193,6 +227,6 @@ async def conclude_submit(request: Request, db: DB, complaint_no: FromPath[str])
                             errors=exc.fields, form={k: v for k, v in data.items() if isinstance(v, str)}))
 
 
-route_handlers = [complaint_form, complaint_submit, follow_up_form, follow_up_submit, my_complaints_page,
-                  my_complaint_page, complaint_file_download, public_complaints_page, public_complaint_page,
+route_handlers = [complaint_form, complaint_submit, complaint_filed_page, follow_up_form, follow_up_submit, follow_up_file_download,
+                  my_complaints_page, my_complaint_page, complaint_file_download, public_complaints_page, public_complaint_page,
                   regulator_complaints_page, regulator_complaint_page, investigate_submit, conclude_submit]

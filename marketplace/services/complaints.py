@@ -272,6 +272,13 @@ async def _by_no(session: AsyncSession, complaint_no: str) -> Complaint | None:
     return (await session.exec(select(Complaint).where(Complaint.complaint_no == complaint_no.strip().upper()))).first()
 
 
+async def by_number(session: AsyncSession, complaint_no: str) -> Complaint:
+    c = await _by_no(session, complaint_no)
+    if c is None:
+        raise NotFound(_("No such complaint."))
+    return c
+
+
 async def public_complaints(session: AsyncSession, page: int = 1, per_page: int = 20) -> Listing:
     """Concluded complaints, newest conclusion first: (Complaint, Job | None, Agency | None) rows."""
     stmt = _with_subjects().where(Complaint.status == CONCLUDED)
@@ -293,6 +300,16 @@ async def follow_up(session: AsyncSession, complaint_no: str, code: str) -> Comp
     if c is None or not c.secret_hash or not secrets.compare_digest(c.secret_hash, code_hash(code)):
         raise NotFound(_("No complaint matches this number and follow-up code."))
     return await _view(session, c)
+
+
+async def follow_up_file(session: AsyncSession, complaint_no: str, code: str, file_id: int,
+                         var_dir: Path) -> tuple[ComplaintFile, Path]:
+    """An evidence file for the anonymous complainant: number and code as for `follow_up` (404 otherwise)."""
+    view = await follow_up(session, complaint_no, code)
+    f = next((f for f in view.files if f.id == file_id), None)
+    if f is None:
+        raise NotFound(_("No such file."))
+    return f, stored_file(var_dir, f.sha256)
 
 
 async def my_complaints(session: AsyncSession, user: CurrentUser, page: int = 1, per_page: int = 20) -> Listing:

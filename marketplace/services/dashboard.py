@@ -36,7 +36,7 @@ async def cards(db: AsyncSession) -> list[Card]:
                           ~select(Contract.id).where(Contract.job_id == Job.id).exists())
     services_overdue = len(await overdue_services(db, now))
     keys_missing = len(await waiting_for_keys(db))
-    hint = _("Collusion signals are counted over the jobs whose quote deadline fell in the last {n} days; "
+    hint = _("Agency pairs with collusion signals on the jobs whose quote deadline fell in the last {n} days; "
              "they are flags for review, never findings.", n=SIGNAL_DAYS)
     return [
         Card("due", _("Jobs due for selection"), due, "/regulator/selections?status=published", due > 0),
@@ -47,7 +47,7 @@ async def cards(db: AsyncSession) -> list[Card]:
         Card("keys_missing", _("Sealed jobs waiting for key holders"), keys_missing, "/regulator/sealing",
              keys_missing > 0),
         Card("services_overdue", _("Services overdue"), services_overdue, "/regulator/services", services_overdue > 0),
-        Card("signals", _("Collusion signals, last {n} days", n=SIGNAL_DAYS), len(signals.signals),
+        Card("signals", _("Agency pairs with collusion signals, last {n} days", n=SIGNAL_DAYS), len(signals.pairs),
              f"/regulator/signals?date_from={since.isoformat()}", True, hint),
         Card("registrations", _("Registrations waiting"),
              await count(db, Agency, Agency.status == PENDING) + await count(db, Owner, Owner.status == PENDING),

@@ -25,6 +25,7 @@ from app.auth import CurrentUser
 from app.clock import SHANGHAI, ensure_aware, utcnow
 from app.dashboard import Card
 from app.i18n import gettext as _
+from app.i18n import ngettext
 from app.models import Notification
 from marketplace.models import (
     AWARDED,
@@ -256,7 +257,7 @@ def _extensions_to_decide(u: CurrentUser, now: datetime) -> Any:
 
 register(Source("extensions_to_decide", "owner", lambda: _("Extension requests to decide"),
                 query=_extensions_to_decide,
-                row=lambda r: manage(r[0], note=_("{n} more days asked", n=r[1].days))))
+                row=lambda r: manage(r[0], note=ngettext("{n} more day asked", "{n} more days asked", r[1].days))))
 
 
 def _results_to_confirm(u: CurrentUser, now: datetime) -> Any:

@@ -15,6 +15,7 @@ from app.auth import CurrentUser
 from app.clock import utcnow
 from app.errors import Conflict, InputError, NotFound
 from app.i18n import gettext as _
+from app.i18n import ngettext
 from marketplace.models import Agency
 from marketplace.schemas import check_credit_code
 from marketplace.services.registry import notify
@@ -55,7 +56,8 @@ async def record_overdue_service(session: AsyncSession, *, agency_id: int, job_i
     "overdue service", with the days late as evidence."""
     agency = await session.get(Agency, agency_id)
     return await add_violation(session, agency, severity="minor", kind="overdue_service",
-                               description=_("Overdue service: the result came {n} days late.", n=days_late),
+                               description=ngettext("Overdue service: the result came {n} day late.",
+                                                    "Overdue service: the result came {n} days late.", days_late),
                                evidence=f"job:{job_no}; days_late:{days_late}", recorded_by=actor, job_id=job_id,
                                event=lambda _v: {"severity": "minor", "kind": "overdue_service", "job": job_no,
                                                  "days_late": days_late})

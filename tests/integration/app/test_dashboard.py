@@ -20,8 +20,9 @@ async def test_dashboard_counts_and_links(client, sessionmaker):
     assert got == {"due": 0, "beacon": 0, "objections": 0, "appeals": 0, "overdue": 1, "services_overdue": 0,
                    "keys_missing": 0,
                    # make_agency gives every agency one phone and one legal representative: each of the two
-                   # opened jobs shows both signals.
-                   "signals": 4, "registrations": 1, "qualifications": 0, "black": 0, "red": 0,
+                   # opened jobs shows both signals (4 signals), each naming the same 3 agencies: the card counts
+                   # their 3 agency pairs, not the signals.
+                   "signals": 3, "registrations": 1, "qualifications": 0, "black": 0, "red": 0,
                    "complaints_received": 0, "complaints_investigating": 0}
     assert 'href="/regulator/selections?status=contract_overdue"' in page.text
     waiting = page.text.split('id="waiting"', 1)[1].split("</p>", 1)[0]

@@ -8,16 +8,23 @@ from __future__ import annotations
 import html
 import re
 
+from sqlmodel import select
+
 from app.audit_labels import KIND_LABELS
+from app.models import User
 from marketplace.domain.methods import METHODS
-from tests.helpers import make_agency, make_owner
+from marketplace.models import Agency
+from tests.helpers import complete_service, contract_agency_username, make_agency, make_owner
 from tests.integration.app.test_access import all_handlers, as_role, world  # noqa: F401 (the fixture)
-from tests.integration.marketplace.test_jobs_api import as_user, pass_deadline, published_job
+from tests.integration.marketplace.test_jobs_api import as_user, end_publicity, pass_deadline, published_job
 
 PARAM = re.compile(r"\{(\w+):(\w+)\}")
 # Codes that never occur in prose: anywhere in the visible text.
-ANYWHERE = sorted({*KIND_LABELS, "sealed-bidder", "quote_id", "agency_code", *(m for m in METHODS if "_" in m)},
-                  key=len, reverse=True)
+# Violation kinds, a complaint's outcome and the rating/review criteria are codes too.
+OTHER_CODES = ("forged_qualification", "refused_to_sign", "false_materials", "late_delivery", "fee_violation",
+               "poor_quality", "overdue_service", "not_upheld", "fee_compliance", "result_quality")
+ANYWHERE = sorted({*KIND_LABELS, "sealed-bidder", "quote_id", "agency_code", *(m for m in METHODS if "_" in m),
+                   *OTHER_CODES}, key=len, reverse=True)
 RAW = re.compile(r"(?<![\w.:/-])(?:" + "|".join(re.escape(c) for c in ANYWHERE) + r")(?![\w-])|\buser:\w")
 # Codes that are also English words: when they are the whole text of an element (a status cell, a badge).
 WORDS = {"draft", "published", "closed", "awarded", "contracted", "completed", "rated", "failed", "cancelled",
@@ -60,22 +67,61 @@ async def test_no_page_shows_a_raw_identifier_in_zh_cn(client, app, sessionmaker
     await pass_deadline(sessionmaker, awarded)
     h = await as_user(client, "reg1")
     assert (await client.post(f"/api/regulator/jobs/{awarded}/select", headers=h)).status_code == 200
+    # After the award: a completed, rated and reviewed job, an appeal of the rating, a violation, and complaints
+    # (one concluded, one received), so that the credit, appeal, review and complaint pages have content.
+    await end_publicity(sessionmaker, awarded)
+    await complete_service(client, sessionmaker, awarded, "own1")
+    h = await as_user(client, "own1")
+    r = await client.post(f"/api/owner/jobs/{awarded}/rating", headers=h, json={
+        "quality": 5, "timeliness": 4, "fee_compliance": 5, "attitude": 3, "comment": "按期完成"})
+    assert r.status_code == 201, r.text
+    h = await as_user(client, "rev1")
+    r = await client.post(f"/api/reviewer/jobs/{awarded}/review", headers=h,
+                          json={"result_quality": 4, "compliance": 3, "comment": "成果符合审批要求"})
+    assert r.status_code == 201, r.text
+    winner = await contract_agency_username(sessionmaker, awarded)
+    h = await as_user(client, winner)
+    rating_id = (await client.get("/api/agency/ratings", headers=h)).json()[0]["id"]
+    r = await client.post(f"/api/agency/ratings/{rating_id}/appeal", headers=h, json={"reason": "评分与事实不符"})
+    assert r.status_code == 201, r.text
+    async with sessionmaker() as s:
+        winner_code = (await s.exec(select(Agency.credit_code).join(User, User.agency_id == Agency.id)
+                                    .where(User.username == winner))).one()
+    complaint_nos = []
+    for text in ("报价文件雷同，疑似围标。", "业主设置了排他性条件。"):
+        h = await as_user(client, "own1")
+        r = await client.post("/api/complaints", headers=h, data={"job_no": awarded, "agency_code": winner_code,
+                                                                  "description": text})
+        assert r.status_code == 201, r.text
+        complaint_nos.append(r.json()["complaint_no"])
+    h = await as_user(client, "reg1")
+    r = await client.post("/api/regulator/violations", headers=h, json={
+        "agency_code": winner_code, "severity": "minor", "kind": "poor_quality", "description": "成果质量不合格",
+        "evidence": f"job:{awarded}"})
+    assert r.status_code == 201, r.text
+    appeal_id = (await client.get("/api/regulator/appeals", headers=h)).json()
+    appeal_id = (appeal_id["items"] if isinstance(appeal_id, dict) else appeal_id)[0]["id"]
+    r = await client.post(f"/api/regulator/appeals/{appeal_id}/decision", headers=h,
+                          json={"decision": "dismiss", "reason": "评分有据"})
+    assert r.status_code == 200, r.text
+    for step, body in (("investigate", {}), ("conclude", {"outcome": "not_upheld", "conclusion": "未发现串通证据"})):
+        r = await client.post(f"/api/regulator/complaints/{complaint_nos[0]}/{step}", headers=h, json=body)
+        assert r.status_code == 200, r.text
     open_job = await published_job(client, method="random_weighted")
     h = await as_user(client, "ag0")
     assert (await client.post(f"/api/jobs/{open_job}/quote", json={"price": "95000.00", "service_days": 30},
                               headers=h)).status_code == 201
 
-    values = {"job_no": awarded, "code": "x", "agency_code": "x", "credit_code": "x", **{
+    values = {"job_no": awarded, "code": "x", "agency_code": "x", "credit_code": "x",
+              "complaint_no": complaint_nos[0], **{
         k: str(v) for k, v in world.items()}}
-    from sqlmodel import select
-
-    from marketplace.models import Agency
     async with sessionmaker() as s:
         code = (await s.exec(select(Agency.credit_code).limit(1).offset(2))).one()
     values.update(code=code, agency_code=code, credit_code=code)
     paths = sorted({fill(p, values) for p, handler in all_handlers(app) if "GET" in handler.http_methods
                     and not p.startswith(("/api", "/schema", "/static", "/verify"))})
-    paths += [f"/jobs/{open_job}", "/regulator/audit?kind=job.published"]
+    paths += [f"/jobs/{open_job}", "/regulator/audit?kind=job.published", f"/agencies/{winner_code}",
+              f"/regulator/complaints/{complaint_nos[1]}", f"/complaints/{complaint_nos[0]}"]
     assert len(paths) > 40
 
     found: list[tuple[str, str, str]] = []

@@ -95,16 +95,46 @@ async def test_anonymous_filing_with_files_and_follow_up(client, sessionmaker, w
     # The page: a form, then the state.
     page = await client.get(f"/complaints/follow-up?no={no}")
     assert page.status_code == 200 and no in page.text
-    r = await client.post("/complaints/follow-up", data={"complaint_no": no, "code": secret, "csrf_token": h["x-csrf-token"]})
-    assert r.status_code == 200 and 'id="complaint-state"' in r.text and no in r.text
+    page_state = await client.post("/complaints/follow-up",
+                                   data={"complaint_no": no, "code": secret, "csrf_token": h["x-csrf-token"]})
+    assert page_state.status_code == 200 and 'id="complaint-state"' in page_state.text and no in page_state.text
     # An anonymous visitor cannot download the evidence; the regulator can.
     async with sessionmaker() as s:
         fid = (await s.exec(select(ComplaintFile.id))).first()
     r = await client.get(f"/complaints/{no}/files/{fid}", headers={"accept": "application/json"})
     assert r.status_code == 401
+    # ... but the anonymous complainant can, from the follow-up page, with the number and code in the body.
+    assert f'action="/complaints/follow-up/files/{fid}"' in page_state.text
+    assert page_state.headers["cache-control"] == "no-store"
+    body = {"complaint_no": no, "code": secret, "csrf_token": h["x-csrf-token"]}
+    r = await client.post(f"/complaints/follow-up/files/{fid}", data=body)
+    assert r.status_code == 200 and r.content in (PDF, PNG) and r.headers["cache-control"] == "no-store"
+    r = await client.post(f"/complaints/follow-up/files/{fid}", data={**body, "code": "AAAA-BBBB-CCCC"})
+    assert r.status_code == 404 and r.content not in (PDF, PNG)
+    async with sessionmaker() as s:
+        other_fid = (await s.exec(select(func.max(ComplaintFile.id)))).one() + 1
+    assert (await client.post(f"/complaints/follow-up/files/{other_fid}", data=body)).status_code == 404
     await as_headers(client, "reg1")
     r = await client.get(f"/complaints/{no}/files/{fid}")
     assert r.status_code == 200 and r.content in (PDF, PNG)
+
+
+async def test_anonymous_filing_on_the_page_shows_the_code_once(client, sessionmaker, world):
+    job_no = await published(client)
+    h = await anonymous(client)
+    r = await client.post("/complaints/new", data={"csrf_token": h["x-csrf-token"], "job_no": job_no,
+                                                   "description": "报价文件雷同。", "contact_name": NAME,
+                                                   "contact": PHONE})
+    assert r.status_code == 303 and r.headers["location"] == "/complaints/filed", r.text
+    r = await client.get("/complaints/filed")
+    code = re.search(r'id="follow-up-code"><strong>([A-Z2-9-]+)</strong>', r.text).group(1)
+    async with sessionmaker() as s:
+        c = (await s.exec(select(Complaint))).one()
+    assert c.complaint_no in r.text and c.secret_hash == hashlib.sha256(code.replace("-", "").encode()).hexdigest()
+    # Reloading files nothing again and never shows the code again: it goes to the follow-up form.
+    again = await client.get("/complaints/filed")
+    assert again.status_code == 303 and again.headers["location"] == "/complaints/follow-up"
+    assert await count_rows(sessionmaker, Complaint) == 1
 
 
 async def test_signed_in_filing_on_the_page_and_my_complaints(client, sessionmaker, world):
@@ -115,8 +145,13 @@ async def test_signed_in_filing_on_the_page_and_my_complaints(client, sessionmak
     r = await client.post("/complaints/new", data={"csrf_token": h["x-csrf-token"], "job_no": job_no,
                                                    "description": "业主设置了排他性条件。"},
                           files=[("file", ("证据.pdf", PDF, "application/pdf"))])
-    assert r.status_code == 200, r.text
+    # Post/redirect/get: the number is shown on the page the filing redirects to, once.
+    assert r.status_code == 303 and r.headers["location"] == "/complaints/filed", r.text
+    r = await client.get("/complaints/filed")
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
     assert 'id="complaint-no"' in r.text and 'id="follow-up-code"' not in r.text
+    again = await client.get("/complaints/filed")
+    assert again.status_code == 303 and again.headers["location"] == "/complaints/mine"
     async with sessionmaker() as s:
         c = (await s.exec(select(Complaint))).one()
         user = (await s.exec(select(User).where(User.username == "own2"))).one()

@@ -200,6 +200,8 @@ async def test_admin_pages_filter_and_decide(client, sessionmaker):
     token = await csrf(client)
     r = await client.post(f"/admin/agencies/{a.id}/decision", data={"csrf_token": token, "decision": "approve"})
     assert r.status_code == 303
+    # The flash message says what was saved, not just "saved".
+    assert f"{a.name} 的注册已通过审核。" in (await client.get(r.headers["location"])).text
     r = await client.post(f"/admin/owners/{o.id}/decision", data={"csrf_token": token, "decision": "reject", "reason": ""})
     assert r.status_code == 303
     page = await client.get(f"/admin/owners/{o.id}")

@@ -29,6 +29,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from scripts.bench_credit import BASE, insert_agencies_and_ratings, migrated_database  # noqa: E402
+from scripts.bench_report import emit  # noqa: E402
 
 DB = "market_bench_rank"
 REDIS = "redis://127.0.0.1:6379/13"
@@ -140,6 +141,11 @@ def main() -> None:
             print(f"\n{'route':<28} {'req/s':>9} {'p99':>10} {'non-2xx':>8} {'of bare':>8}")
             for name, rps, p99, errors in rows:
                 print(f"{name:<28} {rps:>9.1f} {p99:>10} {errors:>8} {rps / bare:>8.1%}")
+            emit("bare JSON (GET /api/csrf)", bare, "req/s")
+            emit("anonymous /rankings page 1 ÷ bare", rows[0][1] / bare, "ratio", limit="≥ 60%",
+                 ok=rows[0][1] / bare >= 0.60)
+            emit("anonymous /rankings while scores change ÷ bare", rows[2][1] / bare, "ratio", limit="≥ 60%",
+                 ok=rows[2][1] / bare >= 0.60, note=rows[2][0].split(", ", 1)[1])
         finally:
             if server is not None:
                 os.killpg(server.pid, signal.SIGINT)

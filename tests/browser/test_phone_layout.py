@@ -134,18 +134,20 @@ def check_card(page, selector: str) -> None:
 def test_every_role_at_phone_width(server, browser, seeded):
     base, job, code = server["base"], seeded["job"], seeded["agency_code"]
     public = ["/", "/jobs", f"/jobs/{job}", f"/jobs/{seeded['open_job']}", "/rankings", "/agencies",
-              f"/agencies/{code}", "/lists", "/reports/savings", "/protocol/marketdraw-v1"]
+              f"/agencies/{code}", "/lists", "/reports/savings", "/protocol/marketdraw-v1", "/catalogue",
+              "/catalogue/EIA-01", "/complaints", "/complaints/new", "/complaints/follow-up"]
     pages = {
         None: public + ["/login", "/signup", "/signup/agency", "/signup/owner"],
-        "phowner": ["/owner/jobs", "/owner/jobs/new", f"/owner/jobs/{job}", "/account"],
-        "phagency0": ["/agency/jobs", "/agency/quotes", f"/jobs/{job}", f"/jobs/{seeded['open_job']}",
+        "phowner": ["/workbench", "/owner/jobs", "/owner/jobs/new", f"/owner/jobs/{job}", "/account"],
+        "phagency0": ["/workbench", "/agency/commitments", "/agency/jobs", "/agency/quotes", f"/jobs/{job}", f"/jobs/{seeded['open_job']}",
                       "/agency/profile", "/agency/ratings", "/agency/credit", "/account"],
         "phregulator": ["/regulator", "/regulator/selections", "/regulator/objections", "/regulator/appeals",
                         "/regulator/violations", "/regulator/signals", "/regulator/services", "/regulator/sealing",
-                        "/regulator/audit", f"/jobs/{job}", "/account"],
+                        "/regulator/audit", "/regulator/complaints", f"/jobs/{job}", "/account"],
         "admin": ["/admin/registrations?kind=agency&status=approved", "/admin/registrations?kind=owner&status=approved",
                   "/admin/qualifications", "/admin/categories", "/admin/contract-templates", "/admin/key-holders",
-                  "/admin/regulators", "/admin/parameters", "/regulator", "/account"],
+                  "/admin/regulators", "/admin/parameters", "/admin/catalogue", "/admin/reviewers", "/regulator",
+                  "/account"],
     }
     seen = []
     for user, paths in pages.items():

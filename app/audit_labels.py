@@ -177,6 +177,25 @@ def audit_subject(subject: str) -> SubjectLabel:
     return SubjectLabel(_(label, value=value), link.format(value=quote(value, safe="")) if link and safe else None)
 
 
+# Violation kinds a regulator records by hand (the form offers them; another kind may still be typed), and the
+# ones the platform records itself.
+VIOLATION_KINDS = ("forged_qualification", "collusion", "refused_to_sign", "false_materials", "late_delivery",
+                   "fee_violation", "poor_quality")
+
+
+def severity_name(code: str) -> str:
+    return {"minor": _("Minor"), "major": _("Major"), "severe": _("Severe")}.get(code, code)
+
+
+def violation_kind_name(code: str) -> str:
+    return {
+        "forged_qualification": _("Forged qualification"), "collusion": _("Collusion finding (围标串标)"),
+        "refused_to_sign": _("Refused to sign the contract"), "false_materials": _("False materials"),
+        "late_delivery": _("Late delivery"), "fee_violation": _("Fees above the agreed price"),
+        "poor_quality": _("Poor quality of work"), "overdue_service": _("Overdue service (result after the due date)"),
+    }.get(code, code)
+
+
 _REFERENCE = re.compile(r"\b(?:(" + "|".join(_SUBJECTS) + r"):([A-Za-z0-9][A-Za-z0-9_\-]*)|days_late:(\d+))")
 
 
@@ -201,4 +220,5 @@ def linked_references(text: str) -> Markup:
 def names() -> dict:
     """The template globals of this module."""
     return {"audit_kind_name": audit_kind_name, "actor_name": actor_name, "audit_subject": audit_subject,
-            "linked_references": linked_references}
+            "linked_references": linked_references, "severity_name": severity_name,
+            "violation_kind_name": violation_kind_name, "violation_kinds": VIOLATION_KINDS}

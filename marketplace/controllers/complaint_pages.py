@@ -40,14 +40,10 @@ def complaint_outcome_name(outcome: str) -> str:
     return {"upheld": _("Upheld"), "not_upheld": _("Not upheld")}.get(outcome, outcome)
 
 
-def severity_name(severity: str) -> str:
-    return {"minor": _("Minor"), "major": _("Major"), "severe": _("Severe")}.get(severity, severity)
-
-
 async def _render(request: Request, template: str, status_code: int = 200, **context: Any) -> Template:
     return await render_page(request, f"marketplace/complaints/{template}", status_code=status_code,
                              complaint_status_name=complaint_status_name, complaint_outcome_name=complaint_outcome_name,
-                             severity_name=severity_name, statuses=complaints.STATUSES, **context)
+                             statuses=complaints.STATUSES, **context)
 
 
 FILED = "complaint-filed"  # what the filing keeps for the page that shows its number once

@@ -74,19 +74,6 @@ def department_name(department: Any) -> str:
     return department.name_zh if get_locale() == "zh_CN" else department.name_en
 
 
-def severity_name(code: str) -> str:
-    return {"minor": _("Minor"), "major": _("Major"), "severe": _("Severe")}.get(code, code)
-
-
-def violation_kind_name(code: str) -> str:
-    return {
-        "forged_qualification": _("Forged qualification"), "collusion": _("Collusion finding (围标串标)"),
-        "refused_to_sign": _("Refused to sign the contract"), "false_materials": _("False materials"),
-        "late_delivery": _("Late delivery"), "fee_violation": _("Fees above the agreed price"),
-        "poor_quality": _("Poor quality of work"), "overdue_service": _("Overdue service (result after the due date)"),
-    }.get(code, code)
-
-
 def list_kind_name(kind: str) -> str:
     return {"red": _("Red list (红名单)"), "black": _("Black list (黑名单)")}.get(kind, kind)
 
@@ -159,7 +146,7 @@ def two_places(value: Any) -> str:
 def _helpers(p: CreditParams) -> dict[str, Any]:
     return dict(money=money, grouped_money=grouped_money, percent=percent, two_places=two_places,
                 method_name=method_name, criterion_name=criterion_name, star_name=star_name,
-                severity_name=severity_name, violation_kind_name=violation_kind_name, list_kind_name=list_kind_name,
+                list_kind_name=list_kind_name,
                 list_reason_name=lambda code: list_reason_name(code, p), appeal_status_name=appeal_status_name,
                 group_by_name=group_by_name, grade_name=lambda grade: grade_name(grade, p), yes_no=yes_no,
                 criteria=RATING_CRITERIA, provisional_below=PROVISIONAL_BELOW, credit_params=p,

@@ -34,9 +34,6 @@ from ratings.services.list_entries import entries_in_force
 from ratings.services.violation_register import violation_register
 from ratings.services.violations import lift_entry, record_violation
 
-KNOWN_KINDS = ("forged_qualification", "collusion", "refused_to_sign", "false_materials", "late_delivery",
-               "fee_violation", "poor_quality")
-
 
 # ---- appeals ---------------------------------------------------------------------------------
 
@@ -85,7 +82,7 @@ async def _violations(request: Request, db: AsyncSession, *, page: int = 1, stat
     entries = await entries_in_force(db, now)
     extra.setdefault("form", {})
     return await render_page(request, db, "ratings/violations.html", status_code=status_code, listing=listing,
-                             entries=entries, severities=SEVERITIES, known_kinds=KNOWN_KINDS, **extra)
+                             entries=entries, severities=SEVERITIES, **extra)
 
 
 @get("/regulator/violations", opt=roles("regulator", "admin"))

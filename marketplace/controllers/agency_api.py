@@ -26,7 +26,7 @@ from marketplace.schemas import (
 from marketplace.services.agency_jobs import open_jobs_out, own_agency_code, quote_receipt, receipt_answer
 from marketplace.services.awards import file_objection, submit_justification
 from marketplace.services.jobs import public_job
-from marketplace.services.quotes import my_quote, quote_input, submit_quote, withdraw_quote
+from marketplace.services.quotes import my_quote, submit_quote_for_receipt, withdraw_quote
 
 
 @get("/api/agency/jobs", opt=roles("agency"))
@@ -42,11 +42,12 @@ async def api_submit_quote(request: Request, db: DB,
     """Body: `{"price": "1234.50", "service_days": 30, "note": ""}`; on a sealed job (`sealing` on the notice)
     only `{"envelope": {...}}`, the marketseal-v1 envelope (a price there is refused). Replaces a live quote.
     Returns the receipt (a sealed job: the sealed receipt and its fields)."""
-    data = quote_input(await public_job(db, job_no), await read_input(request))
-    agency_code = await own_agency_code(db, user_of(request).agency_id)  # read before: nothing after the commit
-    quote = await submit_quote(db, user_of(request), job_no, data,
-                               client_ip=request.client.host if request.client else "",
-                               user_agent=request.headers.get("user-agent", ""))
+    # The job, the agency (its credit code too) and the checks come from one query; nothing is read after the
+    # commit.
+    quote, agency_code = await submit_quote_for_receipt(
+        db, user_of(request), job_no, await read_input(request),
+        client_ip=request.client.host if request.client else "", user_agent=request.headers.get("user-agent", ""),
+        no_agency=lambda: NotFound(_("No such agency.")))
     return receipt_answer(job_no, quote, agency_code)
 
 

@@ -27,8 +27,7 @@ from marketplace.services.accounts import agency_of
 from marketplace.services.agency_jobs import agency_quotes, open_calls, receipt_file
 from marketplace.services.awards import file_objection, submit_justification
 from marketplace.services.contracts import agency_confirm_contract, agency_refuse_contract
-from marketplace.services.jobs import public_job
-from marketplace.services.quotes import quote_input, submit_quote, withdraw_quote
+from marketplace.services.quotes import submit_quote, withdraw_quote
 from marketplace.services.results import submit_result
 from marketplace.services.timers import request_extension
 
@@ -47,7 +46,7 @@ async def quote_submit(request: Request, db: DB, job_no: FromPath[str]) -> Respo
 
 async def _submit(db: DB, request: Request, job_no: str, data: dict) -> Quote:
     """Parse the form by the job's kind (a sealed job: the envelope only) and submit it."""
-    return await submit_quote(db, user_of(request), job_no, quote_input(await public_job(db, job_no), data),
+    return await submit_quote(db, user_of(request), job_no, data,
                               client_ip=request.client.host if request.client else "",
                               user_agent=request.headers.get("user-agent", ""))
 

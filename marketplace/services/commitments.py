@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
+from sqlalchemy.sql.selectable import ScalarSelect
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -44,13 +46,26 @@ def over_commitment_text(limit: int, days: int) -> str:
              limit=limit, days=days)
 
 
+def check_days_within(limit: int | None, days: int) -> None:
+    """Refuse an unsealed quote whose service days exceed `limit`, the time limit of the commitment in force
+    (None: the agency published none in the category)."""
+    if limit is not None and days > limit:
+        msg = over_commitment_text(limit, days)
+        raise InputError(msg, fields={"service_days": msg}, data={"code": "over_commitment", "time_limit_days": limit})
+
+
+def time_limit_in_force(agency_id: Any, category_id: Any, at: Any) -> ScalarSelect[int]:
+    """SQL scalar: the time limit of the agency's commitment in the category in force at `at` (NULL: none);
+    `commitment_at`'s choice, for a caller that reads it with other things in one query."""
+    return (select(Commitment.time_limit_days).where(Commitment.agency_id == agency_id,
+                                                     Commitment.category_id == category_id, in_force_at(at))
+            .order_by(col(Commitment.valid_from).desc()).limit(1).scalar_subquery())
+
+
 async def check_service_days(session: AsyncSession, agency_id: int, category_id: int, days: int) -> None:
     """Refuse an unsealed quote whose service days exceed the commitment in force now."""
     c = await commitment_at(session, agency_id, category_id, utcnow())
-    if c is not None and days > c.time_limit_days:
-        msg = over_commitment_text(c.time_limit_days, days)
-        raise InputError(msg, fields={"service_days": msg},
-                         data={"code": "over_commitment", "time_limit_days": c.time_limit_days})
+    check_days_within(c.time_limit_days if c is not None else None, days)
 
 
 async def qualified_categories(session: AsyncSession, agency_id: int) -> list[ServiceCategory]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -36,29 +36,38 @@ def reason_text(code: str) -> str:
     }.get(code, code)
 
 
-async def eligibility_reasons(session: AsyncSession, agency: Agency, job: Job, at: datetime) -> list[str]:
-    """Why this agency may not quote on this job (empty: eligible)."""
+def reasons_of(agency_status: str, black_listed: bool, qualification: tuple[int, date] | None, min_level: int,
+               deadline: datetime, excluded: bool) -> list[str]:
+    """The reasons from what was read: the agency's status, its black-list entry, its qualification in the job's
+    category (level, valid until; None: none approved or expired), the job's minimum level and deadline, and
+    the owner's exclusion (empty: eligible)."""
     reasons: list[str] = []
-    if agency.status == SUSPENDED:
+    if agency_status == SUSPENDED:
         reasons.append("agency_suspended")
-    elif agency.status != APPROVED:
+    elif agency_status != APPROVED:
         reasons.append("agency_not_approved")
-    if agency.id in await credit().black_listed(session, [agency.id], at):
+    if black_listed:
         reasons.append("black_listed")
-    quals = (await session.exec(select(Qualification).where(
-        Qualification.agency_id == agency.id, Qualification.category_id == job.category_id,
-        Qualification.status.in_((APPROVED, "expired"))))).all()
-    deadline_day = ensure_aware(job.quote_deadline).astimezone(SHANGHAI).date()
-    if not quals:
+    if qualification is None:
         reasons.append("not_qualified")
     else:
-        q = quals[0]
-        if q.level > job.min_level:
+        level, valid_until = qualification
+        if level > min_level:
             reasons.append("level_too_low")
-        if q.valid_until < deadline_day:
+        if valid_until < ensure_aware(deadline).astimezone(SHANGHAI).date():
             reasons.append("certificate_expired")
-    excluded = (await session.exec(select(func.count()).select_from(JobExclusion).where(
-        JobExclusion.job_id == job.id, JobExclusion.agency_code == agency.credit_code))).one()
     if excluded:
         reasons.append("excluded_by_owner")
     return reasons
+
+
+async def eligibility_reasons(session: AsyncSession, agency: Agency, job: Job, at: datetime) -> list[str]:
+    """Why this agency may not quote on this job (empty: eligible)."""
+    black = agency.id in await credit().black_listed(session, [agency.id], at)
+    quals = (await session.exec(select(Qualification).where(
+        Qualification.agency_id == agency.id, Qualification.category_id == job.category_id,
+        Qualification.status.in_((APPROVED, "expired"))))).all()
+    excluded = (await session.exec(select(func.count()).select_from(JobExclusion).where(
+        JobExclusion.job_id == job.id, JobExclusion.agency_code == agency.credit_code))).one()
+    return reasons_of(agency.status, black, (quals[0].level, quals[0].valid_until) if quals else None,
+                      job.min_level, job.quote_deadline, bool(excluded))

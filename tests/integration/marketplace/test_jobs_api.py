@@ -457,3 +457,32 @@ async def test_direct_owner_chooses_again_after_a_refusal(client, sessionmaker, 
     r = subprocess.run([sys.executable, "scripts/verify_draw.py", "-"], input=json.dumps(record), text=True,
                        capture_output=True)
     assert r.returncode == 0, r.stdout
+
+
+async def test_a_replaced_quote_keeps_its_own_values_and_receipt(client, sessionmaker, world):
+    """The quote path replaces and inserts in one statement on PostgreSQL: the replaced row keeps its price,
+    days, note and receipt; the new row has its own; the receipts re-derive from the stored rows."""
+    from marketplace.domain.receipts import compute_receipt, receipt_body
+
+    job_no = await published_job(client)
+    h = await as_user(client, "ag1")
+    first = await client.post(f"/api/jobs/{job_no}/quote", json={"price": "81000.00", "service_days": 30,
+                                                                 "note": "第一次"}, headers=h)
+    second = await client.post(f"/api/jobs/{job_no}/quote", json={"price": "79500.50", "service_days": 28,
+                                                                  "note": "第二次"}, headers=h)
+    assert first.status_code == 201 and second.status_code == 201, (first.text, second.text)
+    async with sessionmaker() as s:
+        rows = (await s.exec(select(Quote).join(Job, Job.id == Quote.job_id).where(Job.job_no == job_no)
+                             .order_by(Quote.id))).all()
+        code = await agency_code_of(s, rows[0].agency_id)
+    assert [(q.status, str(q.price), q.service_days, q.note) for q in rows] == [
+        ("replaced", "81000.00", 30, "第一次"), ("live", "79500.50", 28, "第二次")]
+    assert [q.receipt for q in rows] == [first.json()["receipt"], second.json()["receipt"]]
+    for q in rows:
+        assert q.receipt == compute_receipt(receipt_body(job_no, q, code))
+    assert len({q.nonce for q in rows}) == 2
+
+
+async def agency_code_of(s, agency_id: int) -> str:
+    from marketplace.models import Agency
+    return (await s.get(Agency, agency_id)).credit_code

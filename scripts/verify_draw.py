@@ -117,16 +117,19 @@ def draw_order(candidates: list[Obj], stream: RandomStream) -> list[str]:
     """Step 7: until none remain, W = remaining weight, u = uniform_below(W); pick the
     first remaining candidate, in list order, whose running weight sum exceeds u.
 
-    The literal walk is O(n) per pick, too slow for 10,000 candidates.  With unit
-    weights the pick is simply the u-th remaining candidate.  Otherwise the running
-    sums live in a Fenwick tree: tree[i] holds the weight of positions
-    (i - lowbit(i), i], and the pick is the smallest position whose prefix sum
-    exceeds u, found by descending the tree.  The result is the same.
+    The literal walk is O(n) per pick, too slow for 10,000 candidates, and so is
+    popping from one long list at 100,000.  With unit weights the pick is simply the
+    u-th remaining candidate: the ids sit in small buckets, in list order, below a
+    binary tree whose every node counts the ids left under it (node j has children
+    2j and 2j + 1); going down from the root, u picks the bucket and the place in
+    it.  Otherwise the running sums live in a Fenwick tree: tree[i] holds the weight
+    of positions (i - lowbit(i), i], and the pick is the smallest position whose
+    prefix sum exceeds u, found by descending the tree.  The result is the same.
     """
     ids = [c["quote_id"] for c in candidates]
     weights = [c["weight"] for c in candidates]
     if all(w == 1 for w in weights):
-        return [ids.pop(stream.uniform_below(len(ids))) for _ in range(len(candidates))]
+        return unit_order(ids, stream)
 
     n = len(weights)
     tree = [0] * (n + 1)
@@ -154,6 +157,36 @@ def draw_order(candidates: list[Obj], stream: RandomStream) -> list[str]:
             tree[i] -= w
             i += i & -i
         remaining -= w
+    return order
+
+
+BUCKET = 512  # ids per bucket of unit_order: removing one moves at most this many
+
+
+def unit_order(ids: list[str], stream: RandomStream) -> list[str]:
+    """Step 7 with unit weights: repeatedly remove the u-th remaining id, u = uniform_below(remaining)."""
+    buckets = [ids[i:i + BUCKET] for i in range(0, len(ids), BUCKET)]
+    leaves = 1
+    while leaves < len(buckets):
+        leaves *= 2
+    count = [0] * (2 * leaves)  # count[leaves + b] = ids left in bucket b; count[j] = count[2j] + count[2j + 1]
+    for b, bucket in enumerate(buckets):
+        count[leaves + b] = len(bucket)
+    for j in range(leaves - 1, 0, -1):
+        count[j] = count[2 * j] + count[2 * j + 1]
+    order = []
+    for remaining in range(len(ids), 0, -1):
+        u = stream.uniform_below(remaining)
+        j = 1
+        while j < leaves:  # go down: left if u falls among the ids under the left child, else right
+            j *= 2
+            if count[j] <= u:
+                u -= count[j]
+                j += 1
+        order.append(buckets[j - leaves].pop(u))
+        while j:  # one id fewer under every node from the leaf up to the root
+            count[j] -= 1
+            j //= 2
     return order
 
 
@@ -190,7 +223,6 @@ def ranking(method: str, candidates: list[Obj], order: list[str], params: Obj) -
     if method == "direct":
         return [params["chosen_quote_id"]]
     price = {c["quote_id"]: cents(c["price"]) for c in candidates}
-    position = {quote_id: i for i, quote_id in enumerate(order)}
     if method == "lowest":
         key = price
     elif method == "optimal":  # closest to the recorded reference price
@@ -205,7 +237,8 @@ def ranking(method: str, candidates: list[Obj], order: list[str], params: Obj) -
             credit_score = cents(params["credit_scores"][q])
             score = half_up(pw * price_score + cw * credit_score, 100)  # in hundredths
             key[q] = -score
-    return sorted(order, key=lambda q: (key[q], position[q]))
+    # A stable sort of the draw order: equal keys stay in draw order.
+    return sorted(order, key=key.__getitem__)
 
 
 def winner_after(rank: list[str], excluded: list[str]) -> str | None:
@@ -219,11 +252,32 @@ def winner_after(rank: list[str], excluded: list[str]) -> str | None:
 # --- the record ---------------------------------------------------------------------
 
 
+CANDIDATE_FIELDS = frozenset(("quote_id", "agency_code", "price", "weight"))
+
+
+def well_formed(candidates: list, weighted: bool) -> bool:
+    """Whether every rule of check_candidates holds, checked list-wide (quick at 10,000
+    candidates); check_candidates names the first candidate that breaks one."""
+    if any(type(c) is not dict or len(c) != 4 or not CANDIDATE_FIELDS.issuperset(c) for c in candidates):
+        return False
+    quote_ids = [c["quote_id"] for c in candidates]
+    codes = [c["agency_code"] for c in candidates]
+    prices = [c["price"] for c in candidates]
+    weights = [c["weight"] for c in candidates]
+    return (all(type(x) is str and x for x in quote_ids) and all(type(x) is str and x for x in codes)
+            and all(type(p) is str and MONEY.fullmatch(p) and p != "0.00" for p in prices)
+            and all(type(w) is int and w >= 1 and (weighted or w == 1) for w in weights)
+            and len(set(quote_ids)) == len(quote_ids)
+            and all(a <= b for a, b in zip(zip(codes, quote_ids), zip(codes[1:], quote_ids[1:]))))
+
+
 def check_candidates(record: Obj) -> list[Obj]:
     candidates = record["candidates"]
     if not isinstance(candidates, list):
         raise Mismatch("candidates", Described("a list"), candidates)
     weighted = record["method"] == "random_weighted"
+    if well_formed(candidates, weighted):
+        return candidates
     seen = set()
     for i, c in enumerate(candidates):
         where = f"candidates[{i}]"

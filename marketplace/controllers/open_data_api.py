@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 from typing import Any
 
@@ -17,7 +16,7 @@ from app.errors import InputError, NotFound
 from app.i18n import get_locale
 from app.i18n import gettext as _
 from marketplace.domain import ocds
-from marketplace.services.bulk_feeds import published_jobs_after
+from marketplace.services.bulk_feeds import FeedLines, release_feed
 from marketplace.services.jobs import public_job
 from marketplace.services.open_data import job_facts
 
@@ -70,25 +69,9 @@ async def api_ocds_releases(request: Request, since: FromQuery[str | None] = Non
     `?since=2026-01-31` (ISO 8601; Beijing time without a zone) keeps the jobs whose latest release is
     dated at or after it."""
     after = parse_since(since)
-    sessionmaker, pub = request.app.state.sessionmaker, publication(request)
-    cutoff = ocds.format_date(after) if after else None
-
-    async def lines() -> AsyncIterator[bytes]:
-        last = 0
-        while True:
-            async with sessionmaker() as db:
-                jobs = await published_jobs_after(db, last, after, BATCH)
-                if not jobs:
-                    return
-                facts = await job_facts(db, jobs)
-            now = utcnow()
-            for f in facts:
-                release = ocds.latest_release(f, pub, now)
-                if cutoff is None or release["date"] >= cutoff:
-                    yield (ocds.dumps(release) + "\n").encode()
-            last = jobs[-1].id
-
-    return Stream(lines(), media_type="application/x-ndjson")
+    lines = release_feed(request.app.state.sessionmaker, FeedLines.of(request.app.state), publication(request),
+                         after, BATCH)
+    return Stream(lines, media_type="application/x-ndjson")
 
 
 route_handlers = [api_job_ocds, api_ocds_releases]

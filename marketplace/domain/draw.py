@@ -24,10 +24,11 @@ slow transcription of steps 6 and 7.
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from itertools import accumulate
+from itertools import accumulate, chain, repeat
 from json.encoder import encode_basestring
 from operator import attrgetter
 from typing import Any
@@ -120,10 +121,10 @@ def sort_candidates(cands: Iterable[Candidate]) -> list[Candidate]:
     by id, so ids must be unique).
     """
     result = sorted(cands, key=attrgetter("agency_code"))
-    if len({c.agency_code for c in result}) != len(result):
+    if len(set(map(attrgetter("agency_code"), result))) != len(result):
         # An agency with several quotes: order those by quote_id as well.
         result.sort(key=attrgetter("agency_code", "quote_id"))
-    if len({c.quote_id for c in result}) != len(result):
+    if len(set(map(attrgetter("quote_id"), result))) != len(result):
         raise ValueError("quote_id values must be unique")
     return result
 
@@ -225,9 +226,15 @@ class RandomStream:
                 return r % n
 
 
-# Up to this many unit-weight candidates, popping the u-th remaining id (a C-level memmove) beats the Fenwick
-# search in Python; beyond it the O(n²) moves dominate (measured: 10k 16 ms vs 22 ms; 100k 1.4 s vs 0.6 s).
-POP_LIMIT = 40_000
+# Up to this many unit-weight candidates, popping the u-th remaining id (a C-level memmove) is the quickest;
+# beyond it the chunked search below wins (the pops' O(n²) moves dominate: 100k candidates took 1.4 s).
+POP_LIMIT = 2_000
+# The chunked search keeps each candidate as `weight` consecutive slots, so it is used while the weights sum to
+# at most this many slots per candidate (credit grades weigh 1 to 4); heavier weights take the Fenwick search.
+SLOTS_PER_CANDIDATE = 16
+# Slots per chunk: long enough that the tree over chunks stays shallow (100k candidates: 7 levels), short
+# enough that deleting from a chunk is a small memmove.
+CHUNK = 1024
 
 
 def draw_order(sorted_candidates: Sequence[Candidate], stream: RandomStream) -> list[str]:
@@ -237,7 +244,12 @@ def draw_order(sorted_candidates: Sequence[Candidate], stream: RandomStream) -> 
     first remaining candidate, in list order, whose running weight sum exceeds
     ``u``.  That is the smallest position whose prefix sum over the remaining
     weights exceeds ``u``: with unit weights simply the ``u``-th remaining
-    candidate, otherwise found in O(log n) with a Fenwick tree.
+    candidate.  Few unit-weight candidates are popped from a list; otherwise
+    each candidate is ``weight`` consecutive slots in chunks counted by a
+    Fenwick tree (``u`` is the slot's rank: a descent of the tree finds its
+    chunk, an index finds the candidate), or, for very heavy weights, a Fenwick
+    tree over the candidates' weights is searched directly.  All three give the
+    literal walk's pick; the unit tests hold them to it.
 
     For speed at 10,000 candidates the draws are taken here rather than through
     :meth:`RandomStream.uniform_below`: same blocks, same rejection rule, and the
@@ -246,9 +258,12 @@ def draw_order(sorted_candidates: Sequence[Candidate], stream: RandomStream) -> 
     ids = [c.quote_id for c in sorted_candidates]
     weights = [c.weight for c in sorted_candidates]
     draws = _Draws(stream, len(ids))
-    if all(w == 1 for w in weights) and len(ids) <= POP_LIMIT:
+    unit = all(w == 1 for w in weights)
+    if unit and len(ids) <= POP_LIMIT:
         below = draws.below
         order = [ids.pop(below(remaining)) for remaining in range(len(ids), 0, -1)]
+    elif unit or sum(weights) <= SLOTS_PER_CANDIDATE * len(weights):
+        order = [ids[i] for i in _slot_positions(weights, draws, unit)]
     else:
         order = [ids[i] for i in _weighted_positions(weights, draws)]
     stream.blocks_used = draws.start + draws.used
@@ -317,4 +332,81 @@ def _weighted_positions(weights: list[int], draws: _Draws) -> list[int]:
             tree[node] -= w
         total -= w
         order.append(pos)
+    return order
+
+
+def _slot_positions(weights: list[int], draws: _Draws, unit: bool) -> list[int]:
+    """Positions in ``weights`` in draw order (step 7 over chunks of weight slots).
+
+    Candidate ``i`` is ``weights[i]`` consecutive slots holding ``i``; the slots
+    of the remaining candidates, in list order, are cut into chunks of whole
+    candidates.  The remaining candidate whose running sum first exceeds ``u``
+    owns the ``u``-th remaining slot: a Fenwick tree over the chunks' slot
+    counts finds the chunk and the slot's rank in it, the slot names the
+    candidate, and its slots are deleted from the chunk.
+    """
+    n = len(weights)
+    total = n if unit else sum(weights)
+    if unit:
+        chunks = [list(range(a, min(a + CHUNK, n))) for a in range(0, n, CHUNK)]
+    else:
+        slots = list(chain.from_iterable(map(repeat, range(n), weights)))
+        ends = list(accumulate(weights))
+        chunks, a = [], 0
+        while a < total:  # each chunk ends with the candidate whose slots reach CHUNK past its start
+            b = ends[min(bisect_left(ends, a + CHUNK), n - 1)]
+            chunks.append(slots[a:b])
+            a = b
+    size = 1
+    while size < len(chunks):
+        size <<= 1
+    chunks += [[] for _ in range(size - len(chunks))]  # empty chunks are never reached
+    prefix = [0, *accumulate(map(len, chunks))]
+    tree = [0] + [prefix[i] - prefix[i - (i & -i)] for i in range(1, size + 1)]
+    steps = []
+    step = size >> 1
+    while step:
+        steps.append(step)
+        step >>= 1
+    blocks = draws.blocks
+    # With unit weights the k-th pick draws below n - k whatever was picked before: when no block can be
+    # rejected (every block below 2**256 - n, i.e. always but with probability ~n**2 / 2**256), all the
+    # draws are known at once.
+    known = unit and n > 0 and max(blocks) < _TWO_256 - n
+    if known:
+        draws.used = n
+        draws_in_order = list(map(int.__mod__, blocks, range(n, 0, -1)))
+    order = []
+    for k in range(n):
+        if known:
+            u = draws_in_order[k]
+        elif draws.used < len(blocks) and blocks[draws.used] < _TWO_256 - total:
+            u = blocks[draws.used] % total  # draws.below(total), inlined for the common case
+            draws.used += 1
+        else:
+            u = draws.below(total)
+        # As in _weighted_positions: the chunk holding slot u, u becoming the rank in it, and the tree nodes
+        # covering that chunk.
+        pos = 0
+        covering = [size]
+        for step in steps:
+            t = tree[pos + step]
+            if t <= u:
+                pos += step
+                u -= t
+            else:
+                covering.append(pos + step)
+        chunk = chunks[pos]
+        i = chunk[u]
+        if unit:
+            del chunk[u]
+            w = 1
+        else:
+            w = weights[i]
+            first = chunk.index(i, u - w + 1 if u >= w else 0)  # i's slots are consecutive and include u
+            del chunk[first:first + w]
+        for node in covering:
+            tree[node] -= w
+        total -= w
+        order.append(i)
     return order

@@ -78,7 +78,8 @@ __all__ = [  # the builder, and its inputs and constants (from ocds_facts) as oc
     "METHOD_RULES", "OCDS_VERSION", "OCID_PREFIX", "ORG_SCHEME", "TENDER_STATUS", "AttachmentFacts", "Bid",
     "ContractFacts", "Exclusion", "JobFacts", "Organisation", "Publication", "SelectionFacts", "ServiceChange",
     "amount",
-    "award_criteria", "award_criteria_details", "award_id", "dumps", "format_date", "latest_release", "ocid",
+    "award_criteria", "award_criteria_details", "award_id", "dumps", "format_date", "latest_release",
+    "moment_key", "ocid",
     "plain", "quotes_are_open", "release_package", "releases", "submission_method_details", "tender_status",
 ]
 
@@ -314,12 +315,18 @@ def _stages(job: JobFacts, now: datetime) -> list[_Stage]:
         return stages
     stages.append(_Stage(award, "awardUpdate" if k else "award", _award_date(sel), "complete", opened=True,
                          award_status="pending"))  # the publicity period is OCDS's standstill period
-    if job.publicity_ends_at and _utc(job.publicity_ends_at) <= _utc(now):
+    if moment_key(job, now):
         stages.append(_Stage(f"{award}-active", "awardUpdate", job.publicity_ends_at, "complete", opened=True,
                              award_status="active"))
     stages += [_Stage(c.suffix, c.tag, c.date, "complete", opened=True, award_status="active",
                       contract_status=c.status, changes=c.changes) for c in contract_stages(job)]
     return stages
+
+
+def moment_key(job: JobFacts, now: datetime) -> bool:
+    """All that the releases of `job` depend on of `now`: whether the publicity period has ended (`_stages`).
+    Equal facts, publication and key give equal releases, so that a caller may keep them."""
+    return bool(job.publicity_ends_at and _utc(job.publicity_ends_at) <= _utc(now))
 
 
 def _release(job: JobFacts, pub: Publication, stage: _Stage, date: datetime) -> dict[str, Any]:
@@ -365,8 +372,14 @@ def releases(job: JobFacts, pub: Publication, now: datetime) -> list[dict[str, A
 
 
 def latest_release(job: JobFacts, pub: Publication, now: datetime) -> dict[str, Any]:
-    """The last release: a full snapshot of the job's public state now."""
-    return releases(job, pub, now)[-1]
+    """The last release: a full snapshot of the job's public state now (`releases(...)[-1]`, built alone)."""
+    if job.status == "draft":
+        raise ValueError("a draft job has no releases")
+    stages = _stages(job, now)
+    date = stages[0].date
+    for stage in stages[1:]:  # dated as in `releases`: never before the stage it follows
+        date = max(stage.date, date, key=_utc)
+    return _release(job, pub, stages[-1], date)
 
 
 def release_package(releases_: list[dict[str, Any]], pub: Publication, *, uri: str,

@@ -1,15 +1,68 @@
-"""The batches of the bulk feeds (every draw record; the latest OCDS release of every published job),
-read in id order so that a feed streams from a fresh session per batch."""
+"""The bulk feeds (every draw record; the latest OCDS release of every published job), read in id order in
+batches, each batch from a fresh session, and kept built per app process.
+
+A feed line is the same bytes as the one-job endpoint's record, so a line once built is kept (`FeedLines`) and
+sent again while what it was built from is unchanged:
+* a draw record is built from its selection, its job and the job's quotes live at the deadline; after the
+  selection only the selection changes (an exclusion appends to `excluded` and moves `winner_quote_id`; a
+  direct job's re-choice moves the winner too), so a kept record is sent while its selection's `final_seed`,
+  `winner_quote_id` and `excluded` are those it was built from;
+* an OCDS release is a pure function of the job's facts (loaded in a fixed number of queries per batch), the
+  publication (host and language) and of `now` only through `ocds.moment_key`; a kept release is sent while
+  all of these are equal.
+Batches of records not kept yet are built one at a time per process (`FeedLines.building`), so that many
+clients arriving at once do not all build the same records.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.clock import utcnow
+from app.i18n import get_locale
+from marketplace.domain import ocds
 from marketplace.models import DRAFT, Job, Selection
-from marketplace.services.open_data import touched_since
+from marketplace.services.draw_records import draw_records
+from marketplace.services.open_data import job_facts, touched_since
+
+MAX_KEPT = 200_000  # lines kept per feed and process (a few KB each); past it the feed starts afresh
+
+
+@dataclass
+class FeedLines:
+    """Feed lines built by this process: id → (what the line was built from, the line)."""
+
+    draws: dict[int, tuple[Any, bytes]] = field(default_factory=dict)
+    releases: dict[int, tuple[Any, bytes, str]] = field(default_factory=dict)  # … and the release's date
+    building: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @staticmethod
+    def of(state: Any) -> FeedLines:
+        """The app's kept lines (one set per app, so that a fresh app, as in every test, starts empty)."""
+        return state.setdefault("bulk_feed_lines", FeedLines())
+
+
+def _keep(kept: dict, key: int, value: tuple) -> None:
+    if len(kept) >= MAX_KEPT:
+        kept.clear()
+    kept[key] = value
+
+
+def draw_line(record: dict[str, Any]) -> bytes:
+    """One line of the draw feed: the record as the one-job endpoint writes it."""
+    return (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+
+
+def _draw_key(final_seed: str, winner_quote_id: str | None, excluded: list[Any]) -> tuple[Any, ...]:
+    return final_seed, winner_quote_id, json.dumps(excluded, sort_keys=True)
 
 
 async def drawn_jobs_after(db: AsyncSession, last_selection_id: int, limit: int) -> list[tuple[Selection, Job]]:
@@ -19,9 +72,67 @@ async def drawn_jobs_after(db: AsyncSession, last_selection_id: int, limit: int)
                                .limit(limit))).all())
 
 
+async def draw_feed(sessionmaker: Callable[[], AsyncSession], kept: FeedLines, batch: int) -> AsyncIterator[bytes]:
+    """Every draw record, one JSON line each, oldest selection first: per batch one statement when every
+    record of the batch is kept, three when some must be built (the selections and jobs, their quotes)."""
+    last = 0
+    while True:
+        async with sessionmaker() as db:
+            keys = (await db.exec(select(Selection.id, Selection.final_seed, Selection.winner_quote_id,
+                                         Selection.excluded).where(Selection.id > last)
+                                  .order_by(col(Selection.id)).limit(batch))).all()
+            if not keys:
+                return
+            wanted = {sid: _draw_key(seed, winner, excluded) for sid, seed, winner, excluded in keys}
+            missing = [sid for sid, key in wanted.items() if kept.draws.get(sid, (None,))[0] != key]
+            if missing:
+                async with kept.building:  # another request may have built them meanwhile
+                    missing = [sid for sid in missing if kept.draws.get(sid, (None,))[0] != wanted[sid]]
+                    if missing:
+                        rows = list((await db.exec(select(Selection, Job).join(Job, Job.id == Selection.job_id)
+                                                   .where(col(Selection.id).in_(missing))
+                                                   .order_by(col(Selection.id)))).all())
+                        for (sel, _job), record in zip(rows, await draw_records(db, rows), strict=True):
+                            _keep(kept.draws, sel.id, (_draw_key(sel.final_seed, sel.winner_quote_id, sel.excluded),
+                                                       draw_line(record)))
+            # A record that changed between the two reads is sent as built (newer than the key).
+            lines = [kept.draws[sid][1] for sid in wanted if sid in kept.draws]
+        last = keys[-1][0]
+        yield b"".join(lines)  # the session is closed while the client reads
+
+
 async def published_jobs_after(db: AsyncSession, last_job_id: int, since: datetime | None, limit: int) -> list[Job]:
     """The next `limit` published jobs after `last_job_id` (touched at or after `since`, if given), by id."""
     stmt = select(Job).where(Job.id > last_job_id, Job.status != DRAFT, col(Job.published_at).is_not(None))
     if since is not None:
         stmt = stmt.where(touched_since(since))
     return list((await db.exec(stmt.order_by(col(Job.id)).limit(limit))).all())
+
+
+async def release_feed(sessionmaker: Callable[[], AsyncSession], kept: FeedLines, pub: ocds.Publication,
+                       since: datetime | None, batch: int) -> AsyncIterator[bytes]:
+    """The latest OCDS release of every published job (touched at or after `since`), one JSON line each, oldest
+    job first; the facts of a batch in a fixed number of statements, each release built once per process
+    while its facts stay the same."""
+    cutoff = ocds.format_date(since) if since else None
+    publication = (pub.base_url, pub.language, get_locale())
+    last = 0
+    while True:
+        async with sessionmaker() as db:
+            jobs = await published_jobs_after(db, last, since, batch)
+            if not jobs:
+                return
+            facts = await job_facts(db, jobs)
+        now = utcnow()
+        lines = []
+        for job, f in zip(jobs, facts, strict=True):
+            key = (publication, ocds.moment_key(f, now), f)
+            entry = kept.releases.get(job.id)
+            if entry is None or entry[0] != key:
+                release = ocds.latest_release(f, pub, now)
+                entry = (key, (ocds.dumps(release) + "\n").encode(), release["date"])
+                _keep(kept.releases, job.id, entry)
+            if cutoff is None or entry[2] >= cutoff:
+                lines.append(entry[1])
+        last = jobs[-1].id
+        yield b"".join(lines)

@@ -100,12 +100,15 @@ async def _bids(db: AsyncSession, opened_ids: list[int]) -> dict[int, list[ocds.
     out: dict[int, list[ocds.Bid]] = {}
     if not opened_ids:
         return out
-    rows = (await db.exec(select(Quote, Agency).join(Agency, Agency.id == Quote.agency_id).where(
+    # Only the columns a bid shows: whole rows would decode every envelope and opened quote (JSON) too.
+    rows = (await db.exec(select(Quote.job_id, Quote.id, Quote.price, Quote.service_days, Quote.submitted_at,
+                                 Quote.eligible, Agency.credit_code, Agency.name)
+                          .join(Agency, Agency.id == Quote.agency_id).where(
         col(Quote.job_id).in_(opened_ids), Quote.status == LIVE).order_by(col(Quote.id)))).all()
-    for q, a in rows:
-        out.setdefault(q.job_id, []).append(ocds.Bid(
-            quote_id=str(q.id), agency=ocds.Organisation(a.credit_code, a.name), price=q.price,
-            service_days=q.service_days, submitted_at=_aware(q.submitted_at), eligible=bool(q.eligible)))
+    for job_id, quote_id, price, service_days, submitted_at, eligible, code, name in rows:
+        out.setdefault(job_id, []).append(ocds.Bid(
+            quote_id=str(quote_id), agency=ocds.Organisation(code, name), price=price,
+            service_days=service_days, submitted_at=_aware(submitted_at), eligible=bool(eligible)))
     return out
 
 

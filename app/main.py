@@ -45,6 +45,7 @@ from app.db import make_engine, make_sessionmaker, provide_session
 from app.errors import DomainError
 from app.i18n import get_locale, gettext, local_time, ngettext
 from app.notices import notice_detail, notice_text
+from app.page_cache import PageCache, PageVersions
 from app.request_limits import bounded_request
 from app.security_headers import security_headers
 from app.settings import ROOT, Settings, get_settings
@@ -203,6 +204,7 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
         await queue.start()
         state.queue = queue
         await state.ranking_cache.version.start()
+        await state.page_versions.start()
         # Everything loaded at start-up (modules, templates, metadata) lives as long as the process:
         # keep it out of the collector's full passes, which otherwise stall every request for tens of
         # milliseconds each time they scan it (p99 of /rankings 104 -> 14 ms in scripts/bench_rankings.py).
@@ -214,6 +216,7 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
             yield
         finally:
             await state.ranking_cache.version.stop()
+            await state.page_versions.stop()
             await queue.stop()
             if settings.redis_url:
                 await store._redis.aclose(close_connection_pool=True)
@@ -265,6 +268,9 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
     app.state.sealed_audit_clause = sealed_clause
     app.state.dashboard_order = DASHBOARD_ORDER
     app.state.ranking_cache = RankingCache(CreditVersion(settings.database_url))
+    app.state.page_versions = PageVersions(settings.database_url)  # app/page_cache.py
+    app.state.page_cache = PageCache()
+    app.state.unread_cache = PageCache(size=4096)
     app.state.sessions = Sessions(store, settings.session_idle_seconds, settings.session_absolute_seconds)
     app.state.login_limiter = LoginLimiter(settings.login_max_failures_account,
                                            settings.login_max_failures_ip, settings.login_failure_window_seconds,

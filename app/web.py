@@ -24,9 +24,12 @@ from app.i18n import get_locale
 from app.i18n import gettext as _
 from app.models import Notification
 from app.outages import RETRY_AFTER_SECONDS, redis_unreachable, store_down_message
+from app.page_cache import watch
 from app.request_limits import check_submitted
 
 log = logging.getLogger("market.web")
+NOTIFICATIONS = "notifications"  # the cache topic of the header's unread badge
+watch(NOTIFICATIONS, ["notification"])
 
 T = TypeVar("T")
 
@@ -144,15 +147,24 @@ async def unread_notifications(request: Request) -> int | None:
         return None
     stmt = select(func.count()).select_from(Notification).where(Notification.user_id == user.id,
                                                                   col(Notification.read_at).is_(None))
+    # Kept per user while no notification is written (app/page_cache.py), so a cached page costs no query.
+    version = request.app.state.page_versions.current(NOTIFICATIONS)
+    key = (user.id, version)
+    if version is not None and (hit := request.app.state.unread_cache.get(key)) is not None:
+        return hit
     try:
         db = request.scope.get(SESSION_SCOPE_KEY)
         if db is not None:
-            return (await db.exec(stmt)).one()
-        async with request.app.state.sessionmaker() as own:
-            return (await own.exec(stmt)).one()
+            count = (await db.exec(stmt)).one()
+        else:
+            async with request.app.state.sessionmaker() as own:
+                count = (await own.exec(stmt)).one()
     except sa_exc.SQLAlchemyError as exc:
         log.warning("unread notifications not counted on %s: %s", request.url.path, exc.__class__.__name__)
         return None
+    if version is not None:
+        request.app.state.unread_cache.put(key, count)
+    return count
 
 
 def _unread_context(n: int | None) -> dict[str, Any]:

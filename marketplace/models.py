@@ -31,6 +31,7 @@ class ServiceCategory(SQLModel, table=True):
 
 class Agency(SQLModel, table=True):
     __tablename__ = "agency"
+    __table_args__ = (Index("ix_agency_directory", "status", "created_at", "id"),)  # the public directory's order
 
     id: int | None = Field(default=None, primary_key=True)
     credit_code: str = Field(max_length=18, unique=True, index=True)
@@ -95,6 +96,8 @@ def money_column(nullable: bool = False) -> Column:
 
 class Job(SQLModel, table=True):
     __tablename__ = "job"
+    # The orders of the public pages: the job list by status (newest first), jobs won and awards by date.
+    __table_args__ = (Index("ix_job_status_id", "status", "id"), Index("ix_job_awarded_at_id", "awarded_at", "id"))
 
     id: int | None = Field(default=None, primary_key=True)
     job_no: str | None = Field(default=None, max_length=20, unique=True, index=True)

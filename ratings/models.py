@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, Numeric
+from sqlalchemy import Column, Index, Numeric, text
 from sqlmodel import Field, SQLModel
 
 from app.clock import utcnow
@@ -21,6 +21,7 @@ SEVERITIES = ("minor", "major", "severe")
 
 class Violation(SQLModel, table=True):
     __tablename__ = "violation"
+    __table_args__ = (Index("ix_violation_agency_occurred", "agency_id", "occurred_at", "id"),)  # a profile's order
 
     id: int | None = Field(default=None, primary_key=True)
     agency_id: int = Field(foreign_key="agency.id", index=True)
@@ -37,6 +38,7 @@ class ListEntry(SQLModel, table=True):
     """A red- or black-list entry; black entries bar quoting until they end."""
 
     __tablename__ = "list_entry"
+    __table_args__ = (Index("ix_list_entry_agency_starts", "agency_id", "starts_at", "id"),)  # a profile's order
 
     id: int | None = Field(default=None, primary_key=True)
     agency_id: int = Field(foreign_key="agency.id", index=True)
@@ -104,6 +106,8 @@ class AgencyCredit(SQLModel, table=True):
     """Precomputed credit of each agency (recomputed by background jobs)."""
 
     __tablename__ = "agency_credit"
+    # The ranking's order (score, then rating count, highest first; then agency): one index scan per page.
+    __table_args__ = (Index("ix_agency_credit_ranking", text("score DESC"), text("rating_count DESC"), "agency_id"),)
 
     agency_id: int = Field(foreign_key="agency.id", primary_key=True)
     score: Decimal = Field(sa_column=Column(Numeric(5, 2), nullable=False, index=True))

@@ -16,10 +16,12 @@ from litestar.response import Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth import PUBLIC, roles
+from app.cached_pages import shared_page
 from app.clock import utcnow
 from app.db import DB
 from app.errors import NotFound
 from app.i18n import gettext as _
+from app.page_cache import next_moment
 from marketplace.controllers.filters import PUBLIC_STATUSES, job_filters
 from marketplace.controllers.page_helpers import PER_PAGE, Page, pager_base, render_page
 from marketplace.models import AWARDED, COMPLETED, CONTRACTED, DRAFT, RATED, Job
@@ -27,6 +29,7 @@ from marketplace.services import attachments, registry
 from marketplace.services.clarifications import clarifications_of
 from marketplace.services.commitments import commitment_at
 from marketplace.services.contracts import contract_of
+from marketplace.services.job_notices import JOB_PAGES
 from marketplace.services.job_views import job_view
 from marketplace.services.jobs import get_job, job_districts, list_jobs, public_job
 from marketplace.services.performance import next_step, performance
@@ -70,19 +73,37 @@ async def render_job_page(request: Request, db: AsyncSession, job_no: str, statu
 @get("/jobs", opt=roles(PUBLIC))
 async def jobs_page(request: Request, db: DB, page: Page = 1, q: FromQuery[str | None] = None,
                     category: FromQuery[str | None] = None, method: FromQuery[str | None] = None,
-                    district: FromQuery[str | None] = None, status: FromQuery[str | None] = None) -> Template:
-    f = await job_filters(db, q=q, category=category, method=method, district=district, status=status,
-                          statuses=PUBLIC_STATUSES)
-    listing = await list_jobs(db, f, page=page, per_page=PER_PAGE)
-    params = {"q": f.q, "category": f.category, "method": f.method, "district": f.district, "status": f.status}
-    return await render_page(request, "marketplace/jobs/jobs.html", listing=listing, filters=params,
-                             statuses=PUBLIC_STATUSES, categories=await registry.list_categories(db, active_only=False),
-                             districts=await job_districts(db), pager_base=pager_base("/jobs", params), now=utcnow())
+                    district: FromQuery[str | None] = None, status: FromQuery[str | None] = None) -> Response | Template:
+    """The list is the same for every visitor: its body is cached while no job changes."""
+
+    async def build() -> Template:
+        f = await job_filters(db, q=q, category=category, method=method, district=district, status=status,
+                              statuses=PUBLIC_STATUSES)
+        listing = await list_jobs(db, f, page=page, per_page=PER_PAGE)
+        params = {"q": f.q, "category": f.category, "method": f.method, "district": f.district, "status": f.status}
+        return await render_page(request, "marketplace/jobs/jobs.html", listing=listing, filters=params,
+                                 statuses=PUBLIC_STATUSES,
+                                 categories=await registry.list_categories(db, active_only=False),
+                                 districts=await job_districts(db), pager_base=pager_base("/jobs", params))
+
+    return await shared_page(request, topics=(JOB_PAGES,), build=build)
 
 
 @get("/jobs/{job_no:str}", opt=roles(PUBLIC))
-async def job_page(request: Request, db: DB, job_no: FromPath[str]) -> Template:
-    return await render_job_page(request, db, job_no)
+async def job_page(request: Request, db: DB, job_no: FromPath[str]) -> Response | Template:
+    """A visitor's notice (no user, no `?receipt=`) is the same for every visitor: cached while no job
+    changes and until the next time the job names (its deadline first), so a notice read before the
+    deadline is never served after it, nor one before the opening after it."""
+    if request.scope.get("user") is not None or request.url.query:
+        return await render_job_page(request, db, job_no)
+    return await shared_page(request, topics=(JOB_PAGES,), build=lambda: render_job_page(request, db, job_no),
+                             valid_until=_clock_changes)
+
+
+def _clock_changes(page: Template) -> Any:
+    """When the notice would read differently by the clock alone: the next time its rows name."""
+    ctx = page.context
+    return next_moment(ctx["now"], ctx["job"], ctx.get("sel"), ctx.get("contract"))
 
 
 @get("/jobs/{job_no:str}/attachments/{attachment_id:int}", opt=roles(PUBLIC), include_in_schema=False)

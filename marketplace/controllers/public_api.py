@@ -3,8 +3,7 @@ record in bulk."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator
+from dataclasses import astuple
 
 from litestar import Request, get
 from litestar.params import FromPath, FromQuery
@@ -17,21 +16,30 @@ from app.i18n import gettext as _
 from marketplace.controllers.filters import api_job_filters
 from marketplace.controllers.page_helpers import Page, PerPage
 from marketplace.schemas import DrawRecordOut, JobListOut, JobOut
-from marketplace.services.bulk_feeds import drawn_jobs_after
-from marketplace.services.draw_records import draw_record, draw_records
-from marketplace.services.job_notices import job_notice, notice_listing
+from marketplace.services.bulk_feeds import FeedLines, draw_feed
+from marketplace.services.draw_records import draw_record
+from marketplace.services.job_notices import JOB_PAGES, job_notice, notice_listing
 from marketplace.services.jobs import JobFilters, public_job
 
 BATCH = 200  # draw records per query of the bulk feed
 
 
 @get("/api/jobs", opt=roles(PUBLIC))
-async def api_jobs(db: DB, page: Page = 1, per_page: PerPage = 20, q: FromQuery[str | None] = None,
+async def api_jobs(request: Request, db: DB, page: Page = 1, per_page: PerPage = 20, q: FromQuery[str | None] = None,
                    category: FromQuery[str | None] = None, method: FromQuery[str | None] = None,
                    district: FromQuery[str | None] = None, status: FromQuery[str | None] = None) -> JobListOut:
     """Open calls and results (search, filters, pagination)."""
     f = api_job_filters(JobFilters(q=q, category=category, method=method, district=district, status=status))
-    return await notice_listing(db, f, page, per_page)
+    # The same for every caller: kept while no job changes (app/page_cache.py).
+    version = request.app.state.page_versions.current(JOB_PAGES)
+    key = ("api_jobs", astuple(f), page, per_page, version)
+    cache = request.app.state.page_cache
+    hit = cache.get(key) if version is not None else None
+    if hit is None:
+        hit = await notice_listing(db, f, page, per_page)
+        if version is not None:
+            cache.put(key, hit)
+    return hit
 
 
 @get("/api/jobs/{job_no:str}", opt=roles(PUBLIC))
@@ -53,22 +61,8 @@ async def api_draw(db: DB, job_no: FromPath[str]) -> DrawRecordOut:
 @get("/api/draws.jsonl", opt=roles(PUBLIC), media_type="application/x-ndjson")
 async def api_draws(request: Request) -> Stream:
     """Every draw record, one JSON object per line, oldest first."""
-    sessionmaker = request.app.state.sessionmaker
-
-    async def lines() -> AsyncIterator[bytes]:
-        last = 0
-        while True:
-            async with sessionmaker() as db:
-                rows = await drawn_jobs_after(db, last, BATCH)
-                if not rows:
-                    return
-                # One batch: the selections with their jobs, then every quote of the batch (two statements).
-                batch = [json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
-                         for record in await draw_records(db, rows)]
-                last = rows[-1][0].id
-            yield "".join(batch).encode()  # the session is closed while the client reads
-
-    return Stream(lines(), media_type="application/x-ndjson")
+    lines = draw_feed(request.app.state.sessionmaker, FeedLines.of(request.app.state), BATCH)
+    return Stream(lines, media_type="application/x-ndjson")
 
 
 route_handlers = [api_jobs, api_job, api_draw, api_draws]

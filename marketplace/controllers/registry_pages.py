@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts import actor_of
 from app.auth import PUBLIC, roles
+from app.cached_pages import shared_page
 from app.db import DB
 from app.errors import DomainError, NotFound
 from app.forms import parse
@@ -21,7 +22,7 @@ from marketplace.controllers.page_helpers import Page, user_of
 from marketplace.models import APPROVED, LEVELS, SUSPENDED, Agency
 from marketplace.schemas import AgencyProfileIn, AgencySignup, OwnerSignup, QualificationIn
 from marketplace.services import registry
-from marketplace.services.agency_profiles import save_profile
+from marketplace.services.agency_profiles import AGENCY_PUBLIC_PAGES, save_profile
 
 
 def _qualification_rows(data: dict[str, Any]) -> dict[str, Any]:
@@ -139,12 +140,18 @@ async def directory_page(request: Request, db: DB, page: Page = 1, q: FromQuery[
 
 
 @get("/agencies/{code:str}", opt=roles(PUBLIC))
-async def agency_public_page(request: Request, db: DB, code: FromPath[str]) -> Template:
-    agency = await registry.get_agency_by_code(db, code)
-    if agency.status not in (APPROVED, SUSPENDED):
-        raise NotFound(_("No such agency."))
-    quals = [(q, c) for q, c in (await registry.qualifications_of(db, [agency.id]))[agency.id] if q.status == APPROVED]
-    return await render(request, "marketplace/registry/agency_public.html", agency=agency, quals=quals)
+async def agency_public_page(request: Request, db: DB, code: FromPath[str]) -> Response | Template:
+    """The same for every visitor: cached while the agency's record is unchanged."""
+
+    async def build() -> Template:
+        agency = await registry.get_agency_by_code(db, code)
+        if agency.status not in (APPROVED, SUSPENDED):
+            raise NotFound(_("No such agency."))
+        quals = [(q, c) for q, c in (await registry.qualifications_of(db, [agency.id]))[agency.id]
+                 if q.status == APPROVED]
+        return await render(request, "marketplace/registry/agency_public.html", agency=agency, quals=quals)
+
+    return await shared_page(request, topics=(AGENCY_PUBLIC_PAGES,), build=build)
 
 
 route_handlers = [

@@ -6,9 +6,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts import actor_of
 from app.auth import CurrentUser
+from app.page_cache import watch
 from marketplace.models import Agency
 from marketplace.schemas import AgencyProfileIn
 from marketplace.services import registry
+
+AGENCY_PUBLIC_PAGES = "agency_public"  # the cache topic of an agency's public page (app/page_cache.py)
+watch(AGENCY_PUBLIC_PAGES, ["agency", "qualification", "service_category"])
 
 
 async def save_profile(db: AsyncSession, queue, user: CurrentUser, data: AgencyProfileIn) -> Agency:

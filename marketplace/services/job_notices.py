@@ -13,12 +13,47 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.canonical import format_time
 from app.clock import ensure_aware
+from app.page_cache import watch
 from marketplace.catalogue_models import Department, ServiceItem
 from marketplace.domain.money import money
-from marketplace.models import DRAFT, LIVE, Agency, Attachment, Job, Quote, Selection, ServiceCategory
+from marketplace.models import (
+    DRAFT,
+    LIVE,
+    Agency,
+    Attachment,
+    Job,
+    Quote,
+    Selection,
+    ServiceCategory,
+)
 from marketplace.schemas import JobListOut, JobOut
 from marketplace.services.draw_records import opened_quotes
 from marketplace.services.jobs import JobFilters, list_jobs, quotes_are_open
+
+JOB_PAGES = "jobs"  # the cache topic of the public job pages: list, notices, the API's list (app/page_cache.py)
+
+
+def _sealed_quote(session: Any, quote: Quote) -> bool:
+    """A quote written while its job's quotes are still sealed shows on no shared page (before opening
+    a page shows nothing of the quotes but the count, to the owner only); the opening itself writes the
+    job, which moves the version. Unknown here (job not loaded): counted as a change."""
+    job = session.identity_map.get(session.identity_key(Job, quote.job_id))
+    return job is not None and not quotes_are_open(job)
+
+
+def _quote_insert(state: Any) -> bool:
+    """A new quote shows on no shared page: quotes are inserted only while their job takes quotes (the
+    submission's one statement refuses after the deadline, marketplace.services.quotes), when a page
+    shows nothing of them; later changes to quotes come with a write of their job or selection."""
+    return bool(state.is_insert)
+
+
+# What the job pages are read from: a write to any of these moves their version.
+watch(JOB_PAGES, ["job", "selection", "quote", "objection", "contract", "service_category", "service_item",
+                  "department", "owner_org", "agency", "job_exclusion", "job_amendment", "job_question",
+                  "attachment", "service_step", "service_extension", "result_round", "result_file",
+                  "sealing_release", "key_holder", "rating", "review", "platform_setting"],
+      skip={"quote": _sealed_quote}, bulk_skip={"quote": _quote_insert})
 
 
 def iso(dt: datetime | None) -> str | None:

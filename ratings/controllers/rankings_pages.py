@@ -10,6 +10,7 @@ from litestar.response import Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth import PUBLIC, roles
+from app.cached_pages import shared_page
 from app.db import DB
 from app.errors import InputError
 from app.forms import FilterCheck
@@ -18,12 +19,26 @@ from app.i18n import gettext as _
 from marketplace.models import APPROVED
 from marketplace.services import registry
 from marketplace.services.commitments import commitments_out
-from ratings.controllers.page_helpers import PER_PAGE, Page, pager_base, param_label, render_page
+from marketplace.services.job_notices import JOB_PAGES
+from ratings.controllers.page_helpers import (
+    PER_PAGE,
+    Page,
+    pager_base,
+    param_label,
+    render_page,
+)
 from ratings.domain.credit import GRADES, PROVISIONAL_BELOW, RATING_WEIGHTS
 from ratings.domain.service_score import REVIEW_WEIGHTS
 from ratings.parameters import params_in_force
 from ratings.services.list_entries import LIST_KINDS, public_lists
-from ratings.services.profiles import JOBS_WON_LIMIT, credit_record, jobs_won, public_agency, rating_summary
+from ratings.services.profiles import (
+    AGENCY_PAGES,
+    JOBS_WON_LIMIT,
+    credit_record,
+    jobs_won,
+    public_agency,
+    rating_summary,
+)
 from ratings.services.rankings import rankings
 
 
@@ -69,10 +84,13 @@ async def rankings_page(request: Request, db: DB, page: Page = 1, q: FromQuery[s
                         list_: Annotated[str | None, QueryParameter(name="list")] = None) -> Response | Template:
     """Agencies by credit score, with the formula and its parameters."""
     anonymous = request.scope.get("user") is None
-    if not anonymous:
-        return await _rankings(request, db, page, q, category, grade, list_)
     cache = request.app.state.ranking_cache
-    key = (get_locale(), str(request.url.query), await cache.version.current(db))
+    credit_version = await cache.version.current(db)
+    if not anonymous:
+        # A signed-in visitor: the body is shared and cached, the header is this user's.
+        return await shared_page(request, topics=(AGENCY_PAGES,), also=(credit_version,),
+                                 build=lambda: _rankings(request, db, page, q, category, grade, list_))
+    key = (get_locale(), str(request.url.query), credit_version)
     html = cache.get(key)
     if html is None:
         await db.rollback()  # hold no connection while waiting for another visitor's render
@@ -109,8 +127,15 @@ async def _rankings(request: Request, db: AsyncSession, page: int, q: str | None
 
 
 @get("/agencies/{code:str}/profile", opt=roles(PUBLIC))
-async def agency_profile_page(request: Request, db: DB, code: FromPath[str]) -> Template:
-    """Qualifications, credit, jobs won, ratings by criterion, violations and list history."""
+async def agency_profile_page(request: Request, db: DB, code: FromPath[str]) -> Response | Template:
+    """Qualifications, credit, jobs won, ratings by criterion, violations and list history; the same for
+    every visitor, cached while neither the agency's record nor the credit scores change."""
+    credit_version = await request.app.state.ranking_cache.version.current(db)
+    return await shared_page(request, topics=(AGENCY_PAGES, JOB_PAGES), also=(credit_version,),
+                             build=lambda: _agency_profile(request, db, code))
+
+
+async def _agency_profile(request: Request, db: AsyncSession, code: str) -> Template:
     agency = await public_agency(db, code)
     quals = [(q, c) for q, c in (await registry.qualifications_of(db, [agency.id]))[agency.id] if q.status == APPROVED]
     won, won_total = await jobs_won(db, agency.id)

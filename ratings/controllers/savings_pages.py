@@ -10,11 +10,14 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-from litestar import Request, get
+from litestar import Request, Response, get
 from litestar.params import FromQuery
 from litestar.response import Template
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth import PUBLIC, roles
+from app.cached_pages import shared_page
+from app.clock import utcnow
 from app.db import DB
 from app.errors import InputError
 from app.i18n import get_locale
@@ -22,10 +25,19 @@ from app.i18n import gettext as _
 from marketplace.domain.methods import METHODS
 from marketplace.models import ServiceCategory
 from marketplace.services import registry
-from ratings.controllers.page_helpers import group_by_name, grouped_money, method_name, percent, render_page, two_places
+from marketplace.services.job_notices import JOB_PAGES
+from ratings.controllers.page_helpers import (
+    group_by_name,
+    grouped_money,
+    method_name,
+    percent,
+    render_page,
+    two_places,
+)
 from ratings.domain.credit import CENT
 from ratings.domain.savings import GROUP_BY, SavingsSummary
 from ratings.services import savings_report as report
+from ratings.services.profiles import AGENCY_PAGES
 from ratings.services.savings_dashboard import Dashboard, dashboard
 
 # Okabe & Ito's colour-blind-safe palette (blue, vermillion, bluish green, orange, sky blue, reddish purple).
@@ -163,8 +175,18 @@ def sections(d: Dashboard, cats: dict[str, ServiceCategory]) -> list[dict[str, A
 async def savings_page(request: Request, db: DB, date_from: FromQuery[str | None] = None,
                        date_to: FromQuery[str | None] = None, category: FromQuery[str | None] = None,
                        method: FromQuery[str | None] = None, owner: FromQuery[str | None] = None,
-                       district: FromQuery[str | None] = None, group_by: FromQuery[str | None] = None) -> Template:
-    """Savings against the budget cap (the baseline): a dashboard of charts and tables, and export links."""
+                       district: FromQuery[str | None] = None, group_by: FromQuery[str | None] = None) -> Response | Template:
+    """Savings against the budget cap (the baseline): a dashboard of charts and tables, and export links;
+    the same for every visitor, cached while no job or agency changes (and per hour: periods are local
+    days, which begin on a whole hour of UTC)."""
+    return await shared_page(request, topics=(JOB_PAGES, AGENCY_PAGES), key=(utcnow().strftime("%Y%m%d%H"),),
+                             build=lambda: _savings(request, db, date_from, date_to, category, method, owner,
+                                                    district, group_by))
+
+
+async def _savings(request: Request, db: AsyncSession, date_from: str | None, date_to: str | None,
+                   category: str | None, method: str | None, owner: str | None, district: str | None,
+                   group_by: str | None) -> Template:
     categories = await registry.list_categories(db, active_only=False)
     districts = await report.report_districts(db)
     filters = {"date_from": (date_from or "").strip(), "date_to": (date_to or "").strip(),

@@ -16,6 +16,7 @@ from app.auth import CurrentUser
 from app.clock import ensure_aware, utcnow
 from app.errors import NotFound
 from app.i18n import gettext as _
+from app.page_cache import watch
 from marketplace.models import Agency, Job, Quote, Selection, ServiceCategory
 from marketplace.services import registry
 from ratings.domain.credit import CENT, PROVISIONAL_BELOW, RATING_CRITERIA, CreditParams
@@ -30,6 +31,13 @@ from ratings.services.service_scores import CountedJob
 
 JOBS_WON_LIMIT = 100
 REVIEWS_SHOWN = 20
+AGENCY_PAGES = "agencies"  # the cache topic of the public credit pages: profiles, rankings, savings
+
+# What an agency's public record is read from (with the job pages' tables, `JOB_PAGES`): a write to any
+# of these moves the version of the cached profile, ranking and savings bodies (app/page_cache.py).
+watch(AGENCY_PAGES, ["agency", "qualification", "service_category", "agency_credit", "rating", "rating_appeal",
+                     "review", "violation", "list_entry", "commitment", "platform_setting", "department",
+                     "service_item", "owner_org"])
 
 
 async def public_agency(db: AsyncSession, code: str) -> Agency:

@@ -25,15 +25,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.page_cache import PageCache
 from ratings.models import AgencyCredit
 
 log = logging.getLogger("market.rankings")
@@ -130,40 +128,10 @@ class CreditVersion:
             pause = min(pause * 2, 30.0)
 
 
-class RankingCache:
-    """Rendered ranking pages for anonymous visitors, per app process (LRU with a TTL)."""
+class RankingCache(PageCache):
+    """Rendered ranking pages for anonymous visitors, per app process (`app.page_cache.PageCache`: LRU
+    with a TTL, one render per key at a time), keyed by the credit version."""
 
     def __init__(self, version: CreditVersion, size: int = 256, ttl: float = 60.0):
+        super().__init__(size=size, ttl=ttl)
         self.version = version
-        self.size, self.ttl = size, ttl
-        self.entries: OrderedDict[tuple, tuple[float, str]] = OrderedDict()
-        self._flights: dict[tuple, tuple[asyncio.Lock, int]] = {}
-
-    @asynccontextmanager
-    async def flight(self, key: tuple) -> AsyncIterator[None]:
-        """One render per key at a time: visitors who miss together wait for the first one's page
-        instead of all rendering it (after each score change every page misses at once)."""
-        lock, users = self._flights.get(key, (asyncio.Lock(), 0))
-        self._flights[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._flights[key]
-            if users == 1:
-                del self._flights[key]
-            else:
-                self._flights[key] = (lock, users - 1)
-
-    def get(self, key: tuple) -> str | None:
-        hit = self.entries.get(key)
-        if hit is None or time.monotonic() - hit[0] > self.ttl:
-            return None
-        self.entries.move_to_end(key)
-        return hit[1]
-
-    def put(self, key: tuple, html: str) -> None:
-        self.entries[key] = (time.monotonic(), html)
-        self.entries.move_to_end(key)
-        while len(self.entries) > self.size:
-            self.entries.popitem(last=False)

@@ -123,9 +123,10 @@ def run_demo(serve_after: bool, extra: list[str]) -> None:
     import asyncio
 
     from app.__main__ import migrate, serve
-    from app.db import make_engine, make_sessionmaker
+    from app.db import make_sessionmaker
     from app.settings import get_settings
     from scripts.seed_demo import reset_demo_passwords, seed
+    from scripts.seed_engine import make_seed_engine
 
     parser = argparse.ArgumentParser(prog=f"scripts/dev.py {'run' if serve_after else 'seed'}")
     parser.add_argument("--workers", type=int, default=1)
@@ -136,7 +137,7 @@ def run_demo(serve_after: bool, extra: list[str]) -> None:
     migrate()
 
     async def load() -> dict:
-        engine = make_engine(s.database_url)
+        engine = make_seed_engine(s.database_url)  # SQLite's calls inline: the seed is one task
         try:
             sm = make_sessionmaker(engine)
             await seed(sm, progress=True)

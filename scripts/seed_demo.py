@@ -22,7 +22,7 @@ from tqdm import tqdm
 import app.main  # noqa: F401  (the composition root: wires the domains' ports and tasks)
 from app.accounts import new_user
 from app.audit import append_event
-from app.db import SessionMaker, make_engine, make_sessionmaker
+from app.db import SessionMaker, make_sessionmaker
 from app.models import User
 from app.passwords import hash_password
 from app.settings import get_settings
@@ -31,6 +31,7 @@ from marketplace.models import Agency, Owner
 from marketplace.schemas import AgencySignup, OwnerSignup, QualificationIn
 from marketplace.services import catalogue, registry
 from scripts.seed_complaints import seed_complaints
+from scripts.seed_engine import make_seed_engine
 from scripts.seed_jobs import seed_jobs
 from scripts.seed_plan import DEFAULT_SEED
 from scripts.seed_reviews import ensure_reviewers, seed_reviews
@@ -172,7 +173,7 @@ async def reset_demo_passwords(sessionmaker: SessionMaker) -> dict[str, str]:
 
 async def _main(seed_value: int) -> None:
     settings = get_settings()
-    engine = make_engine(settings.database_url)
+    engine = make_seed_engine(settings.database_url)
     try:
         added = await seed(make_sessionmaker(engine), seed=seed_value)
         print(f"added: {added}")

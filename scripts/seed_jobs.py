@@ -41,7 +41,7 @@ from tqdm import tqdm
 import app.main  # noqa: F401  (the composition root: wires the domains' ports and tasks)
 from app.auth import CurrentUser
 from app.clock import ensure_aware, set_clock_offset
-from app.db import SessionMaker, make_engine, make_sessionmaker
+from app.db import SessionMaker, make_sessionmaker
 from app.errors import Forbidden
 from app.models import User
 from app.settings import get_settings
@@ -76,6 +76,7 @@ from ratings.services.violations import lift_entry, record_violation
 from scripts import seed_sealing
 from scripts.seed_attachments import attach_demo_files
 from scripts.seed_clarifications import seed_clarifications
+from scripts.seed_engine import make_seed_engine
 from scripts.seed_plan import (  # noqa: F401  (DEMO_PREFIX: the tests read it from here)
     ACCEPT_REASONS,
     CANCEL_REASONS,
@@ -641,7 +642,7 @@ async def seed_jobs(sessionmaker: SessionMaker, *, seed: int = DEFAULT_SEED, cou
 async def _main(seed_value: int, count: int) -> None:
     from app.settings import get_settings
 
-    engine = make_engine(get_settings().database_url)
+    engine = make_seed_engine(get_settings().database_url)
     started = time.perf_counter()
     try:
         added = await seed_jobs(make_sessionmaker(engine), seed=seed_value, count=count)

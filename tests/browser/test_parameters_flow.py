@@ -52,8 +52,13 @@ def test_admin_changes_prior_mean_and_scores_follow(server, page):
         assert wait_for(lambda: credit()["score"] == "70.00"), credit()
         assert credit()["grade"] == "C"
         logout(page)
-        page.goto(base + "/rankings")  # anonymous: the cached page was made stale by the recompute
+        # Anonymous: the cached pages were made stale by the recompute. Every prior-only agency now scores 70, so
+        # which page lists this one depends on how many agencies the earlier tests registered.
         row = page.locator(f'tr[data-code="{code}"]')
+        for n in range(1, 21):
+            page.goto(f"{base}/rankings?page={n}")
+            if row.count():
+                break
         assert "70.00" in row.inner_text() and row.locator(".grade").inner_text() == "C"
         assert re.search(r"m = 70\.00", page.locator("#formula").inner_text())
         api = httpx.get(f"{base}/api/agencies/{code}/credit").json()

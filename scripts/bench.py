@@ -4,6 +4,8 @@
     .venv/bin/python scripts/bench.py --quick    # shorter loads and smaller datasets (about 4 minutes)
     .venv/bin/python scripts/bench.py --only http pages
 
+Not here yet: the sweeper's catch-up (scripts/faults.py --catch-up 320 measures it) and memory after logins.
+
 Each benchmark is its own script (run it alone for its full table and options); this runs them one after the
 other — never side by side, so that one does not take CPU from another — each loading its own dataset into its
 own database and dropping it at the end (PostgreSQL on 127.0.0.1:5432, Redis on 127.0.0.1:6379; only loopback
@@ -46,8 +48,6 @@ BENCHES = (
     Bench("core", "bench_core.py", "the draw and its verification at 10k and 100k candidates"),
     Bench("audit", "bench_audit.py", "audit chain verification: events/s and memory by length",
           quick=("--events", "20000", "100000")),
-    Bench("sweeper", "bench_sweeper.py", "a backlog of 320 due jobs: sweeper vs deadline tasks"),
-    Bench("logins", "bench_logins.py", "web process memory after 200 logins"),
 )
 
 

@@ -7,29 +7,17 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from sqlmodel import select
 
 from app.models import Notification, User
 from ratings.services.recompute import nightly_recompute
 from tests.conftest import ON_POSTGRES
 from tests.integration.marketplace.test_jobs_pages import as_user, post
+from tests.integration.marketplace.test_page_cache import live, served_from_cache  # noqa: F401 (live: the fixture)
 from tests.integration.ratings.test_ratings_api import completed_job, settle
 from tests.integration.ratings.test_ratings_pages import STARS, code_of, report_data, world, zh  # noqa: F401
 
 PROFILE = {"legal_rep": "甲", "contact_name": "乙", "phone": "12345678", "address": "丙"}
-
-
-@pytest.fixture
-async def live(app, client):
-    """The app with its page versions listening (PostgreSQL): the cache is in use."""
-    if ON_POSTGRES:
-        assert await app.state.page_versions.wait_live()
-    return app
-
-
-def served_from_cache(app, path: str) -> bool:
-    return any(key[0] == path for key in app.state.page_cache.entries)
 
 
 async def page(client, path: str) -> str:
@@ -105,7 +93,7 @@ async def test_the_unread_badge_follows_new_notifications(client, sessionmaker, 
     assert unread(await page(client, "/rankings")) == other
 
 
-async def test_savings_report_and_profile_show_an_award_and_a_rating_at_once(client, app, sessionmaker, live,
+async def test_savings_report_and_profile_show_an_award_and_a_rating_at_once(client, app, sessionmaker, live,  # noqa: F811
                                                                              world):  # noqa: F811
     await as_user(client, None)
     assert report_data(await page(client, "/reports/savings"))["report"]["overall"]["count"] == 0

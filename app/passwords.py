@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 
@@ -56,8 +59,33 @@ def verify_password_sync(password_hash: str, password: str) -> bool:
 _DUMMY_HASH = hash_password_sync("dummy-password-for-timing")
 
 
+# Within `one_hash_per_password()`: the hash already made for each password (see there).
+_made: ContextVar[dict[str, str] | None] = ContextVar("password_hashes_made", default=None)
+
+
+@contextmanager
+def one_hash_per_password() -> Iterator[None]:
+    """Within the block, a password hashed once keeps that hash (its salt too) for every later account.
+
+    For the demo seed only, which gives its hundreds of organisation accounts one random password that is
+    never shown (the five demo accounts get fresh ones of their own, printed once): hashing it once saves
+    an argon2 hash per account. Never around a request: two users who chose the same password must not
+    share a salt."""
+    token = _made.set({})
+    try:
+        yield
+    finally:
+        _made.reset(token)
+
+
 async def hash_password(password: str) -> str:
-    return await asyncio.to_thread(hash_password_sync, password)
+    made = _made.get()
+    if made is not None and password in made:
+        return made[password]
+    password_hash = await asyncio.to_thread(hash_password_sync, password)
+    if made is not None:
+        made[password] = password_hash
+    return password_hash
 
 
 async def verify_password(password_hash: str | None, password: str) -> bool:

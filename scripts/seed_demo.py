@@ -24,7 +24,7 @@ from app.accounts import new_user
 from app.audit import append_event
 from app.db import SessionMaker, make_sessionmaker
 from app.models import User
-from app.passwords import hash_password
+from app.passwords import hash_password, one_hash_per_password
 from app.settings import get_settings
 from marketplace.domain import credit_code
 from marketplace.models import Agency, Owner
@@ -33,7 +33,7 @@ from marketplace.services import catalogue, registry
 from scripts.seed_complaints import seed_complaints
 from scripts.seed_engine import make_seed_engine
 from scripts.seed_jobs import seed_jobs
-from scripts.seed_plan import DEFAULT_SEED
+from scripts.seed_plan import DEFAULT_SEED, UNSHOWN_PASSWORD
 from scripts.seed_reviews import ensure_reviewers, seed_reviews
 
 DEMO_USERS = {"admin": "admin", "regulator": "regulator", "owner": "owner1", "agency": "agency1", "reviewer": "reviewer1"}
@@ -92,7 +92,7 @@ def plan(seed: int, agencies: int, owners: int) -> list[DemoOrg]:
 async def _ensure_user(session, username: str, role: str, display: str) -> None:
     exists = (await session.exec(select(User).where(User.username == username))).first()
     if not exists:
-        await new_user(session, username=username, password=secrets.token_urlsafe(12), role=role,
+        await new_user(session, username=username, password=UNSHOWN_PASSWORD, role=role,
                        display_name=display)
         await append_event(session, actor="seed", kind=f"account.{role}_created", subject=f"user:{username}",
                            data={"display_name": display})
@@ -102,6 +102,12 @@ async def _ensure_user(session, username: str, role: str, display: str) -> None:
 async def seed(sessionmaker: SessionMaker, *, seed: int = DEFAULT_SEED, agencies: int = 200, owners: int = 30,
                jobs: int = 320, progress: bool = True) -> dict[str, int]:
     """Create what is missing (organisations, then `jobs` demo jobs); returns counts of what was added."""
+    with one_hash_per_password():  # the accounts share UNSHOWN_PASSWORD: one argon2 hash, not one each
+        return await _seed(sessionmaker, seed, agencies, owners, jobs, progress)
+
+
+async def _seed(sessionmaker: SessionMaker, seed: int, agencies: int, owners: int, jobs: int,
+                progress: bool) -> dict[str, int]:
     added = {"owners": 0, "agencies": 0}
     async with sessionmaker() as session:
         await registry.seed_categories(session)
@@ -124,7 +130,7 @@ async def seed(sessionmaker: SessionMaker, *, seed: int = DEFAULT_SEED, agencies
             username = DEMO_USERS["agency"] if agency_i == 1 else f"agency{agency_i:03d}"
         if org.code in known:
             continue
-        password = secrets.token_urlsafe(12)
+        password = UNSHOWN_PASSWORD
         async with sessionmaker() as session:
             if org.kind == "owner":
                 obj = await registry.register_owner(session, OwnerSignup(

@@ -8,6 +8,7 @@ from random.Random and a seeded Faker; nothing here touches the database.
 from __future__ import annotations
 
 import random
+import secrets
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -27,6 +28,11 @@ from marketplace.domain.methods import OPTIMAL_PERCENTAGES, optimal_reference
 from marketplace.services.registry import DEFAULT_CATEGORIES
 
 DEFAULT_SEED = 20261127  # the demo's seed: organisations (seed_demo) and jobs (seed_jobs)
+# The one password of every seeded account that is not a demo account (organisations, reviewers, the
+# administrator and regulator until `reset_demo_passwords` gives the demo accounts their own): random per run and
+# never shown, so those accounts cannot log in until reset, as before; one password lets the seed hash it once
+# (`app.passwords.one_hash_per_password`) instead of an argon2 hash per account.
+UNSHOWN_PASSWORD = secrets.token_urlsafe(12)
 DEMO_PREFIX = "DEMO-"
 BLOCK = 40
 # Final outcomes of one block of 40 plan entries (shuffled per block).  29 of

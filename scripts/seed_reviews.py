@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import random
-import secrets
 from datetime import UTC, datetime, timedelta
 
 from sqlmodel import col, select
@@ -38,6 +37,7 @@ from ratings.review_schemas import ReviewIn
 from ratings.services.appeals import appeal_review, decide_appeal
 from ratings.services.recompute import recompute_agency
 from ratings.services.reviews import REVIEW_WINDOW_DAYS, review_job
+from scripts.seed_plan import UNSHOWN_PASSWORD
 
 REVIEWER_PREFIX = "reviewer"
 SHARE = 0.8  # of the completed and rated jobs reviewed
@@ -74,7 +74,7 @@ async def ensure_reviewers(sessionmaker: SessionMaker) -> dict[int, User]:
             user = (await session.exec(select(User).where(User.username == username))).first()
             if user is None:
                 display = f"{dept.name_zh}审查员"
-                user = await new_user(session, username=username, password=secrets.token_urlsafe(12),
+                user = await new_user(session, username=username, password=UNSHOWN_PASSWORD,
                                       role="reviewer", display_name=display)
                 user.department_id = dept.id
                 session.add(user)

@@ -50,3 +50,17 @@ async def test_async_helpers_run_off_loop():
     assert await verify_password(h, "another-good-pass")
     assert not await verify_password(h, "wrong")
     assert not await verify_password(None, "anything")
+
+
+async def test_one_hash_per_password_only_within_its_block():
+    from app.passwords import one_hash_per_password
+
+    outside_a, outside_b = await hash_password("seed-secret-123"), await hash_password("seed-secret-123")
+    assert outside_a != outside_b  # a fresh salt per hash outside the block
+    with one_hash_per_password():
+        first, again = await hash_password("seed-secret-123"), await hash_password("seed-secret-123")
+        other = await hash_password("other-secret-456")
+    assert first == again and first not in (outside_a, outside_b)
+    assert other != first and await verify_password(other, "other-secret-456")
+    assert await verify_password(first, "seed-secret-123")
+    assert await hash_password("seed-secret-123") != first  # the block's memory ends with it

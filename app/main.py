@@ -84,7 +84,7 @@ from marketplace.controllers import (
     workbench_pages,
 )
 from marketplace.domain.money import grouped
-from marketplace.services import complaints as marketplace_complaints
+from marketplace.services import complaint_investigation
 from marketplace.services import dashboard as marketplace_dashboard
 from marketplace.services.catalogue import seed_catalogue
 from marketplace.services.registry import seed_categories
@@ -130,7 +130,7 @@ ROUTES = [*auth_routes.route_handlers, *audit_routes.route_handlers, *home.route
           *complaint_pages.route_handlers, *complaint_api.route_handlers]
 
 # The regulator's dashboard: each domain's cards, in this order.
-DASHBOARD_CARDS = [marketplace_dashboard.cards, ratings_dashboard.cards, marketplace_complaints.cards]
+DASHBOARD_CARDS = [marketplace_dashboard.cards, ratings_dashboard.cards, complaint_investigation.cards]
 DASHBOARD_ORDER = ["due", "beacon", "objections", "appeals", "overdue", "services_overdue", "signals",
                    "complaints_received", "complaints_investigating", "registrations", "qualifications", "black", "red"]
 

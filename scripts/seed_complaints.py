@@ -29,6 +29,7 @@ from app.models import User
 from marketplace.complaint_models import Complaint
 from marketplace.models import APPROVED, DRAFT, Agency, Contract, Job
 from marketplace.schemas.complaints import ComplaintConclusionIn, ComplaintIn
+from marketplace.services import complaint_investigation as investigation
 from marketplace.services import complaints
 from ratings.services.recompute import recompute_agency
 from scripts.seed_attachments import demo_pdf
@@ -115,19 +116,19 @@ async def _seed(session: AsyncSession, var_dir: Path) -> int:
         added += 1
         if p.state == "received":
             continue
-        await complaints.start_investigation(session, regulator, c.complaint_no)
+        await investigation.start_investigation(session, regulator, c.complaint_no)
         if p.state == "investigating":
             continue
         outcome = "not_upheld" if p.state == "not_upheld" else "upheld"
         link: dict[str, Any] = {}
         if p.state == "upheld_existing" and c.agency_id:
-            existing = await complaints.violations_to_link(session, await complaints.regulator_complaint(
+            existing = await investigation.violations_to_link(session, await investigation.regulator_complaint(
                 session, c.complaint_no))
             link = {"violation": "existing", "violation_id": existing[0].id} if existing else {}
         if p.state == "upheld_new" or (p.state == "upheld_existing" and not link and c.agency_id):
             link = {"violation": "new", "severity": "minor", "kind": "fee_violation" if p.state == "upheld_new"
                     else "poor_quality", "violation_description": p.conclusion}
-        _c, recompute = await complaints.conclude(session, regulator, c.complaint_no, ComplaintConclusionIn(
+        _c, recompute = await investigation.conclude(session, regulator, c.complaint_no, ComplaintConclusionIn(
             outcome=outcome, conclusion=p.conclusion, **link))
         if recompute:
             await recompute_agency(session, recompute)  # the app queues this; the seed runs it at once

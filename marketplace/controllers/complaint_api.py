@@ -27,6 +27,7 @@ from marketplace.schemas.complaints import (
     RegulatorComplaintListOut,
     RegulatorComplaintOut,
 )
+from marketplace.services import complaint_investigation as investigation
 from marketplace.services import complaints
 from marketplace.services.complaints import Throttles
 
@@ -150,21 +151,21 @@ async def api_regulator_complaints(request: Request, db: DB, page: Page = 1, per
     """Every complaint with its complainant (`status`: received, investigating or concluded; `q` searches the
     number, description, job, agency and contact), received first."""
     status, q = status_filter(FilterCheck(), status, q)
-    listing = await complaints.regulator_complaints(db, status, q, page, per_page)
-    return RegulatorComplaintListOut(items=await complaints.regulator_outs(db, listing), total=listing.total,
+    listing = await investigation.regulator_complaints(db, status, q, page, per_page)
+    return RegulatorComplaintListOut(items=await investigation.regulator_outs(db, listing), total=listing.total,
                                      page=page, per_page=per_page)
 
 
 @get("/api/regulator/complaints/{complaint_no:str}", opt=roles("regulator", "admin"))
 async def api_regulator_complaint(db: DB, complaint_no: FromPath[str]) -> RegulatorComplaintOut:
-    return complaints.regulator_out(await complaints.regulator_complaint(db, complaint_no))
+    return investigation.regulator_out(await investigation.regulator_complaint(db, complaint_no))
 
 
 @post("/api/regulator/complaints/{complaint_no:str}/investigate", opt=roles("regulator"), status_code=200)
 async def api_investigate(request: Request, db: DB, complaint_no: FromPath[str]) -> RegulatorComplaintOut:
     """received → investigating (409 from any other state). The complainant and the party concerned are told."""
-    await complaints.start_investigation(db, user_of(request), complaint_no)
-    return complaints.regulator_out(await complaints.regulator_complaint(db, complaint_no))
+    await investigation.start_investigation(db, user_of(request), complaint_no)
+    return investigation.regulator_out(await investigation.regulator_complaint(db, complaint_no))
 
 
 @post("/api/regulator/complaints/{complaint_no:str}/conclude", opt=roles("regulator"), status_code=200,
@@ -175,10 +176,10 @@ async def api_conclude(request: Request, db: DB, complaint_no: FromPath[str]) ->
     `violation: new` with `severity`, `kind` and `violation_description` (recorded now; the credit is
     recomputed). From `received`, a second time or without reasons: refused, nothing written."""
     data = parse(ComplaintConclusionIn, await read_input(request))
-    _c, recompute = await complaints.conclude(db, user_of(request), complaint_no, data)
+    _c, recompute = await investigation.conclude(db, user_of(request), complaint_no, data)
     if recompute:
         await recompute_later(request, recompute)
-    return complaints.regulator_out(await complaints.regulator_complaint(db, complaint_no))
+    return investigation.regulator_out(await investigation.regulator_complaint(db, complaint_no))
 
 
 route_handlers = [api_file_complaint, api_public_complaints, api_my_complaints, api_public_complaint, api_follow_up,

@@ -28,6 +28,7 @@ from marketplace.controllers.page_helpers import (
     user_of,
 )
 from marketplace.schemas.complaints import ComplaintConclusionIn
+from marketplace.services import complaint_investigation as investigation
 from marketplace.services import complaints
 
 
@@ -178,16 +179,16 @@ async def regulator_complaints_page(request: Request, db: DB, page: Page = 1, st
     except DomainError as exc:
         return await _render(request, "regulator_list.html", status_code=exc.status_code, error=exc.message,
                              errors=exc.fields, listing=None, status="", q="", pager_base="")
-    listing = await complaints.regulator_complaints(db, status, q, page, PER_PAGE)
+    listing = await investigation.regulator_complaints(db, status, q, page, PER_PAGE)
     return await _render(request, "regulator_list.html", listing=listing, status=status or "", q=q or "",
                          pager_base=pager_base("/regulator/complaints", {"status": status, "q": q}))
 
 
 async def _detail(request: Request, db: AsyncSession, complaint_no: str, status_code: int = 200,
                   **extra: Any) -> Template:
-    view = await complaints.regulator_complaint(db, complaint_no)
+    view = await investigation.regulator_complaint(db, complaint_no)
     return await _render(request, "regulator_detail.html", status_code=status_code, view=view,
-                         violations=await complaints.violations_to_link(db, view), **extra)
+                         violations=await investigation.violations_to_link(db, view), **extra)
 
 
 @get("/regulator/complaints/{complaint_no:str}", opt=roles("regulator", "admin"))
@@ -199,7 +200,7 @@ async def regulator_complaint_page(request: Request, db: DB, complaint_no: FromP
 @post("/regulator/complaints/{complaint_no:str}/investigate", opt=roles("regulator"))
 async def investigate_submit(request: Request, db: DB, complaint_no: FromPath[str]) -> Response | Template:
     return await form_action(
-        db, lambda: complaints.start_investigation(db, user_of(request), complaint_no),
+        db, lambda: investigation.start_investigation(db, user_of(request), complaint_no),
         done(request, lambda c: _("Complaint {no} is under investigation.", no=c.complaint_no),
              f"/regulator/complaints/{complaint_no}"),
         lambda exc: _detail(request, db, complaint_no, status_code=exc.status_code, error=exc.message))
@@ -217,7 +218,7 @@ async def conclude_submit(request: Request, db: DB, complaint_no: FromPath[str])
                           f"/regulator/complaints/{complaint_no}")(c)
 
     return await form_action(
-        db, lambda: complaints.conclude(db, user_of(request), complaint_no, parse(ComplaintConclusionIn, data)),
+        db, lambda: investigation.conclude(db, user_of(request), complaint_no, parse(ComplaintConclusionIn, data)),
         concluded,
         lambda exc: _detail(request, db, complaint_no, status_code=exc.status_code, error=exc.message,
                             errors=exc.fields, form={k: v for k, v in data.items() if isinstance(v, str)}))

@@ -33,11 +33,19 @@ from marketplace.services import catalogue, registry
 from scripts.seed_complaints import seed_complaints
 from scripts.seed_engine import make_seed_engine
 from scripts.seed_jobs import seed_jobs
-from scripts.seed_plan import DEFAULT_SEED, UNSHOWN_PASSWORD
+from scripts.seed_plan import (
+    AGENCY_DISTRICTS,
+    DEFAULT_SEED,
+    OWNER_DISTRICTS,
+    UNSHOWN_PASSWORD,
+    address_in,
+    place_of,
+)
 from scripts.seed_reviews import ensure_reviewers, seed_reviews
 
 DEMO_USERS = {"admin": "admin", "regulator": "regulator", "owner": "owner1", "agency": "agency1", "reviewer": "reviewer1"}
-DISTRICTS = ["市辖区", "东城区", "西湖区", "高新区", "经开区", "滨江区", "北仑区", "余姚市", "慈溪市", "海曙区"]
+BUREAUS = ["发展和改革局", "交通运输局", "水利局", "教育局", "住房和城乡建设局", "城市投资集团有限公司", "卫生健康委员会",
+           "自然资源和规划局"]
 
 
 @dataclass
@@ -47,6 +55,10 @@ class DemoOrg:
     fields: dict
     status: str
     qualifications: list
+
+
+def street(fake: Faker) -> str:
+    return f"{fake.street_name()}{fake.random_int(1, 999)}号"
 
 
 def plan(seed: int, agencies: int, owners: int) -> list[DemoOrg]:
@@ -66,12 +78,22 @@ def plan(seed: int, agencies: int, owners: int) -> list[DemoOrg]:
                 used.add(c)
                 return c
 
+    names: set[str] = set()
+
+    def bureau_name(bureau: int, district: str) -> str:
+        """The district's bureau, or the next one it has not got yet (a second of each after all eight)."""
+        for k in range(2 * len(BUREAUS)):
+            name = place_of(district) + BUREAUS[(bureau + k) % len(BUREAUS)] + ("" if k < len(BUREAUS) else "（二）")
+            if name not in names:
+                names.add(name)
+                return name
+        raise ValueError(f"more than {2 * len(BUREAUS)} owners in {district}")
+
     for i in range(owners):
+        bureau, district = rng.randrange(len(BUREAUS)), rng.choice(OWNER_DISTRICTS)
         out.append(DemoOrg("owner", code(), dict(
-            name=fake.city_name() + rng.choice(["发展和改革局", "交通运输局", "水利局", "教育局", "住房和城乡建设局",
-                                                "城市投资集团有限公司", "卫生健康委员会", "自然资源和规划局"]),
-            contact_name=fake.name(), phone=fake.phone_number(), email=fake.free_email(),
-            address=fake.address(), district=rng.choice(DISTRICTS)),
+            name=bureau_name(bureau, district), contact_name=fake.name(), phone=fake.phone_number(),
+            email=fake.free_email(), address=address_in(district, street(fake)), district=district),
             "approved" if i == 0 or rng.random() < 0.85 else rng.choice(["pending", "rejected"]), []))
     for i in range(agencies):
         n_quals = rng.randint(1, 4)
@@ -84,7 +106,8 @@ def plan(seed: int, agencies: int, owners: int) -> list[DemoOrg]:
                                             else "rejected" if r < 0.93 else "suspended")
         out.append(DemoOrg("agency", code(), dict(
             name=fake.company(), legal_rep=fake.name(), contact_name=fake.name(), phone=fake.phone_number(),
-            email=fake.company_email(), address=fake.address(), district=rng.choice(DISTRICTS)),
+            email=fake.company_email(), address=address_in(district := rng.choice(AGENCY_DISTRICTS), street(fake)),
+            district=district),
             status, quals))
     return out
 

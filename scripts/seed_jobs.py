@@ -414,7 +414,7 @@ class Replay:
         confirmed. Returns when the job was completed, or None while it is still running."""
         rng = p.rng
         days = max(1, (await self.selection(job.id))[2].service_days)
-        if rng.random() < 0.15 and self._fits(t + timedelta(days=2)):
+        if rng.random() < 0.15 and not p.overdue and self._fits(t + timedelta(days=2)):
             self.at(t + timedelta(days=rng.uniform(1, 2)))
             await self.call(pause_timer, owner, job.job_no, rng.choice(PAUSE_REASONS))
             t = t + timedelta(days=rng.uniform(2, 6))
@@ -422,7 +422,7 @@ class Replay:
                 return None  # paused now
             self.at(t)
             await self.call(resume_timer, owner, job.job_no, "业主资料已提供，恢复计时")
-        if rng.random() < 0.12 and self._fits(t + timedelta(days=3)):
+        if rng.random() < 0.12 and not p.overdue and self._fits(t + timedelta(days=3)):
             self.at(t + timedelta(days=rng.uniform(1, 3)))
             ext = await self.call(request_extension, agency, job.job_no, rng.choice([5, 10, 15]),
                                   "现场踏勘受天气影响，申请延期")
@@ -431,7 +431,7 @@ class Replay:
             t = t + timedelta(days=4)
         if p.outcome != "completed":
             pause_at = t + timedelta(days=min(1.0, days / 4))
-            if rng.random() < 0.2 and self._fits(pause_at):  # some owners have the timer paused right now
+            if rng.random() < 0.2 and not p.overdue and self._fits(pause_at):  # some owners have it paused now
                 self.at(pause_at)
                 await self.call(pause_timer, owner, job.job_no, rng.choice(PAUSE_REASONS))
             return None  # the timer is running (or has run out: overdue), or paused
@@ -594,7 +594,9 @@ async def seed_jobs(sessionmaker: SessionMaker, *, seed: int = DEFAULT_SEED, cou
     if not owner_ids or not pools.by_category:
         raise SystemExit("no approved owners or agencies: run scripts/seed_demo.py first")
     standing = standings(seed, pools, {demo_agency} if demo_agency is not None else set())
-    planned = plan_jobs(seed, count, pools, owner_ids, now, demo_agency, standing)
+    async with sessionmaker() as s:
+        districts = dict((await s.exec(select(Owner.id, Owner.district).where(col(Owner.id).in_(owner_ids)))).all())
+    planned = plan_jobs(seed, count, pools, owner_ids, now, demo_agency, standing, districts)
     plans = [p for p in planned if p.code not in existing]
     plans.sort(key=lambda p: (p.created, p.index))  # job numbers follow simulated time
     replay = Replay(sessionmaker, users, regulator, now, shared_offices(planned, exclude=set(standing.favoured)),

@@ -34,6 +34,20 @@ DEFAULT_SEED = 20261127  # the demo's seed: organisations (seed_demo) and jobs (
 # (`app.passwords.one_hash_per_password`) instead of an argon2 hash per account.
 UNSHOWN_PASSWORD = secrets.token_urlsafe(12)
 DEMO_PREFIX = "DEMO-"
+# The demo's one city: owners are its bureaus (the city's own, 市本级, or a district's), named after their place;
+# agencies are registered in its districts and counties. Ten each, so the seed's draws are what they were.
+CITY, CITY_LEVEL = "宁波市", "市本级"
+OWNER_DISTRICTS = [CITY_LEVEL, "海曙区", "江北区", "北仑区", "镇海区", "鄞州区", "奉化区", "余姚市", "慈溪市", "宁海县"]
+AGENCY_DISTRICTS = ["海曙区", "江北区", "北仑区", "镇海区", "鄞州区", "奉化区", "余姚市", "慈溪市", "宁海县", "象山县"]
+
+
+def place_of(district: str) -> str:
+    """What a bureau or project of the district is named after: the city for the city's own, else the district."""
+    return CITY if district == CITY_LEVEL else district
+
+
+def address_in(district: str, street: str) -> str:
+    return f"浙江省{CITY}{'' if district == CITY_LEVEL else district}{street}"
 BLOCK = 40
 # Final outcomes of one block of 40 plan entries (shuffled per block).  29 of
 # 40 end with a selection, so 320 jobs give ~232 draw records, 176 of them completed (enough rated work for the
@@ -125,6 +139,7 @@ class JobPlan:
     item: str  # the catalogue item: one of the category's whose level floor allows min_level
     rng: random.Random = field(repr=False)
     favourite: int | None = None  # the regular (or poor performer) priced to win, or the owner's direct choice
+    overdue: bool = False  # a contracted job whose service time has run out (neither paused nor extended)
 
 
 @dataclass
@@ -267,10 +282,11 @@ def within_cap(price: Decimal, cap: Decimal) -> Decimal:
 
 
 def _project(rng: random.Random, fake: Faker) -> str:
-    place, street = fake.district(), fake.street_name()
+    """A project name, with "{place}" where the owner's place goes (`place_of`; the owner is drawn later)."""
+    street, place = fake.street_name(), "{place}"
     return rng.choice([
         f"{street}改扩建工程", f"{street}道路提升及管网改造工程", f"{street}大桥维修加固工程",
-        f"{place}区第{rng.choice(NUMBERS)}实验学校新建项目", f"{place}污水处理厂提标改造工程",
+        f"{place}第{rng.choice(NUMBERS)}实验学校新建项目", f"{place}污水处理厂提标改造工程",
         f"{place}人民医院门诊综合楼建设项目", f"{place}{fake.last_name()}家河综合整治工程",
         f"{place}安置小区（{rng.choice(NUMBERS[:4])}期）建设项目", f"{place}产业园基础设施配套工程",
         f"{place}中心公园提升改造工程", f"{place}农贸市场改造提升项目", f"{place}养老服务中心新建工程",
@@ -295,8 +311,10 @@ def _block(seed: int, b: int) -> tuple[list[str], list[str]]:
 
 
 def plan_jobs(seed: int, count: int, pools: Pools, owner_ids: list[int], now: datetime,
-              demo_agency_id: int | None = None, standing: Standing | None = None) -> list[JobPlan]:
-    """Everything seed_jobs will do, decided from the seed (and the organisations) alone."""
+              demo_agency_id: int | None = None, standing: Standing | None = None,
+              districts: dict[int, str] | None = None) -> list[JobPlan]:
+    """Everything seed_jobs will do, decided from the seed (and the organisations) alone; `districts` (owner id →
+    district) names each project after its owner's place."""
     if standing is None:
         standing = standings(seed, pools, {demo_agency_id} if demo_agency_id is not None else set())
     favoured = standing.favoured
@@ -315,6 +333,7 @@ def plan_jobs(seed: int, count: int, pools: Pools, owner_ids: list[int], now: da
             blocks[b] = _block(seed, b)
         outcomes, methods = blocks[b]
         outcome = outcomes[i % BLOCK]
+        overdue = outcome == "contracted" and b % 2 == 0 and "contracted" not in outcomes[: i % BLOCK]
         if outcome in SELECTED_OUTCOMES:
             pos = sum(1 for o in outcomes[: i % BLOCK] if o in SELECTED_OUTCOMES)
             method = methods[pos]
@@ -341,7 +360,7 @@ def plan_jobs(seed: int, count: int, pools: Pools, owner_ids: list[int], now: da
             state_funded = False
         cap = _cap(rng, category, method == "direct")
         project = _project(rng, fake)
-        title = rng.choice(TITLES[category]).format(p=project)
+        title = rng.choice(TITLES[category])
         service_days = rng.randint(20, 150)
         beacon = method != "direct" and rng.random() < 0.15
         pw = cw = None
@@ -364,8 +383,10 @@ def plan_jobs(seed: int, count: int, pools: Pools, owner_ids: list[int], now: da
             extra = {"completed": 330 - span.days, "contracted": 45, "cancelled": 300,
                      "failed": 320}[outcome]
             extra_days = rng.uniform(0, max(extra, 5))
-            if outcome == "contracted":  # still within its service period
-                service_days = rng.randint(int(extra_days) + 40, int(extra_days) + 150)
+            if outcome == "contracted":  # still within its service period, but for the first of every
+                service_days = rng.randint(int(extra_days) + 40, int(extra_days) + 150)  # other block's
+                if overdue:  # started over 30 days ago with at most 20 days promised: overdue
+                    extra_days, service_days = max(extra_days, 35.0), 20
             created = now - span - timedelta(days=extra_days)
             deadline = created + window
         # Bidders.
@@ -425,11 +446,15 @@ def plan_jobs(seed: int, count: int, pools: Pools, owner_ids: list[int], now: da
         items = [code for code, *_rest, floor in DEFAULT_ITEMS if code.rsplit("-", 1)[0] == category
                  and min_level <= floor]
         item = random.Random(f"{seed}-item-{i}").choice(items)
+        owner_id = owner_ids[0] if rng.random() < 0.2 else rng.choice(owner_ids)
+        place = place_of((districts or {}).get(owner_id, CITY_LEVEL))
+        project, description = project.replace("{place}", place), description.replace("{place}", place)
+        title = title.format(p=project)
         plans.append(JobPlan(
             index=i, code=f"{DEMO_PREFIX}{i + 1:04d}", outcome=outcome, method=method,
-            owner_id=owner_ids[0] if rng.random() < 0.2 else rng.choice(owner_ids), category=category,
+            owner_id=owner_id, category=category,
             min_level=min_level, state_funded=state_funded, cap=cap, title=title, project_name=project,
             description=description, service_days=service_days, beacon=beacon, price_weight=pw, credit_weight=cw,
             exclusions=exclusions, bidders=bidders, created=created, deadline=deadline, item=item, rng=rng,
-            favourite=favourite))
+            favourite=favourite, overdue=overdue))
     return plans

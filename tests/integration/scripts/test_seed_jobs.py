@@ -19,12 +19,13 @@ from app.models import AuditEvent
 from marketplace.catalogue_models import Commitment, ServiceItem
 from marketplace.clarification_models import Amendment, Question
 from marketplace.domain.methods import METHODS as METHOD_CODES
-from marketplace.models import Agency, Contract, Job, Qualification, Quote, Selection
+from marketplace.models import Agency, Contract, Job, Owner, Qualification, Quote, Selection
 from marketplace.services.draw_records import draw_record
+from marketplace.services.timers import overdue_services
 from ratings.models import Rating, Violation
 from scripts.seed_demo import seed
 from scripts.seed_jobs import DEMO_PREFIX, seed_jobs
-from scripts.seed_plan import FAVOURED_METHODS, plan_jobs, standings
+from scripts.seed_plan import FAVOURED_METHODS, OWNER_DISTRICTS, place_of, plan_jobs, standings
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -102,6 +103,18 @@ async def test_demo_jobs_cover_the_lifecycle_and_verify(app, sessionmaker, tmp_p
             AuditEvent.kind == "quote.reconfirmed"))).one() > 0
         report = await verify_stored_chain(s)
         assert report.ok, report
+        # Districts match their owners: a bureau is named after its place, its jobs are in its district, and a
+        # project named after a place is named after the owner's.
+        owners = {o.id: o for o in (await s.exec(select(Owner))).all()}
+        assert all(o.name.startswith(place_of(o.district)) and o.address.startswith("浙江省宁波市")
+                   for o in owners.values())
+        places = {place_of(d) for d in OWNER_DISTRICTS}
+        assert all(j.district == owners[j.owner_id].district for j in jobs)
+        named = [j for j in jobs if any(j.project_name.startswith(p) for p in places)]
+        assert named and all(j.project_name.startswith(place_of(j.district)) for j in named)
+        # Some contracts ran out of service time: the regulators' overdue list has them.
+        overdue = {j.project_code for j, _c, st in await overdue_services(s) if st.remaining < timedelta(0)}
+        assert overdue and overdue == {p.code for p in plans if p.overdue}
         # Standing: the regulars quote where price or the owner's choice decides and mostly win, their work
         # is rated highly (4 or 5 stars), a poor performer's badly (3 at most), and no regular has a violation.
         favoured = [p for p in plans if p.favourite is not None]

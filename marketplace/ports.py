@@ -2,7 +2,8 @@
 
 The marketplace never reads or writes ratings' tables: it asks this port whether agencies
 are black- or red-listed, for their credit standing at a quote deadline (best_value and
-random_weighted), and records a refusal to sign or an overdue service. `ratings` implements it
+random_weighted), records a refusal to sign or an overdue service, and reads a job's evaluations for its
+page. `ratings` implements it
 (`ratings.services.standing.CreditStanding`) and the composition root (app.main) wires it
 with `use_credit`.
 """
@@ -37,6 +38,27 @@ class ViolationRef:
     occurred_at: datetime
 
 
+@dataclass(frozen=True)
+class JobEvaluation:
+    """A completed job's evaluations as its public page shows them (DESIGN "Ratings and credit"): the owner's
+    rating and the approving department's review as 0–100 scores, each with when it was given and, if an appeal
+    against it was upheld, when it was voided; the review's department and comment; and the job's service score
+    with the weights that made it (None when neither evaluation counts)."""
+
+    rating_score: Decimal | None
+    rated_at: datetime | None
+    rating_voided_at: datetime | None
+    review_score: Decimal | None
+    reviewed_at: datetime | None
+    review_voided_at: datetime | None
+    department_zh: str
+    department_en: str
+    review_comment: str
+    service_score: Decimal | None
+    owner_weight: int
+    review_weight: int
+
+
 class CreditPort(Protocol):
     async def black_listed(self, session: AsyncSession, agency_ids: list[int], at: datetime) -> set[int]:
         """Agencies with a black-list entry in force at `at` (they may not quote)."""
@@ -65,6 +87,10 @@ class CreditPort(Protocol):
                                    event: dict) -> ViolationRef:
         """Record a violation a regulator found (e.g. concluding an upheld complaint) with its audit event
         (`event` is its data, the violation's id added) and the agency's notice, in the caller's transaction."""
+        ...
+
+    async def evaluation_of(self, session: AsyncSession, job_id: int) -> JobEvaluation | None:
+        """The job's rating, review and service score as they stand now; None before either exists."""
         ...
 
 

@@ -25,6 +25,7 @@ from app.page_cache import next_moment
 from marketplace.controllers.filters import PUBLIC_STATUSES, job_filters
 from marketplace.controllers.page_helpers import PER_PAGE, Page, pager_base, render_page
 from marketplace.models import AWARDED, COMPLETED, CONTRACTED, DRAFT, RATED, Job
+from marketplace.ports import credit
 from marketplace.services import attachments, registry
 from marketplace.services.clarifications import clarifications_of
 from marketplace.services.commitments import commitment_at
@@ -56,6 +57,7 @@ async def notice_context(request: Request, db: AsyncSession, job: Job) -> dict[s
     view["clar"] = await clarifications_of(db, job, user)
     if user and user.role == "agency" and user.agency_id:
         view["my_commitment"] = await commitment_at(db, user.agency_id, job.category_id, utcnow())
+    view["evaluation"] = await credit().evaluation_of(db, job.id) if job.status in (COMPLETED, RATED) else None
     view.update(perf=perf, perf_actor=actor, perf_next=next_step(perf, actor, job),
                 perf_waiting_round=bool(perf and perf.rounds and perf.rounds[-1].status == "submitted"),
                 perf_pending_ext=[e for e in (perf.extensions or []) if e.status == "pending"] if perf else [])

@@ -13,9 +13,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.clock import ensure_aware
 from marketplace.catalogue_models import Department
 from marketplace.models import Job
+from marketplace.ports import JobEvaluation
 from ratings.domain.credit import CreditParams
 from ratings.domain.service_score import Evaluation, ServiceScore, service_score
 from ratings.models import Rating, Review
+from ratings.parameters import params_in_force
 
 
 @dataclass(frozen=True)
@@ -74,3 +76,23 @@ async def counted_jobs(session: AsyncSession, agency_ids: list[int], params: Cre
     for items in out.values():
         items.sort(key=lambda c: (c.service.at, (c.rating or c.review).contract_id))
     return out
+
+
+async def job_evaluation(session: AsyncSession, job_id: int) -> JobEvaluation | None:
+    """The job's rating and review with its service score now (under the weights in force), for its page."""
+    rating = (await session.exec(select(Rating).where(Rating.job_id == job_id))).first()
+    review = (await session.exec(select(Review).where(Review.job_id == job_id))).first()
+    if rating is None and review is None:
+        return None
+    department = await session.get(Department, review.department_id) if review else None
+    params = await params_in_force(session)
+    owner = _evaluation(rating.score, rating.rated_at, rating.voided_at) if rating else None
+    dept = _evaluation(review.score, review.reviewed_at, review.voided_at) if review else None
+    service = service_score(owner, dept, params.owner_weight, params.review_weight)
+    return JobEvaluation(
+        rating_score=rating.score if rating else None, rated_at=rating.rated_at if rating else None,
+        rating_voided_at=rating.voided_at if rating else None, review_score=review.score if review else None,
+        reviewed_at=review.reviewed_at if review else None, review_voided_at=review.voided_at if review else None,
+        department_zh=department.name_zh if department else "", department_en=department.name_en if department else "",
+        review_comment=review.comment if review else "", service_score=service.score if service else None,
+        owner_weight=params.owner_weight, review_weight=params.review_weight)

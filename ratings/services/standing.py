@@ -14,12 +14,12 @@ from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from marketplace.models import Agency
-from marketplace.ports import Standing, ViolationRef
+from marketplace.ports import JobEvaluation, Standing, ViolationRef
 from marketplace.services.registry import notify
 from ratings.domain.credit import CreditParams, credit_grade, credit_score
 from ratings.models import ListEntry, Violation
 from ratings.parameters import params_in_force
-from ratings.services.service_scores import counted_jobs
+from ratings.services.service_scores import counted_jobs, job_evaluation
 from ratings.services.violations import add_violation, record_overdue_service, record_refusal
 
 
@@ -113,6 +113,9 @@ class CreditStanding:
                                 event=lambda v: {"violation_id": v.id, "severity": severity, "kind": kind, **event})
         await notify(session, agency_id=agency_id, kind="violation.recorded", data={"reason": description})
         return _ref(v)
+
+    async def evaluation_of(self, session: AsyncSession, job_id: int) -> JobEvaluation | None:
+        return await job_evaluation(session, job_id)
 
 
 def _ref(v: Violation) -> ViolationRef:

@@ -470,3 +470,47 @@ async def test_reviewer_without_a_department_is_refused(client, sessionmaker, wo
     assert (await client.get("/reviewer")).status_code == 403
     r = await client.post(f"/api/reviewer/jobs/{job_no}/review", json=REVIEW, headers=h)
     assert r.status_code == 403 and await count_rows(sessionmaker, Review) == 0
+
+
+async def test_the_job_page_shows_its_rating_review_and_service_score(client, app, sessionmaker, world):
+    job_no = await reviewed_world_job(client, sessionmaker)
+    client.cookies.clear()
+    assert 'id="evaluation"' not in (await client.get(f"/jobs/{job_no}")).text  # completed, not evaluated yet
+    await client.post(f"/api/owner/jobs/{job_no}/rating", json=STARS, headers=await as_user(client, "own1"))
+    client.cookies.clear()
+    page = (await client.get(f"/jobs/{job_no}")).text
+    evaluation = page[page.index('id="evaluation"'):]
+    assert "86.25" in evaluation and "未审查" in evaluation and "仅按业主评价" in evaluation
+    await client.post(f"/api/reviewer/jobs/{job_no}/review", json=REVIEW, headers=await as_user(client, "rev_eco"))
+    # 70 % × 86.25 + 30 % × 65.00 = 79.875 → 79.88 (half up), as the credit API publishes it.
+    await settle(app)
+    credit = (await client.get(f"/api/agencies/{await winner_code(client, job_no)}/credit")).json()
+    assert credit["ratings"][0]["score"] == "79.88"
+    for who in (None, "own1"):  # the public notice and the owner's own page
+        if who:
+            await as_user(client, who)
+        else:
+            client.cookies.clear()
+        page = (await client.get(f"/jobs/{job_no}" if who is None else f"/owner/jobs/{job_no}")).text
+        evaluation = page[page.index('id="evaluation"'):]
+        assert all(t in evaluation for t in ("86.25", "65.00", "生态环境局", "成果符合审批要求", "<strong>79.88</strong>",
+                                             "70% × 业主评价 + 30% × 审批部门审查")), who
+        assert "rev_eco" not in evaluation  # the department, never the reviewer
+    # The agency's appeal against the review is upheld: the review shows voided, the rating alone counts.
+    review_id = (await client.get("/api/agency/reviews", headers=await as_user(client, "ag0"))).json()[0]["id"]
+    await client.post(f"/api/agency/reviews/{review_id}/appeal", json={"reason": "审查意见与事实不符"},
+                      headers=await as_user(client, "ag0"))
+    h = await as_user(client, "reg1")
+    appeal = (await client.get("/api/regulator/appeals")).json()[0]["id"]
+    r = await client.post(f"/api/regulator/appeals/{appeal}/decision", json={"decision": "uphold", "reason": "依据不足"},
+                          headers=h)
+    assert r.status_code == 200
+    client.cookies.clear()
+    page = (await client.get(f"/jobs/{job_no}")).text
+    evaluation = page[page.index('id="evaluation"'):]
+    assert "已作废" in evaluation and "<strong>86.25</strong>" in evaluation and "仅按业主评价" in evaluation
+    client.cookies.set("lang", "en")
+    english = (await client.get(f"/jobs/{job_no}")).text
+    evaluation = english[english.index('id="evaluation"'):]
+    assert all(t in evaluation for t in ("Service score", "Ecology and Environment Bureau", "Voided",
+                                         "the owner&#39;s rating alone")), evaluation[:1500]

@@ -9,7 +9,11 @@ sent again while what it was built from is unchanged:
   `winner_quote_id` and `excluded` are those it was built from;
 * an OCDS release is a pure function of the job's facts (loaded in a fixed number of queries per batch), the
   publication (host and language) and of `now` only through `ocds.moment_key`; a kept release is sent while
-  all of these are equal.
+  the publication, the moment key and the job's signal are those it was built from. The signal
+  (`open_data.fact_signals`, one statement per batch) is every column the facts are read from, the rows of
+  other tables (quotes, timer steps, documents, amendments) each as one text, so that equal signals mean
+  equal facts; only the jobs whose signal changed have their facts loaded. On PostgreSQL a batch reads one
+  snapshot, so that a line is never kept under a signal newer or older than its facts.
 Batches of records not kept yet are built one at a time per process (`FeedLines.building`), so that many
 clients arriving at once do not all build the same records.
 """
@@ -31,9 +35,10 @@ from app.i18n import get_locale
 from marketplace.domain import ocds
 from marketplace.models import DRAFT, Job, Selection
 from marketplace.services.draw_records import draw_records
-from marketplace.services.open_data import job_facts, touched_since
+from marketplace.services.open_data import fact_signals, job_facts, touched_since
 
 MAX_KEPT = 200_000  # lines kept per feed and process (a few KB each); past it the feed starts afresh
+FIRST_BATCH = 25  # jobs in the release feed's first batch: its first line comes before a whole batch is read
 
 
 @dataclass
@@ -41,7 +46,7 @@ class FeedLines:
     """Feed lines built by this process: id → (what the line was built from, the line)."""
 
     draws: dict[int, tuple[Any, bytes]] = field(default_factory=dict)
-    releases: dict[int, tuple[Any, bytes, str]] = field(default_factory=dict)  # … and the release's date
+    releases: dict[int, _Release] = field(default_factory=dict)
     building: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @staticmethod
@@ -109,30 +114,65 @@ async def published_jobs_after(db: AsyncSession, last_job_id: int, since: dateti
     return list((await db.exec(stmt.order_by(col(Job.id)).limit(limit))).all())
 
 
+@dataclass(frozen=True)
+class _Release:
+    """A kept release line and what it was built from."""
+
+    publication: tuple[Any, ...]
+    signal: tuple[Any, ...]  # the job's row of `fact_signals`
+    facts: ocds.JobFacts  # (for `ocds.moment_key`)
+    moment: bool
+    line: bytes
+    date: str  # the release's date
+
+
+def _fresh(entry: _Release | None, publication: tuple[Any, ...], signal: tuple[Any, ...], now: datetime) -> bool:
+    return (entry is not None and entry.signal == signal and entry.publication == publication
+            and entry.moment == ocds.moment_key(entry.facts, now))
+
+
+async def _snapshot(db: AsyncSession) -> None:
+    """On PostgreSQL, the batch's statements read one snapshot, so that a line built from its facts is kept under
+    the signal read with them (SQLite's readers see the last commit anyway)."""
+    if db.bind is not None and db.bind.dialect.name == "postgresql":
+        await db.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
 async def release_feed(sessionmaker: Callable[[], AsyncSession], kept: FeedLines, pub: ocds.Publication,
-                       since: datetime | None, batch: int) -> AsyncIterator[bytes]:
+                       since: datetime | None, batch: int, first: int = FIRST_BATCH) -> AsyncIterator[bytes]:
     """The latest OCDS release of every published job (touched at or after `since`), one JSON line each, oldest
-    job first; the facts of a batch in a fixed number of statements, each release built once per process
-    while its facts stay the same."""
+    job first, in batches of `batch` jobs (the first of `first`, so that the first line comes soon).
+
+    Per batch one statement when every release of the batch is kept (`fact_signals`: the jobs' signals), and a
+    fixed number more when some must be built (the jobs, their facts); each release is built once per process
+    while its job's signal, the publication and `ocds.moment_key` stay the same."""
     cutoff = ocds.format_date(since) if since else None
     publication = (pub.base_url, pub.language, get_locale())
-    last = 0
+    last, size = 0, min(first, batch)
     while True:
         async with sessionmaker() as db:
-            jobs = await published_jobs_after(db, last, since, batch)
-            if not jobs:
+            await _snapshot(db)
+            rows = await fact_signals(db, last, since, size)
+            if not rows:
                 return
-            facts = await job_facts(db, jobs)
-        now = utcnow()
-        lines = []
-        for job, f in zip(jobs, facts, strict=True):
-            key = (publication, ocds.moment_key(f, now), f)
-            entry = kept.releases.get(job.id)
-            if entry is None or entry[0] != key:
-                release = ocds.latest_release(f, pub, now)
-                entry = (key, (ocds.dumps(release) + "\n").encode(), release["date"])
-                _keep(kept.releases, job.id, entry)
-            if cutoff is None or entry[2] >= cutoff:
-                lines.append(entry[1])
-        last = jobs[-1].id
-        yield b"".join(lines)
+            now = utcnow()
+            signals = {row[0]: row for row in rows}
+            entries = {job_id: kept.releases.get(job_id) for job_id in signals}
+            missing = [job_id for job_id, e in entries.items() if not _fresh(e, publication, signals[job_id], now)]
+            if missing:
+                async with kept.building:  # another request may have built them meanwhile
+                    for job_id in missing:
+                        entries[job_id] = kept.releases.get(job_id)
+                    missing = [job_id for job_id in missing
+                               if not _fresh(entries[job_id], publication, signals[job_id], now)]
+                    if missing:
+                        jobs = list((await db.exec(select(Job).where(col(Job.id).in_(missing))
+                                                   .order_by(col(Job.id)))).all())
+                        for job, f in zip(jobs, await job_facts(db, jobs), strict=True):
+                            release = ocds.latest_release(f, pub, now)
+                            entries[job.id] = _Release(publication, signals[job.id], f, ocds.moment_key(f, now),
+                                                       (ocds.dumps(release) + "\n").encode(), release["date"])
+                            _keep(kept.releases, job.id, entries[job.id])
+        lines = [e.line for e in entries.values() if e is not None and (cutoff is None or e.date >= cutoff)]
+        last, size = rows[-1][0], batch
+        yield b"".join(lines)  # the session is closed while the client reads

@@ -7,8 +7,10 @@ builder."""
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import literal
+from sqlalchemy import Integer, String, and_, bindparam, case, cast, func, join, literal
+from sqlalchemy.orm import aliased
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,6 +23,7 @@ from marketplace.domain import ocds
 from marketplace.domain.service_timer import Step, timer_state
 from marketplace.models import (
     CONTRACT_CONFIRMED,
+    DRAFT,
     LIVE,
     Agency,
     Attachment,
@@ -43,7 +46,10 @@ def _aware(dt: datetime | None) -> datetime | None:
 
 
 async def job_facts(db: AsyncSession, jobs: list[Job]) -> list[ocds.JobFacts]:
-    """What the releases of `jobs` need, batched: a fixed number of queries however many jobs."""
+    """What the releases of `jobs` need, batched: a fixed number of queries however many jobs.
+
+    Every column read here (of the job or of any other row) must be one of `fact_signals`' too: the bulk feed
+    sends a kept release while its job's signal is unchanged."""
     if not jobs:
         return []
     ids = [j.id for j in jobs]
@@ -164,3 +170,72 @@ def _contract_facts(contract: Contract, steps: list[ServiceStep]) -> ocds.Contra
     return ocds.ContractFacts(str(contract.quote_id), contract.amount, signed, service_days=contract.service_days,
                               due_at=timer_state(start, contract.service_days, [], start).due_at,
                               changes=tuple(changes))
+
+
+def _field(column) -> object:
+    """A column as self-delimiting text: "<length>:<text>", or "-" for NULL (so that a row of them is unambiguous)."""
+    text = cast(column, String)
+    return func.coalesce(cast(func.length(text), String) + literal(":") + text, literal("-"))
+
+
+def _rows_of(entity, where, order_by, *columns) -> object:
+    """The `columns` of the rows of `entity` matching `where` (correlated with the job), in `order_by` order, as one
+    text: every field self-delimiting (`_field`), one row after the other (NULL when there is none)."""
+    row = _field(columns[0])
+    for c in columns[1:]:
+        row = row + _field(c)
+    rows = select(row.label("row")).select_from(entity).where(where).order_by(*order_by).correlate(Job).subquery()
+    return select(func.aggregate_strings(rows.c.row, literal(","))).scalar_subquery()
+
+
+async def fact_signals(db: AsyncSession, last_job_id: int, since: datetime | None, limit: int) -> list[tuple]:
+    """(job id, then everything `job_facts` reads for that job) of the next `limit` published jobs after
+    `last_job_id` (touched at or after `since`, if given), by id, as `bulk_feeds.published_jobs_after` selects
+    them; one statement. Equal rows (under the same locale) mean equal facts; rows that differ may still have equal
+    facts (e.g. a quote to a job whose quotes are not open yet)."""
+    params = {"last_job_id": last_job_id, "limit": limit}
+    if since is not None:
+        params["since"] = since
+    return [tuple(row) for row in (await db.exec(_signals_statement(since is not None), params=params)).all()]
+
+
+@cache
+def _signals_statement(with_since: bool):
+    """`fact_signals`' statement, built once (it is large: building it costs more than running it)."""
+    copied = aliased(Job)
+    stmt = select(
+        Job.id, Job.job_no, Job.title, Job.description, Job.status, Job.method, Job.budget_cap, Job.owner_id,
+        Job.category_id, Job.item_id, Job.published_at, Job.quote_deadline, Job.service_days, Job.project_name,
+        Job.project_code, Job.price_weight, Job.credit_weight, Job.closed_at, Job.cancelled_at, Job.publicity_ends_at,
+        Job.completed_at, cast(Job.sealing, String), Job.copied_from_id,
+        Owner.credit_code, Owner.name, ServiceCategory.code, ServiceCategory.name_zh, ServiceCategory.name_en,
+        ServiceItem.code, ServiceItem.name_zh, ServiceItem.name_en,
+        Selection.id, Selection.selected_at, Selection.winner_quote_id, cast(Selection.excluded, String),
+        Selection.method, cast(Selection.params, String),
+        Contract.id, Contract.quote_id, Contract.amount, Contract.confirmed_at, Contract.agency_confirmed_at,
+        Contract.started_at, Contract.service_days,
+        copied.job_no, copied.published_at,
+        select(func.max(AuditEvent.at)).where(
+            AuditEvent.subject == literal("job:") + Job.job_no, col(AuditEvent.kind).in_(AWARD_CHANGES)
+        ).correlate(Job).scalar_subquery(),
+        # The quotes only once they can be open (`quotes_are_open` needs closed_at); live or not: a superset.
+        case((col(Job.closed_at).is_not(None), _rows_of(
+            join(Quote, Agency, Agency.id == Quote.agency_id), Quote.job_id == Job.id, [col(Quote.id)],
+            Quote.id, Quote.status, Quote.price, Quote.service_days, Quote.submitted_at, Quote.eligible,
+            Agency.credit_code, Agency.name))),
+        _rows_of(ServiceStep, ServiceStep.job_id == Job.id, [col(ServiceStep.id)],
+                 ServiceStep.id, ServiceStep.kind, ServiceStep.at, ServiceStep.days),
+        _rows_of(Attachment, Attachment.job_id == Job.id, [col(Attachment.id)],
+                 Attachment.id, Attachment.filename, Attachment.content_type, Attachment.created_at),
+        _rows_of(Amendment, Amendment.job_id == Job.id, [col(Amendment.id)],
+                 Amendment.id, Amendment.seq, Amendment.published_at, Amendment.text, Amendment.deadline_before,
+                 Amendment.deadline_after),
+    ).join(Owner, Owner.id == Job.owner_id).join(ServiceCategory, ServiceCategory.id == Job.category_id) \
+        .outerjoin(ServiceItem, ServiceItem.id == Job.item_id) \
+        .outerjoin(Selection, Selection.job_id == Job.id) \
+        .outerjoin(Contract, and_(Contract.job_id == Job.id, Contract.status == CONTRACT_CONFIRMED)) \
+        .outerjoin(copied, and_(copied.id == Job.copied_from_id, col(copied.published_at).is_not(None))) \
+        .where(Job.id > bindparam("last_job_id", type_=Integer), Job.status != DRAFT, col(Job.published_at).is_not(None))
+    if with_since:
+        stmt = stmt.where(touched_since(bindparam("since", type_=Job.__table__.c.published_at.type)))
+    return stmt.order_by(col(Job.id)).limit(bindparam("limit", type_=Integer))

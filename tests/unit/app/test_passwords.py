@@ -1,6 +1,6 @@
 import pytest
 
-import app.passwords as passwords
+from app import passwords
 from app.passwords import (
     common_passwords,
     hash_password,
@@ -64,3 +64,105 @@ async def test_one_hash_per_password_only_within_its_block():
     assert other != first and await verify_password(other, "other-secret-456")
     assert await verify_password(first, "seed-secret-123")
     assert await hash_password("seed-secret-123") != first  # the block's memory ends with it
+
+
+class _RecordingHasher:
+    """Stands in for argon2: records the thread each call runs on and how many run at once."""
+
+    def __init__(self, seconds: float = 0.0):
+        import threading
+
+        self.seconds, self.lock = seconds, threading.Lock()
+        self.threads: set[str] = set()
+        self.verified: list[str] = []
+        self.running = self.most = 0
+
+    def _call(self) -> None:
+        import threading
+        import time
+
+        with self.lock:
+            self.threads.add(threading.current_thread().name)
+            self.running += 1
+            self.most = max(self.most, self.running)
+        time.sleep(self.seconds)
+        with self.lock:
+            self.running -= 1
+
+    def hash(self, password: str) -> str:
+        self._call()
+        return "$fake$" + password
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        self._call()
+        self.verified.append(password_hash)
+        return password_hash == "$fake$" + password
+
+
+async def test_hashing_runs_on_its_own_bounded_executor(monkeypatch):
+    import asyncio
+
+    fake = _RecordingHasher(seconds=0.02)
+    monkeypatch.setattr(passwords, "_hasher", fake)
+    hashes = await asyncio.gather(*(hash_password(f"pw-{i}-long-enough") for i in range(8)))
+    results = await asyncio.gather(*(verify_password(h, f"pw-{i}-long-enough") for i, h in enumerate(hashes)))
+    assert all(results)
+    assert fake.threads and all(name.startswith("argon2") for name in fake.threads)  # not the default executor
+    assert 1 <= fake.most <= passwords.ARGON2_THREADS  # so at most that many 19 MiB blocks exist at once
+    assert len(fake.threads) <= passwords.ARGON2_THREADS
+
+
+async def test_unknown_user_still_spends_one_verification_of_the_dummy_hash(monkeypatch):
+    fake = _RecordingHasher()
+    monkeypatch.setattr(passwords, "_hasher", fake)
+    assert not await verify_password(None, "anything-at-all")
+    assert not await verify_password("", "anything-at-all")
+    assert fake.verified == [passwords._DUMMY_HASH, passwords._DUMMY_HASH]
+    assert not await verify_password("$fake$x", "wrong") and fake.verified[-1] == "$fake$x"
+
+
+def _rss_bytes() -> int:
+    from pathlib import Path
+
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+@pytest.mark.skipif(not passwords.LARGE_BLOCKS_RETURNED, reason="glibc only (mallopt)")
+async def test_argon2_memory_is_returned_after_each_hash(monkeypatch):
+    """Each production hash mallocs 19 MiB; without the fixed mmap threshold each argon2 thread would keep its
+    block (RSS up by ~19 MiB per thread after a few hashes); with it, RSS comes back after every one."""
+    import asyncio
+
+    from tests.conftest import PRODUCTION_HASHER
+
+    monkeypatch.setattr(passwords, "_hasher", PRODUCTION_HASHER)
+    h = await hash_password("warm-up-password-1")  # the threads, the library, the first mapping
+    before = _rss_bytes()
+    for _ in range(2):
+        hashes = await asyncio.gather(*(hash_password(f"memory-test-{i}") for i in range(3)))
+        assert all(await asyncio.gather(*(verify_password(x, f"memory-test-{i}") for i, x in enumerate(hashes))))
+    assert await verify_password(h, "warm-up-password-1")
+    assert _rss_bytes() - before < 10 * 1024 * 1024
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="POSIX only")
+async def test_a_forked_child_hashes_on_threads_of_its_own():
+    import asyncio
+    import os
+
+    assert await verify_password(await hash_password("before-the-fork-1"), "before-the-fork-1")  # threads started
+    pid = os.fork()
+    if pid == 0:  # the child: without an executor of its own this would wait forever on the parent's threads
+        code = 1
+        try:
+            import signal
+
+            signal.alarm(20)
+            code = 0 if asyncio.run(verify_password(hash_password_sync("in-the-child-2"), "in-the-child-2")) else 1
+        finally:
+            os._exit(code)
+    _, status = await asyncio.to_thread(os.waitpid, pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -166,6 +166,10 @@ class Attachment(SQLModel, table=True):
     size: int
     sha256: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
+    # Withdrawn by amendment `withdrawn_seq` of the job (DESIGN "Clarifications": changed attachments): no longer
+    # in force, still downloadable from the amendment that withdrew it.
+    withdrawn_at: datetime | None = Field(default=None)
+    withdrawn_seq: int | None = Field(default=None)
 
 
 LIVE, WITHDRAWN, REPLACED = "live", "withdrawn", "replaced"

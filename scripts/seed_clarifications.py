@@ -22,8 +22,10 @@ from marketplace.catalogue_models import Commitment
 from marketplace.clarification_models import Question
 from marketplace.models import APPROVED, LIVE, PUBLISHED, Agency, Job, Qualification, Quote, ServiceCategory
 from marketplace.schemas.clarifications import AmendmentIn, AnswerIn, CommitmentIn, QuestionIn
+from marketplace.services import attachments
 from marketplace.services.clarifications import amend_job, answer_question, ask_question, reconfirm_quote
 from marketplace.services.commitments import publish_commitment
+from scripts.seed_attachments import demo_pdf
 
 CONTENT = {
     "EIA": "建设项目环境影响报告书（表）编制、技术评估配合及报批服务",
@@ -49,7 +51,7 @@ QA = [("项目前期资料（可研批复、用地预审意见）何时可以提
       ("项目是否已取得规划选址意见？", "已取得规划选址意见，复印件见公告附件。")]
 AMENDMENTS = ["补充公告：服务范围增加噪声专项评价，请各投标人据此核实报价。",
               "变更公告：应投标人提问，延长报价截止时间，其他内容不变。",
-              "澄清公告：附件中项目用地面积以可研批复为准（12.6 公顷）。"]
+              "澄清公告：附件中项目用地面积以可研批复为准（12.6 公顷）；原附件撤回，以本公告所附修订版为准。"]
 
 
 async def seed_clarifications(replay: Any, seed: int, now: datetime) -> dict[str, int]:
@@ -151,8 +153,14 @@ async def _amendments(replay: Any, rng: random.Random, jobs: list[Job], live: di
     reconfirmed = 0
     for i, (job, later) in enumerate(picked):
         replay.at(t + timedelta(minutes=i))
+        withdraw, files = [], []
+        if i == 2:  # the clarification replaces the job's last attachment by a revised one (changed attachments)
+            last = (await replay.read(lambda s, job=job: attachments.attachments_of(s, job)))[-1:]
+            withdraw = [a.id for a in last]
+            files = [(f"{a.filename.removesuffix('.pdf')}-修订版.pdf", demo_pdf("修订版", job.job_no)) for a in last]
         await replay.call(amend_job, replay.owner(job.owner_id), job.job_no,
-                          AmendmentIn(text=AMENDMENTS[i % len(AMENDMENTS)], quote_deadline=later))
+                          AmendmentIn(text=AMENDMENTS[i % len(AMENDMENTS)], quote_deadline=later, withdraw=withdraw),
+                          files=files)
     replay.at(now - timedelta(minutes=10))
     for job, _later in picked:
         for agency_id in live[job.id]:

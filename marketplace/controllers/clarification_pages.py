@@ -75,10 +75,12 @@ async def amendment_submit(request: Request, db: DB, job_no: FromPath[str]) -> R
 
 
 async def amendment_body(request: Request) -> tuple[list[tuple[str, bytes]], dict]:
-    """The amendment's files (a multipart form's `file` fields; none in JSON) and its other fields."""
+    """The amendment's files (a multipart form's `file` fields; none in JSON) and its other fields (a form's
+    `withdraw` checkboxes as a list of attachment ids)."""
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         files, fields = await uploaded_files(request)
         fields.pop("csrf_token", None)
+        fields["withdraw"] = [v for v in (await request.form()).getall("withdraw", []) if isinstance(v, str)]
         return [(n, b) for n, b in files if n or b], fields
     return [], await read_input(request)
 

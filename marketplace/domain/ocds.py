@@ -180,12 +180,15 @@ def _amendment(job: JobFacts, a: AmendmentFacts, t: Callable[..., str]) -> dict[
 
 def _tender(job: JobFacts, pub: Publication, status: str, opened: bool, amendments: int | None = None) -> dict[str, Any]:
     """The tender section as of a release showing the first `amendments` amendments (None: all of them): its
-    deadline and documents are those in force then."""
+    deadline and documents are those in force then (an attachment withdrawn by a later amendment is still
+    there; one withdrawn by a shown amendment is not)."""
     t = pub.translate
     shown = job.amendments if amendments is None else job.amendments[:amendments]
     upcoming = job.amendments[len(shown)] if len(shown) < len(job.amendments) else None
     deadline = upcoming.deadline_before if upcoming else job.quote_deadline
-    files = [a for a in job.attachments if upcoming is None or _utc(a.created_at) < _utc(upcoming.date)]
+    files = [a for a in job.attachments  # added before the next amendment, and not withdrawn by then
+             if (upcoming is None or _utc(a.created_at) < _utc(upcoming.date))
+             and (a.withdrawn_at is None or (upcoming is not None and _utc(a.withdrawn_at) >= _utc(upcoming.date)))]
     tender: dict[str, Any] = {
         "id": job.job_no, "title": job.title, "description": job.description, "status": status,
         "procuringEntity": _ref(job.owner),

@@ -141,6 +141,7 @@ class AttachmentFacts:
     filename: str
     content_type: str
     created_at: datetime
+    withdrawn_at: datetime | None = None  # withdrawn by the amendment published then
 
 
 @dataclass(frozen=True)

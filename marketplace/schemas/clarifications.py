@@ -53,6 +53,8 @@ class AmendmentIn(InputModel):
     text: Annotated[str, Field(min_length=1, max_length=5000)]
     quote_deadline: Annotated[datetime, Field(description="optional: a later deadline (ISO 8601; without a time "
                                                           "zone it is Beijing time)")] | None = None
+    withdraw: Annotated[list[int], Field(max_length=10, description="optional: ids of the notice's attachments in "
+                                                                     "force that the amendment withdraws")] = []
 
     @field_validator("quote_deadline")
     @classmethod
@@ -70,6 +72,12 @@ class QuestionOut(BaseModel):
     asker_agency_code: str | None = Field(default=None, description="regulators and admins only")
 
 
+class WithdrawnFileOut(BaseModel):
+    id: int
+    filename: str
+    url: str
+
+
 class AmendmentOut(BaseModel):
     seq: int
     text: str
@@ -78,6 +86,7 @@ class AmendmentOut(BaseModel):
     deadline_after: datetime
     moved_for_minimum: bool
     attachments_changed: bool
+    withdrawn: list[WithdrawnFileOut] = Field(default=[], description="the attachments this amendment withdrew")
 
 
 class ClarificationsOut(BaseModel):

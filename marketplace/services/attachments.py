@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -137,8 +140,10 @@ async def add_attachments(session: AsyncSession, user: CurrentUser, job_no: str,
     return added
 
 
-async def check_files(session: AsyncSession, job: Job, files: list[tuple[str, bytes]]) -> list[tuple[str, str, bytes]]:
-    """Each file checked (name, content type, bytes), and the job's limit on their number; nothing written."""
+async def check_files(session: AsyncSession, job: Job, files: list[tuple[str, bytes]],
+                      leaving: int = 0) -> list[tuple[str, str, bytes]]:
+    """Each file checked (name, content type, bytes), and the job's limit on the number in force (`leaving` of
+    them are being withdrawn at the same time); nothing written."""
     checked = []
     for filename, data in files:
         try:
@@ -148,8 +153,8 @@ async def check_files(session: AsyncSession, job: Job, files: list[tuple[str, by
                 raise
             msg = _("{filename}: {problem}", filename=_safe_name(filename), problem=exc.message)
             raise InputError(msg, fields={"file": msg}, status_code=exc.status_code) from None
-    count = len((await session.exec(select(Attachment.id).where(Attachment.job_id == job.id))).all())
-    if count + len(checked) > MAX_PER_JOB:
+    count = len((await session.exec(select(Attachment.id).where(Attachment.job_id == job.id, in_force()))).all())
+    if count - leaving + len(checked) > MAX_PER_JOB:
         raise Conflict(_("A job can have at most {n} attachments.", n=MAX_PER_JOB))
     return checked
 
@@ -180,9 +185,40 @@ async def remove_attachment(session: AsyncSession, user: CurrentUser, job_no: st
     return att
 
 
+def in_force() -> Any:
+    """The condition of an attachment in force (not withdrawn by an amendment)."""
+    return col(Attachment.withdrawn_at).is_(None)
+
+
 async def attachments_of(session: AsyncSession, job: Job) -> list[Attachment]:
-    return list((await session.exec(select(Attachment).where(Attachment.job_id == job.id)
+    """The job's attachments in force, oldest first."""
+    return list((await session.exec(select(Attachment).where(Attachment.job_id == job.id, in_force())
                                     .order_by(col(Attachment.id)))).all())
+
+
+async def check_withdrawals(session: AsyncSession, job: Job, ids: list[int]) -> list[Attachment]:
+    """The attachments in force that `ids` name (400 naming `withdraw` for any other: another job's, one
+    already withdrawn, a repeat); nothing written."""
+    if not ids:
+        return []
+    found = {a.id: a for a in (await session.exec(select(Attachment).where(
+        col(Attachment.id).in_(ids), Attachment.job_id == job.id, in_force()))).all()}
+    if len(set(ids)) != len(ids) or set(ids) - set(found):
+        msg = _("Choose attachments of this notice that are still in force.")
+        raise InputError(msg, fields={"withdraw": msg})
+    return [found[i] for i in sorted(ids)]
+
+
+async def withdraw(session: AsyncSession, files: list[Attachment], seq: int, at: datetime) -> None:
+    """Withdraw `files` (checked by `check_withdrawals`) by amendment `seq` (not committed); 409 when another
+    amendment withdrew one of them meanwhile."""
+    if not files:
+        return
+    res = await session.exec(update(Attachment).where(col(Attachment.id).in_([a.id for a in files]), in_force())
+                             .values(withdrawn_at=at, withdrawn_seq=seq))
+    if res.rowcount != len(files):
+        await session.rollback()
+        raise Conflict(_("Another amendment withdrew one of these attachments meanwhile. Reload and try again."))
 
 
 def file_items(job_no: str, files: list[Attachment]) -> list[dict]:

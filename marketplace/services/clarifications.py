@@ -29,7 +29,7 @@ from app.models import Notification, User
 from app.settings import Settings, get_settings
 from marketplace.clarification_models import Amendment, Question
 from marketplace.domain.clarifications import EarlierDeadline, amended_deadline, quote_confirmed
-from marketplace.models import APPROVED, LIVE, PUBLISHED, Agency, Job, Quote
+from marketplace.models import APPROVED, LIVE, PUBLISHED, Agency, Attachment, Job, Quote
 from marketplace.schemas.clarifications import (
     AmendmentIn,
     AmendmentOut,
@@ -37,6 +37,7 @@ from marketplace.schemas.clarifications import (
     ClarificationsOut,
     QuestionIn,
     QuestionOut,
+    WithdrawnFileOut,
 )
 from marketplace.services import attachments
 from marketplace.services.jobs import own_job, public_job
@@ -119,13 +120,15 @@ def amendment_input(raw: dict[str, Any]) -> AmendmentIn:
 async def amend_job(session: AsyncSession, user: CurrentUser, job_no: str, data: AmendmentIn, *,
                     files: list[tuple[str, bytes]] = (), settings: Settings | None = None) -> Amendment:
     """Publish an amendment: the deadline moves to the one asked for, and so that 3 days remain; `files` are
-    added to the notice's attachments; every agency with a live quote is notified and must re-confirm. A
-    sealed job's key holders register the new deadline first (over HTTP, no transaction open): if they do
-    not, nothing is written (503). Files are checked before anything happens (one bad file: nothing)."""
+    added to the notice's attachments and those `data.withdraw` names withdrawn; every agency with a live quote
+    is notified and must re-confirm. A sealed job's key holders register the new deadline first (over HTTP, no
+    transaction open): if they do not, nothing is written (503). Files and withdrawals are checked before
+    anything happens (one bad file or attachment named: nothing)."""
     settings = settings or get_settings()
     job = await own_job(session, user, job_no)
     _open_before_deadline(job)
-    checked = await attachments.check_files(session, job, list(files)) if files else []
+    leaving = await attachments.check_withdrawals(session, job, data.withdraw)
+    checked = await attachments.check_files(session, job, list(files), leaving=len(leaving)) if files else []
     now = utcnow()
     current = ensure_aware(job.quote_deadline)
     try:
@@ -145,7 +148,7 @@ async def amend_job(session: AsyncSession, user: CurrentUser, job_no: str, data:
                               .where(Amendment.job_id == job.id))).one() + 1
     amendment = Amendment(job_id=job.id, seq=seq, text=data.text, deadline_before=current,
                           deadline_after=move.deadline, requested_deadline=data.quote_deadline,
-                          moved_for_minimum=move.moved_for_minimum, attachments_changed=bool(checked),
+                          moved_for_minimum=move.moved_for_minimum, attachments_changed=bool(checked or leaving),
                           published_at=utcnow(), published_by=actor_of(user))
     session.add(amendment)
     try:
@@ -154,6 +157,7 @@ async def amend_job(session: AsyncSession, user: CurrentUser, job_no: str, data:
         await session.rollback()
         raise Conflict(_("Another amendment of this job was published at the same moment. Reload and try again."),
                        data={"code": "amendment_race"}) from None
+    await attachments.withdraw(session, leaving, seq, amendment.published_at)
     added = await attachments.store_checked(session, user, job, checked, Path(settings.var_dir)) if checked else []
     if move.deadline != current:
         job.quote_deadline = move.deadline
@@ -166,7 +170,9 @@ async def amend_job(session: AsyncSession, user: CurrentUser, job_no: str, data:
                        data={"seq": seq, "text": data.text, "deadline_before": format_time(current),
                              "deadline_after": format_time(move.deadline),
                              "moved_for_minimum": move.moved_for_minimum,
-                             "attachments_added": [{"filename": a.filename, "sha256": a.sha256} for a in added]})
+                             "attachments_added": [{"filename": a.filename, "sha256": a.sha256} for a in added],
+                             **({"attachments_withdrawn": [{"filename": a.filename, "sha256": a.sha256}
+                                                           for a in leaving]} if leaving else {})})
     if bidders:
         await _notify_users(session, agency_ids=bidders, kind="job.amended",
                             data={"job": job.job_no, "deadline": format_time(move.deadline)})
@@ -227,12 +233,20 @@ async def clarifications_of(session: AsyncSession, job: Job, user: CurrentUser |
         questions.append(QuestionOut(id=q.id, text=q.text, asked_at=ensure_aware(q.asked_at), answer=q.answer,
                                      answered_at=ensure_aware(q.answered_at) if q.answered_at else None, mine=mine,
                                      asker_agency_code=code if staff else None))
+    withdrawn: dict[int, list[WithdrawnFileOut]] = {}
+    if any(a.attachments_changed for a in amendments):
+        for f in (await session.exec(select(Attachment).where(Attachment.job_id == job.id,
+                                                              col(Attachment.withdrawn_seq).is_not(None))
+                                     .order_by(col(Attachment.id)))).all():
+            withdrawn.setdefault(f.withdrawn_seq, []).append(WithdrawnFileOut(
+                id=f.id, filename=f.filename, url=f"/jobs/{job.job_no}/attachments/{f.id}"))
     out = ClarificationsOut(
         job_no=job.job_no, quote_deadline=ensure_aware(job.quote_deadline),
         amendments=[AmendmentOut(seq=a.seq, text=a.text, published_at=ensure_aware(a.published_at),
                                  deadline_before=ensure_aware(a.deadline_before),
                                  deadline_after=ensure_aware(a.deadline_after), moved_for_minimum=a.moved_for_minimum,
-                                 attachments_changed=a.attachments_changed) for a in amendments],
+                                 attachments_changed=a.attachments_changed, withdrawn=withdrawn.get(a.seq, []))
+                    for a in amendments],
         questions=questions)
     if is_owner or staff:
         out.unanswered = sum(1 for q, _c in rows if q.answered_at is None)

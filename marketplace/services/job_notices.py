@@ -27,6 +27,7 @@ from marketplace.models import (
     ServiceCategory,
 )
 from marketplace.schemas import JobListOut, JobOut
+from marketplace.services.attachments import in_force
 from marketplace.services.draw_records import opened_quotes
 from marketplace.services.jobs import JobFilters, list_jobs, quotes_are_open
 
@@ -74,7 +75,7 @@ async def job_notices(db: AsyncSession, jobs: list[Job], *, owner_view: bool = F
                     "approval_item_en": i.approval_item_en, "min_level": i.min_level,
                     "department": {"code": d.code, "name_zh": d.name_zh, "name_en": d.name_en}} for i, d in item_rows}
     files: dict[int, list[Attachment]] = {i: [] for i in ids}
-    for a in (await db.exec(select(Attachment).where(col(Attachment.job_id).in_(ids))
+    for a in (await db.exec(select(Attachment).where(col(Attachment.job_id).in_(ids), in_force())
                             .order_by(col(Attachment.id)))).all():
         files[a.job_id].append(a)
     counts = dict((await db.exec(select(Quote.job_id, func.count()).where(

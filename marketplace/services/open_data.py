@@ -72,7 +72,8 @@ async def job_facts(db: AsyncSession, jobs: list[Job]) -> list[ocds.JobFacts]:
     files: dict[int, list[ocds.AttachmentFacts]] = {i: [] for i in ids}
     attached = select(Attachment).where(col(Attachment.job_id).in_(ids)).order_by(col(Attachment.id))
     for a in (await db.exec(attached)).all():
-        files[a.job_id].append(ocds.AttachmentFacts(a.id, a.filename, a.content_type, _aware(a.created_at)))
+        files[a.job_id].append(ocds.AttachmentFacts(a.id, a.filename, a.content_type, _aware(a.created_at),
+                                                    _aware(a.withdrawn_at) if a.withdrawn_at else None))
     amended: dict[int, list[ocds.AmendmentFacts]] = {i: [] for i in ids}
     for a in (await db.exec(select(Amendment).where(col(Amendment.job_id).in_(ids))
                             .order_by(col(Amendment.job_id), col(Amendment.seq)))).all():
@@ -226,7 +227,8 @@ def _signals_statement(with_since: bool):
         _rows_of(ServiceStep, ServiceStep.job_id == Job.id, [col(ServiceStep.id)],
                  ServiceStep.id, ServiceStep.kind, ServiceStep.at, ServiceStep.days),
         _rows_of(Attachment, Attachment.job_id == Job.id, [col(Attachment.id)],
-                 Attachment.id, Attachment.filename, Attachment.content_type, Attachment.created_at),
+                 Attachment.id, Attachment.filename, Attachment.content_type, Attachment.created_at,
+                 Attachment.withdrawn_at),
         _rows_of(Amendment, Amendment.job_id == Job.id, [col(Amendment.id)],
                  Amendment.id, Amendment.seq, Amendment.published_at, Amendment.text, Amendment.deadline_before,
                  Amendment.deadline_after),

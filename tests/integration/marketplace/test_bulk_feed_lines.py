@@ -173,6 +173,9 @@ async def test_a_kept_release_follows_every_fact_it_shows(client, app, sessionma
                             sha256="0" * 64))  # the documents
     await change(update(Attachment).where(Attachment.job_id == ids["job"]).values(filename="补充说明.pdf"))
     await change(delete(Attachment).where(Attachment.job_id == ids["job"]))
+    await change(Attachment(job_id=ids["job"], filename="撤回.pdf", content_type="application/pdf", size=3,
+                            sha256="1" * 64))
+    await change(update(Attachment).where(Attachment.job_id == ids["job"]).values(withdrawn_at=now, withdrawn_seq=1))
     await change(Amendment(job_id=ids["job"], seq=1, text="延长截止时间", published_at=now - timedelta(days=1),
                            published_by="own1",
                            deadline_before=now - timedelta(hours=2), deadline_after=now - timedelta(seconds=1)))

@@ -463,3 +463,63 @@ async def test_two_amendments_at_once_get_distinct_numbers_or_a_clear_409(client
     assert done and len(done) == len(set(done))
     async with sessionmaker() as s:
         assert sorted((await s.exec(select(Amendment.seq))).all()) == sorted(done)
+
+
+async def test_an_amendment_withdraws_attachments(client, sessionmaker, world):
+    job_no = await published(client)
+    other = await published(client)
+    h = await as_headers(client, "own1")
+    r = await client.post(f"/api/owner/jobs/{job_no}/amendments", data={"text": "补充图纸"},
+                          files=[("file", ("图纸A.pdf", PDF, "application/pdf")),
+                                 ("file", ("图纸B.pdf", PDF + b"B", "application/pdf"))], headers=h)
+    assert r.status_code == 201, r.text
+    r = await client.post(f"/api/owner/jobs/{other}/amendments", data={"text": "补充"},
+                          files={"file": ("他人.pdf", PDF + b"C", "application/pdf")}, headers=h)
+    assert r.status_code == 201
+    async with sessionmaker() as s:
+        ids = dict((await s.exec(select(Attachment.filename, Attachment.id))).all())
+    a, b, theirs = ids["图纸A.pdf"], ids["图纸B.pdf"], ids["他人.pdf"]
+    url = f"/api/owner/jobs/{job_no}/amendments"
+    # Another job's file, an unknown id, a repeat, not a number: 400 naming `withdraw`, nothing written.
+    before = [await count_rows(sessionmaker, m) for m in (Amendment, AuditEvent)]
+    for bad in ([theirs], [999999], [a, a], ["x"]):
+        r = await client.post(url, json={"text": "撤回", "withdraw": bad}, headers=h)
+        assert r.status_code == 400 and any(k.split(".")[0] == "withdraw" for k in r.json()["fields"]), (bad, r.text)
+    assert [await count_rows(sessionmaker, m) for m in (Amendment, AuditEvent)] == before
+    # Amendment 2 withdraws A.
+    r = await client.post(url, json={"text": "撤回图纸A，以图纸B为准", "withdraw": [a]}, headers=h)
+    assert r.status_code == 201 and r.json()["attachments_changed"] is True, r.text
+    async with sessionmaker() as s:
+        event = (await s.exec(select(AuditEvent).where(AuditEvent.kind == "job.amended")
+                              .order_by(AuditEvent.seq.desc()))).first()
+        row = await s.get(Attachment, a)
+    assert event.data["attachments_withdrawn"] == [{"filename": "图纸A.pdf", "sha256": row.sha256}]
+    assert row.withdrawn_seq == 2 and row.withdrawn_at is not None
+    # A second withdrawal of A is refused.
+    r = await client.post(url, json={"text": "再撤回", "withdraw": [a]}, headers=h)
+    assert r.status_code == 400 and "withdraw" in r.json()["fields"]
+    client.cookies.clear()
+    notice = (await client.get(f"/api/jobs/{job_no}")).json()
+    assert [f["filename"] for f in notice["attachments"]] == ["图纸B.pdf"]
+    clar = (await client.get(f"/api/jobs/{job_no}/clarifications")).json()
+    assert [[f["filename"] for f in x["withdrawn"]] for x in clar["amendments"]] == [[], ["图纸A.pdf"]]
+    page = (await client.get(f"/jobs/{job_no}")).text
+    files_box = page[page.index('id="amendments"'):]
+    assert "<s>图纸A.pdf</s>" in files_box and (await client.get(f"/jobs/{job_no}/attachments/{a}")).status_code == 200
+    # OCDS: the first amendment's release has both files in force, the second's only B.
+    releases = (await package(client, job_no))[1]["releases"]
+    docs = [[d["title"] for d in rel["tender"]["documents"] if d["id"] != "notice"] for rel in releases]
+    assert docs == [[], ["图纸A.pdf", "图纸B.pdf"], ["图纸B.pdf"]]
+    for release in releases:
+        valid_release(release)
+    # The owner's form: checkboxes of the files in force; withdrawing B while adding C through it.
+    h = await as_headers(client, "own1")
+    page = (await client.get(f"/jobs/{job_no}")).text
+    box = page[page.index('id="f-amend-withdraw"'):page.index("</fieldset>", page.index('id="f-amend-withdraw"'))]
+    assert f'value="{b}"' in box and f'value="{a}"' not in box
+    r = await client.post(f"/owner/jobs/{job_no}/amendments",
+                          data={"csrf_token": h["x-csrf-token"], "text": "以图纸C为准", "withdraw": [str(b)]},
+                          files={"file": ("图纸C.pdf", PDF + b"CC", "application/pdf")})
+    assert r.status_code == 303, r.text
+    notice = (await client.get(f"/api/jobs/{job_no}")).json()
+    assert [f["filename"] for f in notice["attachments"]] == ["图纸C.pdf"]

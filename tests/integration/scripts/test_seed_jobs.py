@@ -19,7 +19,7 @@ from app.models import AuditEvent
 from marketplace.catalogue_models import Commitment, ServiceItem
 from marketplace.clarification_models import Amendment, Question
 from marketplace.domain.methods import METHODS as METHOD_CODES
-from marketplace.models import Agency, Contract, Job, Owner, Qualification, Quote, Selection
+from marketplace.models import Agency, Attachment, Contract, Job, Owner, Qualification, Quote, Selection
 from marketplace.services.draw_records import draw_record
 from marketplace.services.timers import overdue_services
 from ratings.models import Rating, Violation
@@ -99,6 +99,10 @@ async def test_demo_jobs_cover_the_lifecycle_and_verify(app, sessionmaker, tmp_p
         assert 0 < sum(1 for q in questions if q.answered_at) < len(questions)
         amendments = (await s.exec(select(Amendment))).all()
         assert amendments and any(a.deadline_after > a.deadline_before for a in amendments)
+        # The third replaces an attachment: the old one withdrawn by it, a revised one in force.
+        withdrawn = (await s.exec(select(Attachment).where(col(Attachment.withdrawn_seq).is_not(None)))).all()
+        assert len(amendments) == 3 and [(w.job_id, w.withdrawn_seq) for w in withdrawn] == [
+            (a.job_id, a.seq) for a in amendments if a.attachments_changed]
         assert (await s.exec(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.kind == "quote.reconfirmed"))).one() > 0
         report = await verify_stored_chain(s)

@@ -4,7 +4,8 @@
     .venv/bin/python scripts/bench.py --quick    # shorter loads and smaller datasets (about 4 minutes)
     .venv/bin/python scripts/bench.py --only http pages
 
-Not here yet: the sweeper's catch-up (scripts/faults.py --catch-up 320 measures it) and memory after logins.
+The full run measures quote submissions with 1, 2 and 4 web processes, --quick with 2 only (a benchmark's quick
+options come after its full-run ones, so the later --workers wins).
 
 Each benchmark is its own script (run it alone for its full table and options); this runs them one after the
 other — never side by side, so that one does not take CPU from another — each loading its own dataset into its
@@ -40,7 +41,7 @@ class Bench:
 
 BENCHES = (
     Bench("http", "bench_http.py", "quote submissions vs pgbench TPC-B, the bare endpoint and a plain peer",
-          quick=("--seconds", "6")),
+          args=("--workers", "1,2,4"), quick=("--workers", "2", "--seconds", "6", "--pgbench-seconds", "6")),
     Bench("pages", "bench_pages.py", "uncached public pages vs the bare endpoint", quick=("--seconds", "4")),
     Bench("rankings", "bench_rankings.py", "the anonymous (cached) ranking page vs the bare endpoint",
           quick=("--agencies", "2000", "--ratings", "40000", "--seconds", "4")),
@@ -48,6 +49,10 @@ BENCHES = (
     Bench("core", "bench_core.py", "the draw and its verification at 10k and 100k candidates"),
     Bench("audit", "bench_audit.py", "audit chain verification: events/s and memory by length",
           quick=("--events", "20000", "100000")),
+    Bench("logins", "bench_logins.py", "web process memory after 200 logins (argon2id, 8 at a time)",
+          quick=("--logins", "100")),
+    Bench("sweeper", "faults.py", "the sweeper over a backlog of due jobs vs the deadline tasks",
+          args=("--catch-up", "320"), quick=("--catch-up", "80")),
 )
 
 

@@ -1,12 +1,13 @@
 """Benchmark the stored audit chain's verification: events per second and peak memory by chain length.
 
-    python scripts/bench_audit.py [--events 50000 200000] [--database-url URL]
+    python scripts/bench_audit.py [--events 50000 200000] [--database-url URL] [--check]
 
 Builds a valid chain of each length (hashes computed as `append_event` computes them, rows bulk-inserted)
 in a fresh SQLite file, or in the PostgreSQL database given (its audit_event table is emptied first: never
 point this at a database you need), then times `app.audit.verify_stored_chain` and records the peak of
 Python's allocations during a second run (tracemalloc; the timed run is untraced). Issue 9's targets: at least 100,000 events/s, and memory flat
 in the chain's length (the peak at the longest chain within 1.5 x the peak at the shortest).
+The exit status is 1 when a verified chain is reported broken, or, with ``--check``, when a target is missed.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from app.db import make_engine, make_sessionmaker
 from app.main import metadata
 from app.models import AuditEvent
 from app.settings import normalise_database_url
+from scripts.bench_report import emit
 
 RATE_TARGET = 100_000
 MEMORY_RATIO = 1.5
@@ -82,24 +84,33 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, nargs="+", default=[50_000, 200_000])
     parser.add_argument("--database-url", help="a PostgreSQL database to use (its audit_event rows are deleted)")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args()
-    peaks = []
+    peaks, lengths = [], []
     with tempfile.TemporaryDirectory() as tmp:
         print(f"{'events':>9} {'seconds':>8} {'events/s':>10} {'CPU s':>7} {'per CPU s':>10} {'peak MiB':>9}  verdict")
-        failed = False
+        failed = broken = False
         for n in sorted(args.events):
             url = (normalise_database_url(args.database_url) if args.database_url
                    else f"sqlite+aiosqlite:///{tmp}/audit-{n}.db")
             seconds, cpu, peak, ok = asyncio.run(measure(url, n))
             rate = n / seconds
             peaks.append(peak)
+            lengths.append(n)
             verdict = "OK" if ok and rate >= RATE_TARGET else ("BROKEN" if not ok else "below 100k/s")
             failed |= verdict != "OK"
+            broken |= not ok
             print(f"{n:>9} {seconds:>8.2f} {rate:>10,.0f} {cpu:>7.2f} {n / cpu:>10,.0f} {peak:>9.1f}  {verdict}")
+            emit(f"audit verify, {n:,} events", round(rate), "events/s", limit=f"≥ {RATE_TARGET:,}/s",
+                 ok=ok and rate >= RATE_TARGET,
+                 note=f"{n / cpu:,.0f} per CPU s; peak {peak:.1f} MiB" + ("" if ok else "; chain BROKEN"))
     flat = peaks[-1] <= peaks[0] * MEMORY_RATIO
+    emit("audit verify peak memory, longest ÷ shortest chain", round(peaks[-1] / peaks[0], 2) if peaks[0] else 0.0,
+         "×", limit=f"≤ {MEMORY_RATIO} ×", ok=flat if len(peaks) > 1 else None,
+         note=f"{peaks[-1]:.1f} MiB at {lengths[-1]:,} events, {peaks[0]:.1f} MiB at {lengths[0]:,}")
     print(f"memory flat in chain length: {'yes' if flat else 'NO'} (peak {peaks[-1]:.1f} MiB at the longest, "
           f"{peaks[0]:.1f} MiB at the shortest; limit x{MEMORY_RATIO})")
-    return 0 if flat and not failed else 1
+    return 1 if broken or (args.check and (failed or not flat)) else 0
 
 
 if __name__ == "__main__":

@@ -10,8 +10,8 @@ Building the ``Candidate`` objects is timed on its own: it is the caller's
 validation of quotes, not part of the selection.
 Then the draw targets of issue 9: a draw (``select("random")``: protocol order,
 digest, final seed, draw order) of 10,000 candidates < 20 ms and of 100,000
-< 250 ms, and ``verify_record`` of a 10,000-candidate draw < 50 ms (the
-credit-weighted draw is shown beside, for information).
+< 250 ms, and ``verify_record`` of a 10,000-candidate draw < 50 ms, random and
+credit-weighted (for the draws the credit-weighted one is shown beside, for information).
 With ``--check`` the exit status is 1 when a target is missed.
 """
 
@@ -99,11 +99,17 @@ def draw_targets(verifier: Any) -> list[str]:
         label = f"{what} {n:,} candidates"
         extra = f"{selects[0]:>15.1f}{selects[1]:>10.1f}" if selects else ""
         print(f"  {label:<30}{timings[0]:>9.1f}{timings[1]:>10.1f}{f'< {limit:.0f}':>8}{extra}")
+        if what == "verify":  # both are targets: the weighted draw takes the verifier's slower search
+            for kind, ms in (("random", timings[0]), ("credit-weighted", timings[1])):
+                emit(f"{label} ({kind})", round(ms, 1), "ms", limit=f"< {limit:.0f} ms", ok=ms < limit)
+                if ms >= limit:
+                    missed.append(f"{label} ({kind}) {ms:.1f} ms")
+            continue
         emit(f"{label} (random)", round(timings[0], 1), "ms", limit=f"< {limit:.0f} ms", ok=timings[0] < limit,
              note=f"credit-weighted {timings[1]:.1f} ms" + (f"; whole select {selects[0]:.1f} ms" if selects else ""))
         if timings[0] >= limit:
             missed.append(f"{label} {timings[0]:.1f} ms")
-    print("  targets (random): " + ("met" if not missed else "MISSED: " + "; ".join(missed)))
+    print("  targets (random; verify also weighted): " + ("met" if not missed else "MISSED: " + "; ".join(missed)))
     return missed
 
 

@@ -59,6 +59,7 @@ from app.settings import Settings, normalise_database_url  # noqa: E402
 from marketplace.schemas import JobIn  # noqa: E402
 from marketplace.services.jobs import create_job, publish_job  # noqa: E402
 from scripts.bench_population import Population, owner_and_agencies  # noqa: E402
+from scripts.bench_report import emit
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 DB_NAME = "market_bench"
@@ -69,6 +70,7 @@ CAP = Decimal("1000000.00")
 PEOPLE = Population(actor="bench", password=PASSWORD, owner="benchowner", owner_name="压测市住房和城乡建设局",
                     agency="benchag{i:04d}", agency_name="压测环境咨询第{i}有限公司", certificate="EIA-B-{i:05d}")
 PG_ENV = {"PGHOST": "127.0.0.1", "PGPORT": "5432", "PGUSER": "postgres"}
+QUOTE_OF_PGBENCH, P99_LIMIT_MS = 0.25, 100.0  # issue 9: quote ÷ pgbench TPC-B ≥ 25%, p99 < 100 ms at 32 connections
 
 
 # ---- setup ------------------------------------------------------------------------------------
@@ -514,6 +516,41 @@ def report(args, tps: float | None, trips: RoundTrips, counted: int, results: li
 
         print(f"{workers:>5} {q.rate:>11.1f} {ratio(tps):>10} {ratio(by['bare'].rate if 'bare' in by else None):>8} "
               f"{ratio(by['peer'].rate if 'peer' in by else None):>8}   p99 {q.pct(0.99):.0f} ms")
+    emit_measures(args, tps, trips, counted, results)
+
+
+def emit_measures(args, tps: float | None, trips: RoundTrips, counted: int, results: list[Result]) -> None:
+    """The figures above as BENCH lines (scripts/bench_report.py) for scripts/bench.py's table: the issue's
+    targets with their limits (a measure with errors never counts as met), the other ratios and the per-quote
+    counts for information."""
+    emit("pgbench TPC-B (-c 32 -j 2, scale 10)", round(tps, 1) if tps else "not measured", "tps" if tps else "")
+    emit("SQL statements per quote", round(trips.statements / counted, 1), "", note="in-process count, warm")
+    emit("round trips per quote", round(trips.total / counted, 1), "",
+         note=f"{trips.under_lock / counted:.1f} while the audit-chain lock is held")
+    emit("web CPU per quote", round(trips.cpu_seconds / counted * 1000, 2), "ms", note="app + in-process client")
+    at = f"{args.concurrency} in flight"
+    for workers in args.workers:
+        by = {r.name.split(":")[0]: r for r in results if r.workers == workers}
+        q = by.get("quote")
+        if q is None:
+            continue
+        procs = f"{workers} web process{'es' if workers > 1 else ''}"
+        errors = f"; {q.errors} errors {dict(q.statuses)}" if q.errors else ""
+        emit(f"quote ÷ pgbench TPC-B ({procs})", round(q.rate / tps, 4) if tps else "not measured",
+             "ratio" if tps else "", limit=f"≥ {QUOTE_OF_PGBENCH:.0%}",
+             ok=(q.rate / tps >= QUOTE_OF_PGBENCH and not q.errors) if tps else None,
+             note=f"quote {q.rate:.1f} req/s" + (f", pgbench {tps:.0f} tps" if tps else "") + errors)
+        p99 = q.pct(0.99)
+        emit(f"quote p99 ({procs}, {at})", round(p99, 1), "ms",
+             limit=f"< {P99_LIMIT_MS:.0f} ms" + ("" if args.concurrency == 32 else " at 32"),
+             ok=p99 < P99_LIMIT_MS and not q.errors if args.concurrency == 32 else None,
+             note=f"p50 {q.pct(0.50):.1f} ms, {q.sent} requests" + errors)
+        for other in ("bare", "peer"):
+            if other in by:
+                o = by[other]
+                emit(f"quote ÷ {other} {o.name.split(': ', 1)[1]} ({procs})", round(q.rate / o.rate, 4) if o.rate else 0.0,
+                     "ratio", note=f"{other} {o.rate:.1f} req/s, p99 {o.pct(0.99):.1f} ms"
+                     + (f"; {o.errors} errors {dict(o.statuses)}" if o.errors else ""))
 
 
 def main(argv: list[str] | None = None) -> int:

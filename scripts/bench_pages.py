@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 import app.main  # noqa: F401  (the composition root: wires the domains' ports and tasks)
 from app.db import make_engine, make_sessionmaker
 from app.settings import normalise_database_url
+from scripts.bench_report import emit
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 DB_NAME = "market_bench_pages"
@@ -286,7 +287,22 @@ def main(argv: list[str] | None = None) -> int:
               f"{ratio:>8.1%} {target:>7} {verdict:>4}")
         if r.errors:
             print(f"{'':<44} statuses: {dict(r.statuses)}")
+    emit_measures(results)
     return 0
+
+
+def emit_measures(results: list[Result]) -> None:
+    """Each page's ratio to the bare run just before it, as BENCH lines (scripts/bench_report.py) for
+    scripts/bench.py's table, with the issue's limit (none for the signed-in notice, shown for information);
+    a page that answered with errors never counts as met."""
+    for r in results:
+        if r.bare is None:  # a bare run: it is in its page's note
+            continue
+        ratio = r.rate / r.bare if r.bare else 0.0
+        errors = f"; {r.errors} errors {dict(r.statuses)}" if r.errors else ""
+        emit(f"{r.name} ÷ bare", round(ratio, 4), "ratio", limit="" if r.target is None else f"≥ {r.target:.0%}",
+             ok=None if r.target is None else ratio >= r.target and not r.errors,
+             note=f"{r.rate:.1f} req/s vs bare {r.bare:.1f}; p99 {r.pct(0.99):.0f} ms{errors}")
 
 
 if __name__ == "__main__":

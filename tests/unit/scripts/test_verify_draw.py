@@ -24,6 +24,12 @@ from app.canonical import canonical
 from marketplace.domain.draw import Candidate
 from marketplace.domain.methods import METHODS, select
 from marketplace.domain.records import draw_record
+from tests.unit.marketplace.test_draw import (
+    ReferenceStream,
+    random_candidates,
+    reference_block,
+    reference_order,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 VERIFIER = ROOT / "scripts" / "verify_draw.py"
@@ -584,3 +590,88 @@ def test_ten_thousand_candidate_record_verifies_in_near_linear_time(vd):
     started = time.perf_counter()
     vd.verify_record(json.loads(text))
     assert time.perf_counter() - started < 1.5
+
+
+# --- the verifier's fast draw (issue 9) against the literal walk -------------------------------------
+
+
+def verifier_stream(vd, seed: bytes, scripted: dict[int, int] | None = None):
+    """vd.RandomStream, with some blocks replaced (to force rejections at chosen places)."""
+    scripted = scripted or {}
+
+    class Scripted(vd.RandomStream):
+        def blocks(self, count: int) -> list[int]:
+            start = self.k
+            return [scripted.get(start + i, r) for i, r in enumerate(super().blocks(count))]
+
+    return Scripted(seed)
+
+
+@pytest.mark.parametrize("bucket", [1, 2, 3, 5, 64, 1024])
+@pytest.mark.parametrize("weights", [(1, 2, 3, 4), (1, 7), (16,), (3,)])
+def test_weighted_slots_follow_the_literal_walk(vd, monkeypatch, bucket, weights):
+    """Small buckets, so that picks cross many buckets and candidates end exactly on bucket edges."""
+    monkeypatch.setattr(vd, "BUCKET", bucket)
+    rng = random.Random(f"{bucket}-{weights}")
+    for trial in range(20):
+        cands = sorted(random_candidates(rng, rng.randint(0, 90), weights), key=lambda c: (c.agency_code, c.quote_id))
+        seed = hashlib.sha256(b"slots %d" % trial).digest()
+        stream, ref = vd.RandomStream(seed), ReferenceStream(lambda k, seed=seed: reference_block(seed, k))
+        stream.uniform_below(4)  # the order continues the stream (optimal draws p first)
+        ref.uniform_below(4)
+        assert vd.draw_order([c.to_json() for c in cands], stream) == reference_order(cands, ref)
+        assert stream.k == ref.k
+
+
+@pytest.mark.parametrize("weights", [(1,), (1, 2, 3, 4), (1, 10**6)])
+def test_the_verifiers_draw_applies_rejections_like_uniform_below(vd, monkeypatch, weights):
+    """Rejected blocks at the start, in the middle, at the last pick and past the n blocks taken at once, for
+    unit weights, light weights (slots) and heavy ones (the Fenwick tree)."""
+    monkeypatch.setattr(vd, "BUCKET", 4)
+    cands = sorted(random_candidates(random.Random(11), 30, weights), key=lambda c: (c.agency_code, c.quote_id))
+    seed = b"\x01" * 32
+    top = 2**256 - 1  # rejected unless the remaining weight is a power of 2
+    scripted = {0: top, 7: top, 8: top, 29: top, 30: top, 33: top}
+    stream = verifier_stream(vd, seed, scripted)
+    ref = ReferenceStream(lambda k: scripted.get(k, reference_block(seed, k)))
+    assert vd.draw_order([c.to_json() for c in cands], stream) == reference_order(cands, ref)
+    assert stream.k == ref.k > len(cands) + 1
+
+
+def test_the_verifiers_draw_takes_the_fenwick_tree_only_for_heavy_weights(vd, monkeypatch):
+    calls = []
+    monkeypatch.setattr(vd, "fenwick_order", lambda w, s, real=vd.fenwick_order: calls.append(len(w)) or real(w, s))
+    seed = hashlib.sha256(b"heavy").digest()
+    for weights, heavy in (((1, 2, 3, 4), False), ((16,), False), ((17,), True), ((1, 10**9), True)):
+        cands = sorted(random_candidates(random.Random(2), 40, weights), key=lambda c: (c.agency_code, c.quote_id))
+        ref = ReferenceStream(lambda k: reference_block(seed, k))
+        calls.clear()
+        assert vd.draw_order([c.to_json() for c in cands], vd.RandomStream(seed)) == reference_order(cands, ref)
+        assert calls == ([40] if heavy else [])
+
+
+def test_the_verifier_agrees_with_the_library_on_a_weighted_ten_thousand(vd):
+    record = library_record("random_weighted", n=10_000, quotes=False, seed=7)
+    assert {c["weight"] for c in record["candidates"]} == {1, 2, 3, 4}
+    stream = vd.RandomStream(bytes.fromhex(record["final_seed"]))
+    assert vd.draw_order(record["candidates"], stream) == record["order"]
+
+
+@pytest.mark.parametrize("text", ["91000000000000000A", 'needs "escaping" \\ here', "控制\x01字符\u2028", "é\U0001f600",
+                                  "\x7f tab\t"])
+def test_the_candidates_are_written_exactly_as_canonical_json(vd, text):
+    candidates = [{"quote_id": text + "q", "agency_code": text, "price": "1234.50", "weight": 3},
+                  {"quote_id": "q2", "agency_code": text + "z", "price": "0.01", "weight": 1}]
+    assert vd.canonical_candidates(candidates) == canonical(candidates) == vd.canonical(candidates)
+
+
+def test_an_order_of_the_right_ids_in_the_wrong_types_is_refused(vd, lowest_record):
+    record = copy.deepcopy(lowest_record)
+
+    class Id(str):
+        pass
+
+    record["order"] = [Id(q) for q in record["order"]]  # equal strings, but not JSON's
+    with pytest.raises(vd.Mismatch) as caught:
+        vd.verify_record(record)
+    assert caught.value.field == "order[0]"

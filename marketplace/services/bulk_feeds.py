@@ -33,9 +33,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.clock import utcnow
 from app.i18n import get_locale
 from marketplace.domain import ocds
-from marketplace.models import DRAFT, Job, Selection
+from marketplace.models import Job, Selection
 from marketplace.services.draw_records import draw_records
-from marketplace.services.open_data import fact_signals, job_facts, touched_since
+from marketplace.services.open_data import fact_signals, job_facts
 
 MAX_KEPT = 200_000  # lines kept per feed and process (a few KB each); past it the feed starts afresh
 FIRST_BATCH = 25  # jobs in the release feed's first batch: its first line comes before a whole batch is read
@@ -104,14 +104,6 @@ async def draw_feed(sessionmaker: Callable[[], AsyncSession], kept: FeedLines, b
             lines = [kept.draws[sid][1] for sid in wanted if sid in kept.draws]
         last = keys[-1][0]
         yield b"".join(lines)  # the session is closed while the client reads
-
-
-async def published_jobs_after(db: AsyncSession, last_job_id: int, since: datetime | None, limit: int) -> list[Job]:
-    """The next `limit` published jobs after `last_job_id` (touched at or after `since`, if given), by id."""
-    stmt = select(Job).where(Job.id > last_job_id, Job.status != DRAFT, col(Job.published_at).is_not(None))
-    if since is not None:
-        stmt = stmt.where(touched_since(since))
-    return list((await db.exec(stmt.order_by(col(Job.id)).limit(limit))).all())
 
 
 @dataclass(frozen=True)

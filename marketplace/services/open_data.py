@@ -191,8 +191,7 @@ def _rows_of(entity, where, order_by, *columns) -> object:
 
 async def fact_signals(db: AsyncSession, last_job_id: int, since: datetime | None, limit: int) -> list[tuple]:
     """(job id, then everything `job_facts` reads for that job) of the next `limit` published jobs after
-    `last_job_id` (touched at or after `since`, if given), by id, as `bulk_feeds.published_jobs_after` selects
-    them; one statement. Equal rows (under the same locale) mean equal facts; rows that differ may still have equal
+    `last_job_id` (touched at or after `since`, if given), by id; one statement. Equal rows (under the same locale) mean equal facts; rows that differ may still have equal
     facts (e.g. a quote to a job whose quotes are not open yet)."""
     params = {"last_job_id": last_job_id, "limit": limit}
     if since is not None:

@@ -122,9 +122,14 @@ class RandomStream:
 
     def blocks(self, count: int) -> list[int]:
         """The next ``count`` blocks, as 256-bit big-endian integers."""
-        seed, sha, start = self.final_seed, hashlib.sha256, self.k
+        start, seeded, from_bytes = self.k, hashlib.sha256(self.final_seed), int.from_bytes
         self.k += count
-        return [int.from_bytes(sha(seed + k.to_bytes(8, "big")).digest(), "big") for k in range(start, start + count)]
+        out = []
+        for k in range(start, start + count):  # SHA-256(final_seed || k as 8 bytes big-endian)
+            h = seeded.copy()  # the seed's state, copied: quicker than hashing seed + k afresh
+            h.update(k.to_bytes(8, "big"))
+            out.append(from_bytes(h.digest(), "big"))
+        return out
 
     def uniform_below(self, n: int) -> int:
         """Take the next block r; reject it if r >= 2**256 - (2**256 mod n); else r mod n."""
@@ -152,6 +157,8 @@ def draw_order(candidates: list[Obj], stream: RandomStream) -> list[str]:
     """
     ids = [c["quote_id"] for c in candidates]
     weights = [c["weight"] for c in candidates]
+    if len(ids) <= POP_LIMIT and all(w == 1 for w in weights):
+        return pop_order(ids, stream)
     if sum(weights) > SLOTS_PER_CANDIDATE * len(weights):
         return [ids[i] for i in fenwick_order(weights, stream)]
     return [ids[i] for i in slot_order(weights, stream)]
@@ -159,6 +166,26 @@ def draw_order(candidates: list[Obj], stream: RandomStream) -> list[str]:
 
 BUCKET = 1024  # slots per bucket of slot_order: removing a pick moves at most about this many
 SLOTS_PER_CANDIDATE = 16  # slot_order while the weights average at most this; heavier: fenwick_order
+POP_LIMIT = 30_000  # pop_order up to this many unit weights (its moves grow as n squared; beyond: slot_order)
+
+
+def pop_order(ids: list[str], stream: RandomStream) -> list[str]:
+    """Unit weights: the pick is simply the u-th remaining id, u = uniform_below(remaining),
+    popped from the list (a move in C: the quickest way up to POP_LIMIT ids)."""
+    n, ids = len(ids), list(ids)
+    blocks = stream.blocks(n)
+    if n and max(blocks) < TWO_256 - n:
+        # Then every block is below 2**256 - (2**256 mod m) for each m <= n: none is rejected, and the
+        # pick that leaves m ids draws block (n - m) mod m.
+        return [ids.pop(r % m) for r, m in zip(blocks, range(n, 0, -1))]
+    next_block = chain(blocks, iter(lambda: stream.blocks(1)[0], None)).__next__
+    order = []
+    for m in range(n, 0, -1):
+        r = next_block()
+        while r >= TWO_256 - TWO_256 % m:  # rejected: the next block
+            r = next_block()
+        order.append(ids.pop(r % m))
+    return order
 
 
 def slot_order(weights: list[int], stream: RandomStream) -> list[int]:

@@ -64,12 +64,12 @@ def test_chunked_slots_follow_the_literal_walk(monkeypatch, chunk, weights):
         assert stream.blocks_used == ref.k
 
 
-@pytest.mark.parametrize("weights", [(1,), (1, 2, 3, 4)])
-def test_chunked_slots_apply_rejections_like_uniform_below(monkeypatch, weights):
+@pytest.mark.parametrize("weights,pop_limit", [((1,), 0), ((1,), 10**9), ((1, 2, 3, 4), 0)])
+def test_chunked_slots_apply_rejections_like_uniform_below(monkeypatch, weights, pop_limit):
     """Rejected blocks at the start, in the middle and past the n blocks computed at once; with unit weights
-    they also turn off computing every draw at once."""
+    (popped, or in chunks) they also turn off computing every draw at once."""
     monkeypatch.setattr(draw, "CHUNK", 4)
-    monkeypatch.setattr(draw, "POP_LIMIT", 0)
+    monkeypatch.setattr(draw, "POP_LIMIT", pop_limit)
     cands = sort_candidates(random_candidates(random.Random(11), 30, weights))
     scripted = {0: TWO_256 - 1, 7: TWO_256 - 1, 8: TWO_256 - 1, 29: TWO_256 - 1, 30: TWO_256 - 1, 33: TWO_256 - 1}
     stream, ref = ScriptedStream(scripted), ReferenceStream(ScriptedStream(scripted).block)
@@ -110,6 +110,7 @@ def test_heavy_weights_take_the_tree_over_candidates(monkeypatch):
 @pytest.mark.parametrize("bucket", [1, 2, 3, 512])
 def test_the_verifiers_buckets_follow_the_literal_walk(vd, monkeypatch, bucket):
     monkeypatch.setattr(vd, "BUCKET", bucket)
+    monkeypatch.setattr(vd, "POP_LIMIT", 0)  # unit weights in buckets, not popped
     rng = random.Random(bucket)
     for trial in range(25):
         cands = sort_candidates(random_candidates(rng, rng.randint(0, 90)))

@@ -608,10 +608,11 @@ def verifier_stream(vd, seed: bytes, scripted: dict[int, int] | None = None):
 
 
 @pytest.mark.parametrize("bucket", [1, 2, 3, 5, 64, 1024])
-@pytest.mark.parametrize("weights", [(1, 2, 3, 4), (1, 7), (16,), (3,)])
+@pytest.mark.parametrize("weights", [(1, 2, 3, 4), (1, 7), (16,), (3,), (1,)])
 def test_weighted_slots_follow_the_literal_walk(vd, monkeypatch, bucket, weights):
     """Small buckets, so that picks cross many buckets and candidates end exactly on bucket edges."""
     monkeypatch.setattr(vd, "BUCKET", bucket)
+    monkeypatch.setattr(vd, "POP_LIMIT", 0)  # unit weights in slots too
     rng = random.Random(f"{bucket}-{weights}")
     for trial in range(20):
         cands = sorted(random_candidates(rng, rng.randint(0, 90), weights), key=lambda c: (c.agency_code, c.quote_id))
@@ -623,11 +624,12 @@ def test_weighted_slots_follow_the_literal_walk(vd, monkeypatch, bucket, weights
         assert stream.k == ref.k
 
 
-@pytest.mark.parametrize("weights", [(1,), (1, 2, 3, 4), (1, 10**6)])
-def test_the_verifiers_draw_applies_rejections_like_uniform_below(vd, monkeypatch, weights):
+@pytest.mark.parametrize("weights,pop_limit", [((1,), 30_000), ((1,), 0), ((1, 2, 3, 4), 30_000), ((1, 10**6), 30_000)])
+def test_the_verifiers_draw_applies_rejections_like_uniform_below(vd, monkeypatch, weights, pop_limit):
     """Rejected blocks at the start, in the middle, at the last pick and past the n blocks taken at once, for
-    unit weights, light weights (slots) and heavy ones (the Fenwick tree)."""
+    unit weights (popped, or in slots), light weights (slots) and heavy ones (the Fenwick tree)."""
     monkeypatch.setattr(vd, "BUCKET", 4)
+    monkeypatch.setattr(vd, "POP_LIMIT", pop_limit)
     cands = sorted(random_candidates(random.Random(11), 30, weights), key=lambda c: (c.agency_code, c.quote_id))
     seed = b"\x01" * 32
     top = 2**256 - 1  # rejected unless the remaining weight is a power of 2
@@ -675,3 +677,20 @@ def test_an_order_of_the_right_ids_in_the_wrong_types_is_refused(vd, lowest_reco
     with pytest.raises(vd.Mismatch) as caught:
         vd.verify_record(record)
     assert caught.value.field == "order[0]"
+
+
+def test_the_verifier_pops_unit_weights_up_to_its_limit_and_agrees_past_it(vd, monkeypatch):
+    """Up to POP_LIMIT unit weights the verifier pops (no slots); both ways give the literal walk's order."""
+    rng = random.Random(3)
+    cands = sorted(random_candidates(rng, 500, (1,)), key=lambda c: (c.agency_code, c.quote_id))
+    seed = hashlib.sha256(b"pops").digest()
+    results, real = [], vd.slot_order
+    for pop_limit in (30_000, 0):
+        monkeypatch.setattr(vd, "POP_LIMIT", pop_limit)
+        used: list[int] = []
+        monkeypatch.setattr(vd, "slot_order", lambda w, s, used=used: used.append(len(w)) or real(w, s))
+        stream = vd.RandomStream(seed)
+        results.append((vd.draw_order([c.to_json() for c in cands], stream), stream.k, used))
+    ref = ReferenceStream(lambda k: reference_block(seed, k))
+    assert results[0][:2] == results[1][:2] == (reference_order(cands, ref), ref.k)
+    assert results[0][2] == [] and results[1][2] == [500]

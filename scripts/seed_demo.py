@@ -122,7 +122,7 @@ async def _ensure_user(session, username: str, role: str, display: str) -> None:
         await session.commit()
 
 
-async def seed(sessionmaker: SessionMaker, *, seed: int = DEFAULT_SEED, agencies: int = 200, owners: int = 30,
+async def seed(sessionmaker: SessionMaker, *, seed: int = DEFAULT_SEED, agencies: int = 50, owners: int = 30,
                jobs: int = 320, progress: bool = True) -> dict[str, int]:
     """Create what is missing (organisations, then `jobs` demo jobs); returns counts of what was added."""
     with one_hash_per_password():  # the accounts share UNSHOWN_PASSWORD: one argon2 hash, not one each

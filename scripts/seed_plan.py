@@ -179,7 +179,9 @@ def standings(seed: int, pools: Pools, exclude: set[int] | frozenset[int] = froz
         chosen.extend([a for a in ranked if cat in good[a] and a not in chosen][:short])
     chosen += [a for a in ranked if a not in chosen][:max(0, REGULARS - len(chosen))]
     leaders = set(sorted(chosen, key=lambda a: (-reach[a], tie[a]))[:LEADERS])
-    rest = [a for a in ranked if a not in chosen and len(good[a]) >= 2]
+    # Poor performers among the rest, at home in two categories if any are left (in a small market all of those
+    # may be regulars: then in one).
+    rest = [a for a in ranked if a not in chosen and len(good[a]) >= 2] or [a for a in ranked if a not in chosen]
     poor = sorted(rng.sample(rest, min(POOR, len(rest))))
     return Standing({a: LEADER_WINS if a in leaders else REGULAR_WINS for a in sorted(chosen)},
                     {a: POOR_WINS for a in poor}, {a: set(good[a]) for a in [*chosen, *poor]})

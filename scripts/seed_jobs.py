@@ -333,7 +333,8 @@ class Replay:
                 leave_open = p.outcome == "awarded" and rng.random() < 0.5
                 if self._fits(t_dec) and not leave_open:
                     others = len(sel.candidates) - len(sel.excluded) - 1
-                    uphold = others >= 1 and roll < 0.05 and self.standing.of(win.agency_id) != "regular"
+                    # A regular's award is upheld against only rarely (it keeps its planned wins).
+                    uphold = others >= 1 and roll < (0.05 if self.standing.of(win.agency_id) != "regular" else 0.015)
                     self.at(t_dec)
                     await self.call(decide_objection, self.regulator, obj.id,
                                     "uphold" if uphold else "dismiss",

@@ -385,9 +385,9 @@ def plan_jobs(seed: int, count: int, pools: Pools, owner_ids: list[int], now: da
             extra = {"completed": 330 - span.days, "contracted": 45, "cancelled": 300,
                      "failed": 320}[outcome]
             extra_days = rng.uniform(0, max(extra, 5))
-            if outcome == "contracted":  # still within its service period, but for the first of every
-                service_days = rng.randint(int(extra_days) + 40, int(extra_days) + 150)  # other block's
-                if overdue:  # started over 30 days ago with at most 20 days promised: overdue
+            if outcome == "contracted":  # still within its service period ...
+                service_days = rng.randint(int(extra_days) + 40, int(extra_days) + 150)
+                if overdue:  # ... but for `overdue`: started over 30 days ago with at most 20 days promised
                     extra_days, service_days = max(extra_days, 35.0), 20
             created = now - span - timedelta(days=extra_days)
             deadline = created + window

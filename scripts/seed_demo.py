@@ -14,6 +14,7 @@ import random
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 
 from faker import Faker
 from sqlmodel import select
@@ -41,6 +42,7 @@ from scripts.seed_plan import (
     address_in,
     place_of,
 )
+from scripts.seed_registry_changes import seed_registry_changes
 from scripts.seed_reviews import ensure_reviewers, seed_reviews
 
 DEMO_USERS = {"admin": "admin", "regulator": "regulator", "owner": "owner1", "agency": "agency1", "reviewer": "reviewer1"}
@@ -176,11 +178,12 @@ async def _seed(sessionmaker: SessionMaker, seed: int, agencies: int, owners: in
         bar.update(1)
     bar.close()
     if jobs:
-
         statuses = await seed_jobs(sessionmaker, seed=seed, count=jobs, progress=progress)
         added["jobs"] = sum(statuses.values())
         added["complaints"] = await seed_complaints(sessionmaker)
         added["reviews"] = await seed_reviews(sessionmaker)
+        added["qualification_changes"] = await seed_registry_changes(sessionmaker, seed, Path(get_settings().var_dir),
+                                                                     DEMO_USERS["agency"])
     return added
 
 

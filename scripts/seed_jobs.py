@@ -84,6 +84,7 @@ from scripts.seed_plan import (  # noqa: F401  (DEMO_PREFIX: the tests read it f
     DEMO_PREFIX,
     DIRECT_REASONS,
     DISMISS_REASONS,
+    HOLDS,
     JUSTIFICATIONS,
     OBJECTION_REASONS,
     REFUSAL_REASONS,
@@ -93,6 +94,7 @@ from scripts.seed_plan import (  # noqa: F401  (DEMO_PREFIX: the tests read it f
     Pools,
     Standing,
     plan_jobs,
+    ring_exclusions,
     sender,
     shared_offices,
     standings,
@@ -134,6 +136,7 @@ class Replay:
         self.sealing_on = False
         self.codes: dict[int, str] = {}  # agency id -> credit code (the envelope's agency_code)
         self.story: list[tuple[datetime, Any]] = []  # (moment, coroutine function): the regulator's findings
+        self.hold_bidders: set[int] = set()  # who quotes on the holds (scripts/seed_plan.HOLDS): kept off the lists
 
     async def play_story(self, until: datetime) -> None:
         """Play the story's moments up to `until`, each at its own simulated time."""
@@ -215,6 +218,8 @@ class Replay:
         outcome = await close_and_select(self.sm, job.id, "system")
         if outcome == "failed":
             return
+        if outcome in (CLOSED_AWAITING_BEACON, CLOSED_AWAITING_CHOICE) and p.hold in ("beacon", "choice"):
+            return  # closed, waiting for the regulator's beacon or the owner's choice
         if outcome == CLOSED_AWAITING_BEACON:
             t += timedelta(hours=rng.uniform(0.5, 4))
             self.at(t)
@@ -252,14 +257,15 @@ class Replay:
         for (agency_id, price, days, note), t in zip(p.bidders, moments):
             self.at(t)
             # (the favourite sends a sound envelope and keeps its quote: it wants the work)
-            broken = bool(sealing) and rng.random() < 0.08 and agency_id != p.favourite
+            # (nor do the bidders of a hold: what it shows must happen)
+            broken = bool(sealing) and rng.random() < 0.08 and agency_id != p.favourite and not p.hold
             try:
                 await self.call(submit_quote, self.agency(agency_id), job_no,
                                 self.quote_in(sealing, job_no, agency_id, price, days, note, malformed=broken),
                                 **sender(agency_id, self.offices))
             except Forbidden:  # black-listed since the plan was made: the platform refuses its quote
                 continue
-            if rng.random() < 0.12 and agency_id != p.favourite:
+            if rng.random() < 0.12 and agency_id != p.favourite and not p.hold:
                 replacements.append((agency_id, price, days, note, t))
         for agency_id, price, days, note, t in replacements:  # a second thought before the deadline
             t2 = t + (end - t) * rng.uniform(0.2, 0.9)
@@ -282,8 +288,10 @@ class Replay:
             job, sel, win = await self.selection(job.id)
             if job.status != AWARDED or sel.abnormal_status not in ("awaiting", "submitted"):
                 return t
+            if p.hold == "justify":
+                return None  # the winner's time to justify is still running
             others = len(sel.candidates) - len(sel.excluded) - 1
-            reject = others >= 1 and rng.random() < 0.3
+            reject = others >= 1 and rng.random() < 0.3 and not p.hold
             if sel.abnormal_status == "awaiting" and reject and rng.random() < 0.3:
                 # No justification came: the owner rejects once the time to justify has passed.
                 t_due = ensure_aware(sel.abnormal_due_at) + timedelta(hours=rng.uniform(1, 20))
@@ -295,13 +303,15 @@ class Replay:
                 t = t_due
                 continue
             if sel.abnormal_status == "awaiting":
-                t_just = t + timedelta(hours=rng.uniform(2, 20))
+                t_just = t + timedelta(hours=rng.uniform(2, 8 if p.hold else 20))
                 if not self._fits(t_just):
                     return None
                 self.at(t_just)
                 await self.call(submit_justification, self.agency(win.agency_id), job.job_no,
                                 rng.choice(JUSTIFICATIONS))
                 t = t_just
+                if p.hold == "justified":
+                    return None  # the owner has not decided yet
             t_dec = t + timedelta(hours=rng.uniform(3, 24))
             if not self._fits(t_dec):
                 return None
@@ -319,7 +329,7 @@ class Replay:
             return
         # Objections during publicity: most dismissed, a few upheld, some left open (awarded).
         roll = rng.random()
-        if roll < 0.18 and p.method != "direct":
+        if roll < 0.18 and p.method != "direct" and not p.hold:
             job, sel, win = await self.selection(job.id)
             losers = sorted(set(await self.rows(select(Quote.agency_id).where(
                 Quote.job_id == job.id, Quote.status == "live", Quote.agency_id != win.agency_id))))
@@ -344,15 +354,15 @@ class Replay:
                         t = await self.abnormal(p, job, t)
                         if t is None:
                             return
-        if p.outcome == "awarded":
+        if p.outcome == "awarded" and p.hold != "agency_to_confirm":
             return
         # Publicity over: the owner confirms (or records that the winner refused to sign).
         job, sel, win = await self.selection(job.id)
-        t = max(t, ensure_aware(job.publicity_ends_at)) + timedelta(hours=rng.uniform(2, 90))
+        t = max(t, ensure_aware(job.publicity_ends_at)) + timedelta(hours=rng.uniform(2, 12 if p.hold else 90))
         others = len(sel.candidates) - len(sel.excluded) - 1
         if not self._fits(t):  # a long twist ran out of time: still awaiting the contract
             return
-        if (rng.random() < 0.06 and p.method != "direct" and others >= 1
+        if ((p.hold == "refused" or (not p.hold and rng.random() < 0.06)) and p.method != "direct" and others >= 1
                 and self.standing.of(win.agency_id) != "regular"  # a regular signs: no violation on its record
                 and win.agency_id not in self.refused_agencies and not await self.has_refused(win.agency_id)):
             self.at(t)
@@ -369,6 +379,8 @@ class Replay:
         owner = self.owner(p.owner_id)
         await self.call(confirm_contract, owner, job.job_no, f"{job.job_no}-合同.pdf", signed_pdf(job.job_no),
                         self.var_dir)
+        if p.hold == "agency_to_confirm":
+            return  # the agency's 5 working days to confirm are running
         t = t + timedelta(hours=rng.uniform(2, 60))  # the agency confirms within its 5 working days
         if not self._fits(t):
             return  # waiting for the agency's confirmation
@@ -415,7 +427,7 @@ class Replay:
         confirmed. Returns when the job was completed, or None while it is still running."""
         rng = p.rng
         days = max(1, (await self.selection(job.id))[2].service_days)
-        if rng.random() < 0.15 and not p.overdue and self._fits(t + timedelta(days=2)):
+        if rng.random() < 0.15 and not p.overdue and not p.hold and self._fits(t + timedelta(days=2)):
             self.at(t + timedelta(days=rng.uniform(1, 2)))
             await self.call(pause_timer, owner, job.job_no, rng.choice(PAUSE_REASONS))
             t = t + timedelta(days=rng.uniform(2, 6))
@@ -423,13 +435,24 @@ class Replay:
                 return None  # paused now
             self.at(t)
             await self.call(resume_timer, owner, job.job_no, "业主资料已提供，恢复计时")
-        if rng.random() < 0.12 and not p.overdue and self._fits(t + timedelta(days=3)):
+        if rng.random() < 0.12 and not p.overdue and not p.hold and self._fits(t + timedelta(days=3)):
             self.at(t + timedelta(days=rng.uniform(1, 3)))
             ext = await self.call(request_extension, agency, job.job_no, rng.choice([5, 10, 15]),
                                   "现场踏勘受天气影响，申请延期")
             self.at(t + timedelta(days=rng.uniform(3, 4)))
             await self.call(decide_extension, owner, job.job_no, ext.id, rng.random() < 0.8, "同意延期")
             t = t + timedelta(days=4)
+        if p.hold in ("result_submitted", "extension_requested"):
+            # Lately: the agency hands in its result (the owner's 10 working days to answer run), or asks for
+            # more days (the owner is to decide).
+            moment = max(self.limit - timedelta(days=rng.uniform(1, 3)), t + (self.limit - t) / 2)
+            self.at(moment)
+            if p.hold == "result_submitted":
+                await self.call(submit_result, agency, job.job_no, "成果报告及附件", [
+                    (f"{job.job_no}-成果报告.pdf", result_pdf(job.job_no))], self.var_dir)
+            else:
+                await self.call(request_extension, agency, job.job_no, 15, "项目选址调整，需补充勘察，申请延期")
+            return None
         if p.outcome != "completed":
             pause_at = t + timedelta(days=min(1.0, days / 4))
             if rng.random() < 0.2 and not p.overdue and self._fits(pause_at):  # some owners have it paused now
@@ -542,7 +565,7 @@ def black_list_story(replay: "Replay", now: datetime) -> list[tuple[datetime, An
     services, with the recomputation they trigger; `Replay.run` plays each before the first job after it."""
     ring = [a for pair in sorted(replay.offices.items())[:1] for a in pair]
     forged = sorted(set(replay.codes) - set(replay.offices) - set(replay.offices.values())
-                    - set(replay.standing.regulars))[:1]  # (a regular's record stays clean)
+                    - set(replay.standing.regulars) - replay.hold_bidders)[:1]  # (a regular's record stays clean)
 
     def finding(agency_id: int, which: int):
         async def play() -> None:
@@ -590,7 +613,7 @@ async def seed_jobs(sessionmaker: SessionMaker, *, seed: int = DEFAULT_SEED, cou
     """Replay `count` demo jobs; returns how many of the jobs added now ended in each status."""
     now = datetime.now(timezone.utc) - timedelta(minutes=2)
     users, regulator, owner_ids, pools, existing, demo_agency = await _load(sessionmaker, now)
-    if len(existing) >= count:
+    if len(existing) >= count + (len(HOLDS) if count else 0):
         return {}
     if not owner_ids or not pools.by_category:
         raise SystemExit("no approved owners or agencies: run scripts/seed_demo.py first")
@@ -600,8 +623,9 @@ async def seed_jobs(sessionmaker: SessionMaker, *, seed: int = DEFAULT_SEED, cou
     planned = plan_jobs(seed, count, pools, owner_ids, now, demo_agency, standing, districts)
     plans = [p for p in planned if p.code not in existing]
     plans.sort(key=lambda p: (p.created, p.index))  # job numbers follow simulated time
-    replay = Replay(sessionmaker, users, regulator, now, shared_offices(planned, exclude=set(standing.favoured)),
-                    standing)
+    offices = shared_offices([p for p in planned if not p.hold], exclude=ring_exclusions(standing, demo_agency))
+    replay = Replay(sessionmaker, users, regulator, now, offices, standing)
+    replay.hold_bidders = {b[0] for p in planned if p.hold for b in p.bidders}
     settings = get_settings()
     async with sessionmaker() as s:
         fresh = (await s.exec(select(Job.id).limit(1))).first() is None

@@ -55,6 +55,23 @@ BLOCK = 40
 BLOCK_OUTCOMES = {"draft": 2, "open": 4, "cancelled": 2, "failed": 3, "awarded": 3, "contracted": 4,
                   "completed": 22}
 SELECTED_OUTCOMES = ("awarded", "contracted", "completed")
+# The states only a moment near the present can show (a wait still running), and one rare twist, each planned
+# once on a job of its own after the blocks: (outcome, method, hold). `Replay` stops each where its hold says.
+HOLDS = [
+    ("awarded", "direct", "choice"),                 # closed: the owner has not chosen yet
+    ("awarded", "random", "beacon"),                 # closed: the regulator has not entered the beacon yet
+    ("awarded", "lowest", "justify"),                # abnormally low: the winner's 2 working days are running
+    ("awarded", "lowest", "justified"),              # abnormally low: justified, the owner has not decided
+    ("awarded", "random_weighted", "agency_to_confirm"),  # the owner signed, the agency's 5 working days run
+    ("contracted", "optimal", "result_submitted"),   # the result is with the owner, its 10 working days run
+    ("contracted", "best_value", "extension_requested"),  # the agency asked for more days, the owner is to answer
+    ("completed", "lowest", "refused"),              # the winner refused to sign (a major violation); the next
+]                                                    # in order signed and completed
+JUSTIFY_HOLDS = ("justify", "justified")
+HOLD_AGES = {  # hours since the deadline of the holds that wait on a clock still running now
+    "choice": (8, 28), "beacon": (2, 6), "justify": (2, 5), "justified": (12, 20),
+    "agency_to_confirm": (100, 110),  # the 3 days' publicity over a day or so ago, the owner signed since
+}
 METHOD_WEIGHTS = {"random": 25, "random_weighted": 15, "lowest": 20, "optimal": 15, "best_value": 15, "direct": 10}
 DIRECT_CAP = Decimal("100000.00")
 # Standing (DESIGN "Ratings and credit"): a market has its regulars, agencies that quote on most of their
@@ -140,6 +157,7 @@ class JobPlan:
     rng: random.Random = field(repr=False)
     favourite: int | None = None  # the regular (or poor performer) priced to win, or the owner's direct choice
     overdue: bool = False  # a contracted job whose service time has run out (neither paused nor extended)
+    hold: str = ""  # one of HOLDS' holds: where the replay leaves this job (or its one twist)
 
 
 @dataclass
@@ -213,6 +231,12 @@ def shared_offices(plans: list[JobPlan], rings: int = 2, exclude: set[int] | fro
         if not {a, b} & (set(offices) | set(offices.values())):
             offices[b] = a
     return offices
+
+
+def ring_exclusions(standing: Standing, demo_agency_id: int | None) -> set[int]:
+    """Who is in no ring: the regulars and poor performers, and the demo login's agency ("agency1"), which a
+    visitor must find free to quote, not black-listed for collusion."""
+    return set(standing.favoured) | ({demo_agency_id} if demo_agency_id is not None else set())
 
 
 def sender(agency_id: int, offices: dict[int, int]) -> dict[str, str]:
@@ -316,7 +340,9 @@ def plan_jobs(seed: int, count: int, pools: Pools, owner_ids: list[int], now: da
               demo_agency_id: int | None = None, standing: Standing | None = None,
               districts: dict[int, str] | None = None) -> list[JobPlan]:
     """Everything seed_jobs will do, decided from the seed (and the organisations) alone; `districts` (owner id →
-    district) names each project after its owner's place."""
+    district) names each project after its owner's place. After the `count` entries come the HOLDS (none when
+    `count` is 0), each with bidders from outside the regulars and poor performers, so that what the hold shows
+    (an abnormally low winner, a refusal) happens to an ordinary agency."""
     if standing is None:
         standing = standings(seed, pools, {demo_agency_id} if demo_agency_id is not None else set())
     favoured = standing.favoured
@@ -329,18 +355,27 @@ def plan_jobs(seed: int, count: int, pools: Pools, owner_ids: list[int], now: da
     cat_names = {c: zh for c, zh, _en in DEFAULT_CATEGORIES}
     plans = []
     blocks: dict[int, tuple[list[str], list[str]]] = {}
-    for i in range(count):
-        b = i // BLOCK
-        if b not in blocks:
-            blocks[b] = _block(seed, b)
-        outcomes, methods = blocks[b]
-        outcome = outcomes[i % BLOCK]
-        overdue = outcome == "contracted" and b % 2 == 0 and "contracted" not in outcomes[: i % BLOCK]
-        if outcome in SELECTED_OUTCOMES:
-            pos = sum(1 for o in outcomes[: i % BLOCK] if o in SELECTED_OUTCOMES)
-            method = methods[pos]
+    ring: set[int] = set()  # the rings' agencies (`shared_offices`): the holds keep clear of them (black-listed)
+    for i in range(count + (len(HOLDS) if count else 0)):
+        hold = ""
+        if i >= count:
+            if i == count:
+                ring = {a for pair in shared_offices(plans, exclude=ring_exclusions(standing, demo_agency_id)).items()
+                        for a in pair}
+            outcome, method, hold = HOLDS[i - count]
+            overdue = False
         else:
-            method = None
+            b = i // BLOCK
+            if b not in blocks:
+                blocks[b] = _block(seed, b)
+            outcomes, methods = blocks[b]
+            outcome = outcomes[i % BLOCK]
+            overdue = outcome == "contracted" and b % 2 == 0 and "contracted" not in outcomes[: i % BLOCK]
+            if outcome in SELECTED_OUTCOMES:
+                pos = sum(1 for o in outcomes[: i % BLOCK] if o in SELECTED_OUTCOMES)
+                method = methods[pos]
+            else:
+                method = None
         rng = random.Random(f"{seed}-job-{i}")
         fake.seed_instance(seed * 100_003 + i)
         method = method or _weighted_method(rng)
@@ -348,16 +383,19 @@ def plan_jobs(seed: int, count: int, pools: Pools, owner_ids: list[int], now: da
         state_funded = rng.random() < (0.55 if method == "direct" else 0.75)
         if outcome == "failed":
             state_funded = state_funded or rng.random() < 0.7
+        state_funded = state_funded or bool(hold)  # three quotes at least: a runner-up for the twists
         # Category and level with enough qualified agencies for what the job must go through.
         need = (3 if state_funded else 1) if selected else 0
         min_level = rng.choices([3, 2, 1], weights=[50, 35, 15])[0]
         cats = list(CAP_RANGES)
         rng.shuffle(cats)
-        category = next((c for c in cats if len(pools.eligible(c, min_level)) >= max(need, 4)), None)
+        def eligible(c: str, level: int) -> list[tuple[int, str, int]]:
+            return [a for a in pools.eligible(c, level) if not hold or a[0] not in {*favoured, *ring}]
+        category = next((c for c in cats if len(eligible(c, min_level)) >= max(need, 4)), None)
         if category is None:
             min_level = 3
-            category = max(cats, key=lambda c: len(pools.eligible(c, 3)))
-        pool = pools.eligible(category, min_level)
+            category = max(cats, key=lambda c: len(eligible(c, 3)))
+        pool = eligible(category, min_level)
         if selected and len(pool) < 3:
             state_funded = False
         cap = _cap(rng, category, method == "direct")
@@ -365,13 +403,18 @@ def plan_jobs(seed: int, count: int, pools: Pools, owner_ids: list[int], now: da
         title = rng.choice(TITLES[category])
         service_days = rng.randint(20, 150)
         beacon = method != "direct" and rng.random() < 0.15
+        if hold:
+            beacon = hold == "beacon"
         pw = cw = None
         if method == "best_value" and rng.random() < 0.5:
             pw = rng.choice([50, 70, 80])
             cw = 100 - pw
         # Timeline.
         window = timedelta(days=rng.randint(3, 10), hours=rng.randint(0, 8))
-        if outcome in ("draft", "open"):
+        if hold in HOLD_AGES:  # a wait still running now: the deadline passed just long enough ago
+            deadline = now - timedelta(hours=rng.uniform(*HOLD_AGES[hold]))
+            created = deadline - window
+        elif outcome in ("draft", "open"):
             created = now - timedelta(days=rng.uniform(0.15, 6))  # published ≤ 3 h later
             deadline = now + timedelta(days=rng.uniform(1, 20))
         elif outcome == "awarded":
@@ -417,7 +460,7 @@ def plan_jobs(seed: int, count: int, pools: Pools, owner_ids: list[int], now: da
             # Where price or the owner's choice decides, the one that most needs the work is priced to win.
             needs = [(shortfall(a[0]), rng.random(), a[0]) for a in keen
                      if a[0] in standing.regulars or wins[a[0]] < favoured[a[0]]]
-            if method in FAVOURED_METHODS and needs:
+            if method in FAVOURED_METHODS and needs and not hold:
                 favourite = max(needs)[2]
                 wins[favourite] += outcome == "completed"
         else:
@@ -427,7 +470,7 @@ def plan_jobs(seed: int, count: int, pools: Pools, owner_ids: list[int], now: da
         # Now and then one bidder undercuts the rest (异常低价 in lowest / best_value): never a favoured one.
         cutter = next((k for k, a in enumerate(bidders_pool) if a[0] not in favoured), None)
         undercut = (selected and method in ("lowest", "best_value") and len(bidders_pool) >= 2
-                    and cutter is not None and rng.random() < 0.3)
+                    and cutter is not None and (rng.random() < 0.3 or hold in JUSTIFY_HOLDS))
         if undercut:
             level = max(level, 0.88)
         bidders = []
@@ -458,5 +501,5 @@ def plan_jobs(seed: int, count: int, pools: Pools, owner_ids: list[int], now: da
             min_level=min_level, state_funded=state_funded, cap=cap, title=title, project_name=project,
             description=description, service_days=service_days, beacon=beacon, price_weight=pw, credit_weight=cw,
             exclusions=exclusions, bidders=bidders, created=created, deadline=deadline, item=item, rng=rng,
-            favourite=favourite, overdue=overdue))
+            favourite=favourite, overdue=overdue, hold=hold))
     return plans

@@ -19,13 +19,24 @@ from app.models import AuditEvent
 from marketplace.catalogue_models import Commitment, ServiceItem
 from marketplace.clarification_models import Amendment, Question
 from marketplace.domain.methods import METHODS as METHOD_CODES
-from marketplace.models import Agency, Attachment, Contract, Job, Owner, Qualification, Quote, Selection
+from marketplace.models import (
+    Agency,
+    Attachment,
+    Contract,
+    Job,
+    Owner,
+    Qualification,
+    Quote,
+    ResultRound,
+    Selection,
+    ServiceExtension,
+)
 from marketplace.services.draw_records import draw_record
 from marketplace.services.timers import overdue_services
 from ratings.models import Rating, Violation
 from scripts.seed_demo import seed
 from scripts.seed_jobs import DEMO_PREFIX, seed_jobs
-from scripts.seed_plan import FAVOURED_METHODS, OWNER_DISTRICTS, place_of, plan_jobs, standings
+from scripts.seed_plan import FAVOURED_METHODS, HOLDS, OWNER_DISTRICTS, place_of, plan_jobs, standings
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -41,12 +52,38 @@ def clock_is_real() -> bool:
     return clock._clock_offset == timedelta(0) and abs(utcnow() - datetime.now(timezone.utc)) < timedelta(seconds=1)
 
 
+async def check_holds(s, job: dict[str, Job], now: datetime) -> None:
+    """Each hold (scripts/seed_plan.HOLDS) left its job in the state it names, with its clock still running."""
+    assert sorted(job) == sorted(h for *_rest, h in HOLDS)
+    assert job["choice"].status == "closed" and job["choice"].method == "direct"
+    beacon = job["beacon"]
+    assert beacon.status == "closed" and beacon.beacon_source == "manual" and not beacon.beacon_value
+    for hold, abnormal in (("justify", "awaiting"), ("justified", "submitted")):
+        sel = (await s.exec(select(Selection).where(Selection.job_id == job[hold].id))).one()
+        assert job[hold].status == "awarded" and sel.abnormal_status == abnormal, (hold, sel.abnormal_status)
+        assert ensure_aware(sel.abnormal_due_at) > now
+    contract = (await s.exec(select(Contract).where(Contract.job_id == job["agency_to_confirm"].id))).one()
+    assert job["agency_to_confirm"].status == "awarded" and contract.status == "owner_confirmed"
+    assert ensure_aware(contract.agency_confirm_due_at) > now
+    rounds = (await s.exec(select(ResultRound).where(ResultRound.job_id == job["result_submitted"].id))).all()
+    assert job["result_submitted"].status == "contracted" and [r.status for r in rounds] == ["submitted"]
+    assert ensure_aware(rounds[0].answer_due_at) > now
+    ext = (await s.exec(select(ServiceExtension).where(ServiceExtension.job_id == job["extension_requested"].id))).all()
+    assert job["extension_requested"].status == "contracted" and [e.status for e in ext] == ["pending"]
+    # The refusal: a major violation for the first winner, and the next in order signed and completed.
+    refused = (await s.exec(select(Violation).where(Violation.job_id == job["refused"].id,
+                                                    Violation.kind == "refused_to_sign"))).all()
+    assert [v.severity for v in refused] == ["major"]
+    signed = (await s.exec(select(Contract).where(Contract.job_id == job["refused"].id))).one()
+    assert signed.agency_id != refused[0].agency_id and job["refused"].status in ("completed", "rated")
+
+
 async def test_demo_jobs_cover_the_lifecycle_and_verify(app, sessionmaker, tmp_path):
     await seed(sessionmaker, agencies=60, owners=8, jobs=0, progress=False)
     counts = await seed_jobs(sessionmaker, seed=7, count=40, progress=False)
     assert clock_is_real()
-    assert sum(counts.values()) == 40
-    for status in ("draft", "published", "cancelled", "failed", "awarded", "contracted", "completed"):
+    assert sum(counts.values()) == 40 + len(HOLDS)  # the blocks' 40, then one job per hold
+    for status in ("draft", "published", "closed", "cancelled", "failed", "awarded", "contracted", "completed"):
         assert counts.get(status, 0) > 0, (status, counts)
 
     verifier = load_verifier()
@@ -57,12 +94,12 @@ async def test_demo_jobs_cover_the_lifecycle_and_verify(app, sessionmaker, tmp_p
     plans = plan_jobs(7, 40, pools, owner_ids, now, demo_agency, standing)
     async with sessionmaker() as s:
         jobs = (await s.exec(select(Job).where(col(Job.project_code).startswith(DEMO_PREFIX)))).all()
-        assert len(jobs) == 40
+        assert len(jobs) == 40 + len(HOLDS)
         records = []
         for job in jobs:
             record = await draw_record(s, job)
             if record is None:
-                assert job.status in ("draft", "published", "cancelled", "failed"), job.status
+                assert job.status in ("draft", "published", "closed", "cancelled", "failed"), job.status
                 continue
             record = json.loads(json.dumps(record))  # as published (JSON)
             assert verifier.verify_record(record).startswith(job.job_no)
@@ -76,11 +113,15 @@ async def test_demo_jobs_cover_the_lifecycle_and_verify(app, sessionmaker, tmp_p
         assert {r["method"] for r in records} == set(METHOD_CODES)
         assert len(records) == sum(counts.get(k, 0) for k in ("awarded", "contracted", "completed", "rated"))
         assert all(ensure_aware(j.quote_deadline) < now for j in jobs
-                   if j.status in ("awarded", "contracted", "completed", "rated", "failed"))
+                   if j.status in ("closed", "awarded", "contracted", "completed", "rated", "failed"))
         assert all(ensure_aware(j.quote_deadline) > now for j in jobs if j.status in ("published", "draft"))
-        assert all(ensure_aware(j.publicity_ends_at) > now for j in jobs if j.status == "awarded")
+        hold_of = {p.code: p.hold for p in plans}
+        assert all(ensure_aware(j.publicity_ends_at) > now for j in jobs
+                   if j.status == "awarded" and hold_of[j.project_code] != "agency_to_confirm")
         contracts = (await s.exec(select(func.count()).select_from(Contract))).one()
-        assert contracts == counts["contracted"] + counts["completed"] + counts.get("rated", 0)
+        # (and the one signed by the owner, the agency still to confirm)
+        assert contracts == counts["contracted"] + counts["completed"] + counts.get("rated", 0) + 1
+        await check_holds(s, {hold_of[j.project_code]: j for j in jobs if hold_of[j.project_code]}, now)
         assert any(j.beacon_source == "manual" for j in jobs if j.status != "draft")
         assert any(j.state_funded for j in jobs) and any(not j.state_funded for j in jobs)
         # Every demo job names a catalogue item of its category that its level allows, spread over the items.
@@ -148,7 +189,7 @@ async def test_demo_jobs_cover_the_lifecycle_and_verify(app, sessionmaker, tmp_p
     assert await seed_jobs(sessionmaker, seed=7, count=40, progress=False) == {}
     assert clock_is_real()
     async with sessionmaker() as s:
-        assert (await s.exec(select(func.count()).select_from(Job))).one() == 40
+        assert (await s.exec(select(func.count()).select_from(Job))).one() == 40 + len(HOLDS)
         assert (await s.exec(select(func.count()).select_from(AuditEvent))).one() == events
         assert (await s.exec(select(func.count()).select_from(Selection))).one() == selections
 

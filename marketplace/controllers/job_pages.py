@@ -23,7 +23,7 @@ from app.errors import NotFound
 from app.i18n import gettext as _
 from app.page_cache import next_moment
 from marketplace.controllers.filters import PUBLIC_STATUSES, job_filters
-from marketplace.controllers.page_helpers import PER_PAGE, Page, pager_base, render_page
+from marketplace.controllers.page_helpers import PER_PAGE, Page, badge_changes_at, pager_base, render_page
 from marketplace.models import AWARDED, COMPLETED, CONTRACTED, DRAFT, RATED, Job
 from marketplace.ports import credit
 from marketplace.services import attachments, registry
@@ -76,7 +76,8 @@ async def render_job_page(request: Request, db: AsyncSession, job_no: str, statu
 async def jobs_page(request: Request, db: DB, page: Page = 1, q: FromQuery[str | None] = None,
                     category: FromQuery[str | None] = None, method: FromQuery[str | None] = None,
                     district: FromQuery[str | None] = None, status: FromQuery[str | None] = None) -> Response | Template:
-    """The list is the same for every visitor: its body is cached while no job changes."""
+    """The list is the same for every visitor: its body is cached while no job changes (and until a badge
+    on it reads differently by the clock: a publicity ending)."""
 
     async def build() -> Template:
         f = await job_filters(db, q=q, category=category, method=method, district=district, status=status,
@@ -88,7 +89,8 @@ async def jobs_page(request: Request, db: DB, page: Page = 1, q: FromQuery[str |
                                  categories=await registry.list_categories(db, active_only=False),
                                  districts=await job_districts(db), pager_base=pager_base("/jobs", params))
 
-    return await shared_page(request, topics=(JOB_PAGES,), build=build)
+    return await shared_page(request, topics=(JOB_PAGES,), build=build,
+                             valid_until=lambda page: badge_changes_at(j for j, _c in page.context["listing"].items))
 
 
 @get("/jobs/{job_no:str}", opt=roles(PUBLIC))

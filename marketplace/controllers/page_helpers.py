@@ -4,11 +4,14 @@ after a change that moves an agency's ranking."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from litestar import Request
 from litestar.response import Template
 
+from app.clock import ensure_aware, utcnow
 from app.errors import DomainError
 from app.i18n import gettext as _
 from app.web import PER_PAGE, Page, PerPage, pager_base, render, user_of, yes_no  # noqa: F401  (shared with the controllers)
@@ -36,9 +39,26 @@ def method_name(code: str) -> str:
 def job_status_name(status: str) -> str:
     return {
         DRAFT: _("Draft"), PUBLISHED: _("Open for quotes"), CLOSED: _("Quotes opened"),
-        AWARDED: _("Awarded (publicity)"), CONTRACTED: _("Contracted"), "completed": _("Completed"),
+        AWARDED: _("Awarded, not yet contracted"), CONTRACTED: _("Contracted"), "completed": _("Completed"),
         "rated": _("Rated"), FAILED: _("Failed (流标)"), CANCELLED: _("Cancelled"),
     }.get(status, status)
+
+
+def job_badge_name(job: Any) -> str:
+    """A job's status as its badge reads: an awarded job is in its publicity, then waits for its contract (the
+    clock alone moves it: a cached page holding the badge is valid until `badge_changes_at`)."""
+    if job.status == AWARDED:
+        ends = getattr(job, "publicity_ends_at", None)
+        return _("Awarded, contract pending") if ends is not None and ensure_aware(ends) <= utcnow() \
+            else _("Awarded (publicity)")
+    return job_status_name(job.status)
+
+
+def badge_changes_at(jobs: Iterable[Any]) -> datetime | None:
+    """The next moment one of these jobs' badges reads differently by the clock alone (a publicity ending)."""
+    now = utcnow()
+    ends = [ensure_aware(j.publicity_ends_at) for j in jobs if j.status == AWARDED and j.publicity_ends_at]
+    return min((e for e in ends if e > now), default=None)
 
 
 def quote_status_name(status: str) -> str:
@@ -59,6 +79,7 @@ def objection_status_name(status: str) -> str:
 
 def _names() -> dict[str, Any]:
     return dict(money=money, grouped_money=grouped, method_name=method_name, job_status_name=job_status_name,
+                job_badge_name=job_badge_name,
                 quote_status_name=quote_status_name, exclusion_reason_name=exclusion_reason_name,
                 objection_status_name=objection_status_name, reason_text=reason_text, yes_no=yes_no,
                 method_codes=METHODS)

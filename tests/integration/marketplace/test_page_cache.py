@@ -133,3 +133,28 @@ async def test_signed_in_visitors_get_their_own_header_and_boxes_around_a_shared
     assert "/owner/jobs" in page and "/agency/quotes" not in page
     anonymous = await anonymous_get(client, "/jobs")
     assert "/login" in anonymous and "/owner/jobs" not in anonymous and "/agency/quotes" not in anonymous
+
+
+async def test_a_badge_moves_from_publicity_to_contract_pending_by_the_clock_alone(client, sessionmaker, live,
+                                                                                   world):  # noqa: F811
+    token = await as_user(client, "own1")
+    job_no = await published_job(client, token)
+    for i, price in enumerate(PRICES):
+        assert (await quote(client, f"ag{i}", job_no, price)).status_code == 303
+    await pass_deadline(sessionmaker, job_no)
+    await select_now(client, job_no)
+    for path in ("/jobs", f"/jobs/{job_no}"):
+        for _read in range(2):  # the second read from the cache on PostgreSQL
+            page = await anonymous_get(client, path)
+            assert "中选公示中" in page and "已中选，待签合同" not in page
+        if ON_POSTGRES:
+            assert served_from_cache(live, path)
+    set_clock_offset(timedelta(days=4))  # the 3 days' publicity ends: nothing was written
+    try:
+        for path in ("/jobs", f"/jobs/{job_no}", "/jobs?status=awarded"):
+            page = await anonymous_get(client, path)
+            assert "已中选，待签合同" in page and "中选公示中" not in page, path
+        # The status filter names the whole awarded state, before the contract.
+        assert "已中选（未签合同）" in await anonymous_get(client, "/jobs")
+    finally:
+        set_clock_offset(timedelta(0))

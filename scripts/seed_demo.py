@@ -42,7 +42,7 @@ from scripts.seed_plan import (
     address_in,
     place_of,
 )
-from scripts.seed_registry_changes import seed_registry_changes
+from scripts.seed_present import read_inboxes, seed_registry_changes
 from scripts.seed_reviews import ensure_reviewers, seed_reviews
 
 DEMO_USERS = {"admin": "admin", "regulator": "regulator", "owner": "owner1", "agency": "agency1", "reviewer": "reviewer1"}
@@ -184,6 +184,8 @@ async def _seed(sessionmaker: SessionMaker, seed: int, agencies: int, owners: in
         added["reviews"] = await seed_reviews(sessionmaker)
         added["qualification_changes"] = await seed_registry_changes(sessionmaker, seed, Path(get_settings().var_dir),
                                                                      DEMO_USERS["agency"])
+        if added["jobs"]:  # (once: with the jobs, not on a second run)
+            added["notifications_read"] = await read_inboxes(sessionmaker, seed)
     return added
 
 

@@ -30,8 +30,9 @@ async def home(request: Request, db: DB) -> Template:
 @get("/account", opt=roles(*ANY_USER))
 async def account_page(request: Request, db: DB) -> Template:
     user: CurrentUser = request.scope["user"]
+    seen = utcnow()
     notifications = await inbox(db, user)
-    await mark_notifications_read(db, user)  # seen: the header's unread badge goes
+    await mark_notifications_read(db, user, seen)  # seen: the header's unread badge goes
     return await render(request, "marketplace/account.html", notifications=notifications,
                         org=await organisation_of(db, user))
 

@@ -411,9 +411,13 @@ register(Source("key_holders", "admin", lambda: _("Key holders registered"), urg
 
 # ---- the inbox ------------------------------------------------------------------------------------
 
-async def mark_notifications_read(db: AsyncSession, user: CurrentUser) -> int:
-    """The user has seen its inbox (the account page): its unread notifications are read now (commits)."""
+async def mark_notifications_read(db: AsyncSession, user: CurrentUser, upto: datetime | None = None) -> int:
+    """The user has seen its inbox (the account page) as it stood at `upto` (default now): the unread
+    notifications created by then are read now, not one that came in since (commits)."""
+    now = utcnow()
     res = await db.exec(update(Notification).where(Notification.user_id == user.id,
-                                                   col(Notification.read_at).is_(None)).values(read_at=utcnow()))
+                                                   col(Notification.read_at).is_(None),
+                                                   col(Notification.created_at) <= (upto or now))
+                        .values(read_at=now))
     await db.commit()
     return res.rowcount

@@ -1,18 +1,28 @@
-"""The demo's registry changes (scripts/seed_registry_changes.py): qualification changes in every state, a retired
-catalogue item and a custom contract template, through the services, once; and the pages show them."""
+"""What the demo's users did lately (scripts/seed_present.py): qualification changes in every state, a retired
+catalogue item and a custom contract template, through the services, once, and the pages show them; inboxes read
+as they stood some days ago."""
 
 import io
+from datetime import timedelta
 
 from docx import Document
 from sqlmodel import col, select
 
+from app import clock
 from app.audit import verify_stored_chain
-from app.models import AuditEvent
+from app.clock import ensure_aware, utcnow
+from app.models import AuditEvent, Notification, User
 from marketplace.catalogue_models import ServiceItem
 from marketplace.models import Agency, ContractTemplate, Qualification, ServiceCategory
 from marketplace.services.contract_templates import template_file
 from scripts.seed_demo import seed
-from scripts.seed_registry_changes import REJECT_REASON, TEMPLATE_CATEGORY, TEMPLATE_TITLE, seed_registry_changes
+from scripts.seed_present import (
+    REJECT_REASON,
+    TEMPLATE_CATEGORY,
+    TEMPLATE_TITLE,
+    read_inboxes,
+    seed_registry_changes,
+)
 from tests.helpers import login, make_user
 
 
@@ -55,3 +65,22 @@ async def test_registry_changes_cover_every_qualification_state(client, sessionm
     async with sessionmaker() as s:
         names = [(await s.get(Agency, q.agency_id)).name for q in pending]
     assert all(name in page for name in names)
+
+
+async def test_inboxes_are_read_as_they_stood_days_ago(sessionmaker):
+    await seed(sessionmaker, agencies=4, owners=2, jobs=0, progress=False)
+    now = utcnow()
+    async with sessionmaker() as s:
+        users = (await s.exec(select(User).where(col(User.agency_id).is_not(None)))).all()
+        for u in users:  # one from a month ago, one from this very moment, for every agency user
+            s.add(Notification(user_id=u.id, kind="old", data={}, created_at=now - timedelta(days=30)))
+            s.add(Notification(user_id=u.id, kind="new", data={}, created_at=now))
+        await s.commit()
+    assert await read_inboxes(sessionmaker, 7) >= len(users)
+    async with sessionmaker() as s:
+        notes = (await s.exec(select(Notification).where(col(Notification.kind).in_(("old", "new"))))).all()
+    assert {n.kind for n in notes if n.read_at is None} == {"new"}  # what came since the last read is unread
+    read = [n for n in notes if n.read_at is not None]
+    assert len(read) == len(users) and all(
+        ensure_aware(n.created_at) <= ensure_aware(n.read_at) <= now - timedelta(days=1) for n in read)
+    assert clock._clock_offset == timedelta(0)

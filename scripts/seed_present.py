@@ -1,7 +1,9 @@
-"""Demo registry changes at the present, after the year's jobs, through the services: qualification changes
-filed by approved agencies (two waiting for the administrator, one level-up approved, one new category rejected),
-one catalogue item retired and the city's own contract template for surveys uploaded by the administrator.
-Deterministic from the seed; a second run adds nothing."""
+"""What the demo's users did lately, at the present, after the year's jobs, through the services.
+
+Registry changes: qualification changes filed by approved agencies (two waiting for the administrator, one
+level-up approved, one new category rejected), one catalogue item retired and the city's own contract template
+for surveys uploaded by the administrator. Inboxes: every user last read its notifications some days ago, so
+the header's unread badge counts what came since. Deterministic from the seed; a second run adds nothing."""
 
 from __future__ import annotations
 
@@ -14,12 +16,15 @@ from docx import Document
 
 from sqlmodel import col, select
 
+from app.auth import CurrentUser
+from app.clock import set_clock_offset
 from app.db import SessionMaker
 from app.models import AuditEvent, User
 from marketplace.catalogue_models import ServiceItem
 from marketplace.models import APPROVED, Agency, Job, Qualification, ServiceCategory
 from marketplace.schemas import QualificationIn
 from marketplace.services import catalogue, contract_templates, registry
+from marketplace.services.workbench import mark_notifications_read
 
 REJECT_REASON = "资质证书编号与发证机关公示信息不一致，请核实后重新提交"
 APPROVE_REASON = ""
@@ -97,3 +102,22 @@ async def seed_registry_changes(sessionmaker: SessionMaker, seed: int, var_dir: 
             await contract_templates.upload_template(s, "user:admin", survey.id, "工程勘察合同示范文本.docx",
                                                      city_template(), var_dir)
     return filed
+
+
+async def read_inboxes(sessionmaker: SessionMaker, seed: int) -> int:
+    """Each active user opened its inbox (the account page) 1 to 10 days ago, at that simulated moment: what
+    came before is read, what came since is not. Returns how many notifications were read."""
+    rng = random.Random(f"{seed}-inboxes")
+    async with sessionmaker() as s:
+        users = (await s.exec(select(User).where(User.is_active == True).order_by(User.id))).all()  # noqa: E712
+    read = 0
+    try:
+        for u in users:
+            set_clock_offset(-timedelta(days=rng.uniform(1, 10)))
+            async with sessionmaker() as s:
+                read += await mark_notifications_read(s, CurrentUser(
+                    id=u.id, username=u.username, role=u.role, display_name=u.display_name, agency_id=u.agency_id,
+                    owner_id=u.owner_id, locale=u.locale))
+    finally:
+        set_clock_offset(timedelta(0))
+    return read

@@ -182,21 +182,33 @@ def _document_api_only(handlers: list) -> list:
 
 
 def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> Litestar:
+    """The web application: its routes (`build_app`) and its state (`init_state`: engine, stores, caches)."""
     settings = settings or get_settings()
-    engine = make_engine(settings.database_url)
-    sessionmaker = make_sessionmaker(engine)
+    app = build_app(settings)
+    init_state(app, settings, start_jobs=start_jobs)
+    return app
 
-    if settings.redis_url:
-        from litestar.stores.redis import RedisStore
 
-        store = RedisStore.with_client(url=settings.redis_url, namespace="market")
-    else:
-        store = MemoryStore()
+# The settings `build_app` reads (the rest are read from `app.state.settings` at run time): two apps built with
+# the same values are alike, so one may serve another's settings once `init_state` gave it their state (the
+# tests build one per combination, not one per test: building the routes takes most of a second).
+BUILD_SETTINGS = ("display_timezone", "max_body_bytes", "debug")
+_BUILT_WITH: dict[int, tuple] = {}  # id(app) -> its build_key (Litestar's objects take no weak references)
+
+
+def build_key(settings: Settings) -> tuple:
+    return tuple(getattr(settings, f) for f in BUILD_SETTINGS)
+
+
+def build_app(settings: Settings) -> Litestar:
+    """The Litestar application without its state; everything per database, Redis or process is in
+    `app.state`, which the lifespan reads when the app starts."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar):
         state = app.state
-        ctx = {"settings": settings, "sessionmaker": sessionmaker, "engine": engine}
+        settings, engine, start_jobs = state.settings, state.engine, state.start_jobs
+        ctx = {"settings": settings, "sessionmaker": state.sessionmaker, "engine": engine}
         if settings.redis_url:
             queue = ArqQueue(settings.redis_url)
         else:
@@ -219,7 +231,7 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
             await state.page_versions.stop()
             await queue.stop()
             if settings.redis_url:
-                await store._redis.aclose(close_connection_pool=True)
+                await state.store._redis.aclose(close_connection_pool=True)
             await engine.dispose()
 
     app = Litestar(
@@ -259,9 +271,29 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
         debug=settings.debug,
         logging_config=None,
     )
+    _BUILT_WITH[id(app)] = build_key(settings)
+    logging.getLogger("market").setLevel(logging.INFO)
+    return app
+
+
+def init_state(app: Litestar, settings: Settings, *, start_jobs: bool = True) -> None:
+    """Give `app` (from `build_app` with the same BUILD_SETTINGS) a fresh state for `settings`: its engine, store,
+    caches and limiters; whatever the state held before is dropped."""
+    if _BUILT_WITH.get(id(app), build_key(settings)) != build_key(settings):
+        raise ValueError("this app was built with other settings: " + ", ".join(BUILD_SETTINGS))
+    engine = make_engine(settings.database_url)
+    if settings.redis_url:
+        from litestar.stores.redis import RedisStore
+
+        store = RedisStore.with_client(url=settings.redis_url, namespace="market")
+    else:
+        store = MemoryStore()
+    for key in list(app.state.keys()):
+        del app.state[key]
     app.state.settings = settings
+    app.state.start_jobs = start_jobs
     app.state.engine = engine
-    app.state.sessionmaker = sessionmaker
+    app.state.sessionmaker = make_sessionmaker(engine)
     app.state.store = store
     app.state.dashboard_cards = DASHBOARD_CARDS
     app.state.sealed_audit_events = sealed_events
@@ -275,5 +307,3 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
     app.state.login_limiter = LoginLimiter(settings.login_max_failures_account,
                                            settings.login_max_failures_ip, settings.login_failure_window_seconds,
                                            redis=store._redis if settings.redis_url else None)
-    logging.getLogger("market").setLevel(logging.INFO)
-    return app

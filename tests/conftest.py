@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import tempfile
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 from argon2 import PasswordHasher, Type
+from litestar import Litestar
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 import app.passwords as passwords
 from app.db import make_engine, make_sessionmaker
-from app.main import create_app, metadata
+from app.main import build_app, build_key, init_state, metadata
 from app.models import PlatformSetting
 from app.settings import Settings, normalise_database_url
 from marketplace.services.catalogue import seed_catalogue
@@ -56,7 +60,26 @@ def pg_schema() -> str | None:
     return url
 
 
+_SQLITE_TEMPLATE: dict[str, Path] = {}  # one migrated and seeded SQLite file per session, copied per test
+
+
 async def prepare_database(url: str, fresh_sqlite: bool) -> None:
+    """An empty database with the default categories and catalogue, sealing off. On SQLite the first one of
+    the session is built and kept; every later one is a copy of it (creating the schema and seeding the
+    catalogue takes most of a second; copying the file, milliseconds)."""
+    if fresh_sqlite:
+        target = Path(make_url(url).database)
+        template = _SQLITE_TEMPLATE.get("path")
+        if template is None:
+            template = Path(tempfile.mkdtemp(prefix="market-template-")) / "template.db"
+            await _build_database(f"sqlite+aiosqlite:///{template}", fresh_sqlite=True)
+            _SQLITE_TEMPLATE["path"] = template
+        shutil.copyfile(template, target)
+        return
+    await _build_database(url, fresh_sqlite=False)
+
+
+async def _build_database(url: str, fresh_sqlite: bool) -> None:
     engine = make_engine(url)
     async with engine.begin() as conn:
         if fresh_sqlite:
@@ -71,6 +94,10 @@ async def prepare_database(url: str, fresh_sqlite: bool) -> None:
         # path run with it off (a supported setting); the sealing tests turn it on and start real holders.
         session.add(PlatformSetting(key="sealing", value="off"))
         await session.commit()
+    if fresh_sqlite:
+        async with engine.begin() as conn:  # everything in the file itself (WAL): it is copied as it is
+            await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            await conn.exec_driver_sql("PRAGMA journal_mode=DELETE")
     await engine.dispose()
 
 
@@ -90,11 +117,25 @@ def settings(tmp_path: Path, pg_schema: str | None) -> Settings:
                     var_dir=tmp_path, sweeper_interval_seconds=3600)
 
 
+_BUILT: dict[tuple, Litestar] = {}  # one app per build_key: each test gives it a fresh state (init_state)
+
+
+def app_for(settings: Settings) -> Litestar:
+    """The app for `settings`, as `create_app(settings, start_jobs=False)` makes it: the routes are built once
+    per combination of BUILD_SETTINGS, the state (engine, store, caches, limiters) anew for every test."""
+    key = build_key(settings)
+    if key not in _BUILT:
+        _BUILT[key] = build_app(settings)
+    app = _BUILT[key]
+    init_state(app, settings, start_jobs=False)
+    return app
+
+
 @pytest.fixture
 async def app(settings: Settings):
     await prepare_database(settings.database_url, fresh_sqlite=settings.is_sqlite)
     await flush_redis()
-    app = create_app(settings, start_jobs=False)
+    app = app_for(settings)
     yield app
     # Tests that use the sessionmaker without a client never run the lifespan.
     await app.state.engine.dispose()

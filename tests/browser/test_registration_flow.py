@@ -57,7 +57,7 @@ def test_agency_signs_up_admin_approves_agency_sees_status(server, page):
 
     login(page, base, "admin", ADMIN_PASSWORD)
     page.goto(base + "/admin/registrations?kind=agency&status=pending")
-    page.click("text=浏览器测试工程咨询有限公司")
+    submit(page, "text=浏览器测试工程咨询有限公司")  # (a link: wait for its page, or content() may read a blank one)
     assert code in page.content()
     page.once("dialog", lambda d: d.accept())  # "Approve this registration?"
     submit(page, "#registration-decision button[value=approve]")

@@ -1,16 +1,19 @@
-"""An owner and an agency log in and land on their workbench (工作台), at desktop (1366 px) and phone
-(390 px) width: the cards show the counts the API gives, a card's link lists that many items, and
-nothing is wider than the phone's screen."""
+"""Every role logs in and lands on its workbench (工作台), at desktop (1366 px) and phone (390 px) width: the
+cards show the counts the API gives, a card's link lists that many items, and nothing is wider than the phone's
+screen. Owner, agency, administrator and reviewer on the workbench; the regulator on its dashboard."""
 
 import random
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 
+from marketplace.domain.credit_code import generate
+from tests.browser.conftest import ADMIN_PASSWORD
 from tests.browser.test_credit_flow import post_job
 from tests.browser.test_market_flow import PASSWORD, api_session, register_orgs
-from tests.browser.test_registration_flow import login, logout
+from tests.browser.test_registration_flow import login, logout, submit
 
 DEVICES = {"desktop": {"viewport": {"width": 1366, "height": 900}},
            "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}}
@@ -44,8 +47,8 @@ def seeded(server):
     post_job(base, "wbowner", "工作台开放项目")
 
 
-def api_counts(base: str, user: str) -> dict[str, int]:
-    c, _h = api_session(base, user, PASSWORD)
+def api_counts(base: str, user: str, password: str = PASSWORD) -> dict[str, int]:
+    c, _h = api_session(base, user, password)
     try:
         return {i["key"]: i["count"] for i in c.get("/api/workbench").json()["items"]}
     finally:
@@ -57,10 +60,11 @@ def fits(page) -> None:
     assert got["scroll"] <= got["inner"] + 1 and not got["wide"], (page.url, got)
 
 
-def lands_and_follows(page, base: str, user: str, key: str, target: str, rows: str, device: str) -> None:
-    login(page, base, user, PASSWORD)
+def lands_and_follows(page, base: str, user: str, key: str, target: str, rows: str, device: str,
+                      password: str = PASSWORD) -> None:
+    login(page, base, user, password)
     assert page.url == f"{base}/workbench", page.url
-    expected = api_counts(base, user)
+    expected = api_counts(base, user, password)
     for card in page.locator("#workbench .wb-card").all():
         k = card.get_attribute("id").removeprefix("wb-")
         assert int(card.get_attribute("data-count")) == expected[k], k
@@ -89,6 +93,70 @@ def test_owner_and_agency_land_on_their_workbench(server, browser, seeded, devic
         lands_and_follows(page, base, "wbowner", "drafts", "/owner/jobs?status=draft", "#owner-jobs tbody tr", device)
         assert api_counts(base, "wbowner")["drafts"] == 2
         lands_and_follows(page, base, "wbagency0", "open_calls", "/agency/jobs", "#open-jobs tbody tr", device)
+    finally:
+        context.close()
+    assert not errors, errors
+
+
+def pending_agency(base: str, name: str) -> None:
+    """An agency registration left for the administrator."""
+    with httpx.Client(base_url=base, timeout=20) as anon:
+        h = {"x-csrf-token": anon.get("/api/csrf").json()["csrf_token"]}
+        r = anon.post("/api/signup/agency", headers=h, json={
+            "username": f"u{random.getrandbits(40):x}", "password": PASSWORD, "credit_code": generate(random.Random()),
+            "name": name, "legal_rep": "张三", "contact_name": "李四", "phone": "0571-88886666", "address": "杭州市",
+            "qualifications": [{"category_code": "EIA", "level": 2, "certificate_no": "HP-9",
+                                "valid_until": (date.today() + timedelta(days=400)).isoformat()}]})
+        assert r.status_code == 201, r.text
+
+
+@pytest.mark.parametrize("device", ["desktop", "phone"])
+def test_admin_regulator_and_reviewer_land_on_theirs(server, browser, seeded, device):
+    base = server["base"]
+    pending_agency(base, f"工作台待审机构（{device}）")
+    context = browser.new_context(locale="zh-CN", **DEVICES[device])
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        # The administrator: the registrations waiting, listed on the registrations page.
+        lands_and_follows(page, base, "admin", "agency_registrations", "/admin/registrations",
+                          "table tbody tr", device, password=ADMIN_PASSWORD)
+        # The regulator lands on its dashboard: the same cards as its API, each linking to its page.
+        login(page, base, "wbregulator", PASSWORD)
+        assert page.url == f"{base}/regulator", page.url
+        expected = api_counts(base, "wbregulator")
+        cards = page.locator("#dashboard .dash-card").all()
+        assert {c.get_attribute("id").removeprefix("card-") for c in cards} == set(expected)
+        for card in cards:
+            key = card.get_attribute("id").removeprefix("card-")
+            assert int(card.locator(".stat").get_attribute("data-count")) == expected[key], key
+        assert expected["registrations"] >= 1
+        if device == "phone":
+            fits(page)
+        with page.expect_navigation():
+            page.click("#card-registrations")
+        assert f"工作台待审机构（{device}）" in page.inner_text("main")
+        logout(page)
+        # A reviewer of the approving department (made by the administrator): its workbench and its list.
+        login(page, base, "admin", ADMIN_PASSWORD)
+        page.goto(f"{base}/admin/reviewers")
+        page.fill("#vu", f"wbreviewer{device}")
+        page.fill("#vn", "生态环境局审查员")
+        page.select_option("#vd", "ECO")
+        page.fill("#vp", PASSWORD)
+        submit(page, "#reviewer-form button")
+        logout(page)
+        login(page, base, f"wbreviewer{device}", PASSWORD)
+        assert page.url == f"{base}/workbench", page.url
+        expected = api_counts(base, f"wbreviewer{device}")
+        assert set(expected) == {"reviews_due"}
+        card = page.locator("#wb-reviews_due")
+        assert int(card.get_attribute("data-count")) == expected["reviews_due"] and card.is_visible()
+        if device == "phone":
+            fits(page)
+        logout(page)
     finally:
         context.close()
     assert not errors, errors

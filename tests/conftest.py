@@ -60,6 +60,10 @@ def pg_schema() -> str | None:
     return url
 
 
+# Every table emptied, children first, and every sequence back to 1 (as TRUNCATE ... RESTART IDENTITY would).
+_EMPTY_POSTGRES = ";\n".join([f'DELETE FROM "{t.name}"' for t in reversed(metadata.sorted_tables)] + [
+    "SELECT setval(c.oid::regclass, 1, false) FROM pg_class c"
+    " WHERE c.relkind = 'S' AND c.relnamespace = 'public'::regnamespace"])
 _SQLITE_TEMPLATE: dict[str, Path] = {}  # one migrated and seeded SQLite file per session, copied per test
 
 
@@ -84,9 +88,9 @@ async def _build_database(url: str, fresh_sqlite: bool) -> None:
     async with engine.begin() as conn:
         if fresh_sqlite:
             await conn.run_sync(metadata.create_all)
-        else:
-            names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:  # (one round trip; on tables this small DELETE takes milliseconds, TRUNCATE a third of a second)
+            raw = await conn.get_raw_connection()
+            await raw.driver_connection.execute(_EMPTY_POSTGRES)
     async with make_sessionmaker(engine)() as session:
         await seed_categories(session)
         await seed_catalogue(session)

@@ -13,7 +13,6 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from docx import Document
-
 from sqlmodel import col, select
 
 from app.auth import CurrentUser
@@ -62,10 +61,13 @@ async def seed_registry_changes(sessionmaker: SessionMaker, seed: int, var_dir: 
                                                 .order_by(ServiceItem.code))).all() if i.id not in used]
     rng = random.Random(f"{seed}-registry-changes")
     upgradable = [a for a in agency_ids if any(q.level > 1 and q.status == APPROVED for q in held.get(a, {}).values())]
-    if len(agency_ids) < 4 or not upgradable:
+    if not upgradable:
         return 0
     up = rng.choice(upgradable)
-    others = rng.sample([a for a in agency_ids if a != up and set(codes) - set(held.get(a, {}))], 3)
+    newcomers = [a for a in agency_ids if a != up and set(codes) - set(held.get(a, {}))]  # a category to add
+    if len(newcomers) < 3:
+        return 0
+    others = rng.sample(newcomers, 3)
     today = date.today()
     filed = 0
 

@@ -23,10 +23,9 @@ from marketplace.catalogue_models import ServiceItem
 from marketplace.models import APPROVED, Agency, Job, Qualification, ServiceCategory
 from marketplace.schemas import QualificationIn
 from marketplace.services import catalogue, contract_templates, registry
-from marketplace.services.workbench import mark_notifications_read
+from marketplace.services.accounts import mark_notifications_read
 
 REJECT_REASON = "资质证书编号与发证机关公示信息不一致，请核实后重新提交"
-APPROVE_REASON = ""
 TEMPLATE_CATEGORY = "SURVEY"
 TEMPLATE_TITLE = "宁波市工程勘察中介服务合同（市级示范文本，2026 年版）"
 
@@ -83,7 +82,7 @@ async def seed_registry_changes(sessionmaker: SessionMaker, seed: int, var_dir: 
     changed = await file(up, QualificationIn(category_code=code, level=qual.level - 1, certificate_no=certificate(code),
                                              valid_until=today + timedelta(days=rng.randint(700, 1500))))
     async with sessionmaker() as s:
-        await registry.decide_qualification(s, "user:admin", changed.id, "approve", APPROVE_REASON)
+        await registry.decide_qualification(s, "user:admin", changed.id, "approve", "")
     filed += 1
     # New categories: two waiting for review, one rejected.
     for k, agency_id in enumerate(others):

@@ -12,10 +12,9 @@ from app.clock import utcnow
 from app.db import DB
 from app.web import render
 from marketplace.controllers.page_helpers import render_page
-from marketplace.services.accounts import inbox, organisation_of
+from marketplace.services.accounts import inbox, mark_notifications_read, organisation_of
 from marketplace.services.home import headline_figures, latest_notices, latest_results
 from marketplace.services.registry import approved_counts
-from marketplace.services.workbench import mark_notifications_read
 
 
 @get("/", opt=roles(PUBLIC))

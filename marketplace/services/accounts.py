@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth import CurrentUser
+from app.clock import utcnow
 from app.models import Notification
 from marketplace.models import Agency, Owner
 
@@ -28,3 +32,15 @@ async def inbox(db: AsyncSession, user: CurrentUser, limit: int = 50) -> list[No
     """The user's latest notifications, newest first."""
     return list((await db.exec(select(Notification).where(Notification.user_id == user.id)
                                .order_by(col(Notification.created_at).desc()).limit(limit))).all())
+
+
+async def mark_notifications_read(db: AsyncSession, user: CurrentUser, upto: datetime | None = None) -> int:
+    """The user has seen its inbox (the account page) as it stood at `upto` (default now): the unread
+    notifications created by then are read now, not one that came in since (commits)."""
+    now = utcnow()
+    res = await db.exec(update(Notification).where(Notification.user_id == user.id,
+                                                   col(Notification.read_at).is_(None),
+                                                   col(Notification.created_at) <= (upto or now))
+                        .values(read_at=now))
+    await db.commit()
+    return res.rowcount

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, and_, cast, or_, update
+from sqlalchemy import String, and_, cast, or_
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -26,7 +26,6 @@ from app.clock import SHANGHAI, ensure_aware, utcnow
 from app.dashboard import Card
 from app.i18n import gettext as _
 from app.i18n import ngettext
-from app.models import Notification
 from marketplace.models import (
     AWARDED,
     CLOSED,
@@ -407,17 +406,3 @@ register(Source("qualifications", "admin", lambda: _("Qualification changes wait
                 counter=_qualifications))
 register(Source("key_holders", "admin", lambda: _("Key holders registered"), urgent=False, href="/admin/key-holders",
                 counter=_key_holders))
-
-
-# ---- the inbox ------------------------------------------------------------------------------------
-
-async def mark_notifications_read(db: AsyncSession, user: CurrentUser, upto: datetime | None = None) -> int:
-    """The user has seen its inbox (the account page) as it stood at `upto` (default now): the unread
-    notifications created by then are read now, not one that came in since (commits)."""
-    now = utcnow()
-    res = await db.exec(update(Notification).where(Notification.user_id == user.id,
-                                                   col(Notification.read_at).is_(None),
-                                                   col(Notification.created_at) <= (upto or now))
-                        .values(read_at=now))
-    await db.commit()
-    return res.rowcount

@@ -35,6 +35,19 @@ def completed_job(base: str, env: dict, prefix: str) -> str:
     return job_no
 
 
+def create_reviewer(page, base: str, username: str) -> None:
+    """The administrator creates a reviewer of 生态环境局 (ECO, the department of item EIA-01), through the page."""
+    login(page, base, "admin", ADMIN_PASSWORD)
+    page.goto(f"{base}/admin/reviewers")
+    page.fill("#vu", username)
+    page.fill("#vn", "生态环境局审查员")
+    page.select_option("#vd", "ECO")
+    page.fill("#vp", PASSWORD)
+    submit(page, "#reviewer-form button")
+    assert username in page.inner_text("table")
+    logout(page)
+
+
 def at(iso: str) -> datetime:
     return datetime.fromisoformat(iso)
 
@@ -56,16 +69,7 @@ def test_reviewer_reviews_and_the_profile_score_follows_the_formula(server, page
     rated_at = at(before["ratings"][0]["rated_at"])
     assert before["score"] == f"{credit_score([(owner_score, rated_at)], [], at(before['computed_at']), p):.2f}"
 
-    # The administrator creates the reviewer of 生态环境局 (ECO, the department of item EIA-01).
-    login(page, base, "admin", ADMIN_PASSWORD)
-    page.goto(f"{base}/admin/reviewers")
-    page.fill("#vu", f"{prefix}reviewer")
-    page.fill("#vn", "生态环境局审查员")
-    page.select_option("#vd", "ECO")
-    page.fill("#vp", PASSWORD)
-    submit(page, "#reviewer-form button")
-    assert f"{prefix}reviewer" in page.inner_text("table")
-    logout(page)
+    create_reviewer(page, base, f"{prefix}reviewer")
 
     # The reviewer signs in, finds the job on its list and reviews it.
     login(page, base, f"{prefix}reviewer", PASSWORD)

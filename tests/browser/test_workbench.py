@@ -3,6 +3,7 @@ cards show the counts the API gives, a card's link lists that many items, and no
 screen. Owner, agency, administrator and reviewer on the workbench; the regulator on its dashboard."""
 
 import random
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,7 +14,8 @@ from marketplace.domain.credit_code import generate
 from tests.browser.conftest import ADMIN_PASSWORD
 from tests.browser.test_credit_flow import post_job
 from tests.browser.test_market_flow import PASSWORD, api_session, register_orgs
-from tests.browser.test_registration_flow import login, logout, submit
+from tests.browser.test_registration_flow import login, logout
+from tests.browser.test_review_flow import create_reviewer
 
 DEVICES = {"desktop": {"viewport": {"width": 1366, "height": 900}},
            "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}}
@@ -81,21 +83,28 @@ def lands_and_follows(page, base: str, user: str, key: str, target: str, rows: s
     logout(page)
 
 
-@pytest.mark.parametrize("device", ["desktop", "phone"])
-def test_owner_and_agency_land_on_their_workbench(server, browser, seeded, device):
-    base = server["base"]
+@contextmanager
+def device_page(browser, device: str):
+    """A page in Chinese at the device's width; no page error may be raised while it is open."""
     context = browser.new_context(locale="zh-CN", **DEVICES[device])
     page = context.new_page()
     page.set_default_timeout(15000)
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     try:
-        lands_and_follows(page, base, "wbowner", "drafts", "/owner/jobs?status=draft", "#owner-jobs tbody tr", device)
-        assert api_counts(base, "wbowner")["drafts"] == 2
-        lands_and_follows(page, base, "wbagency0", "open_calls", "/agency/jobs", "#open-jobs tbody tr", device)
+        yield page
     finally:
         context.close()
     assert not errors, errors
+
+
+@pytest.mark.parametrize("device", ["desktop", "phone"])
+def test_owner_and_agency_land_on_their_workbench(server, browser, seeded, device):
+    base = server["base"]
+    with device_page(browser, device) as page:
+        lands_and_follows(page, base, "wbowner", "drafts", "/owner/jobs?status=draft", "#owner-jobs tbody tr", device)
+        assert api_counts(base, "wbowner")["drafts"] == 2
+        lands_and_follows(page, base, "wbagency0", "open_calls", "/agency/jobs", "#open-jobs tbody tr", device)
 
 
 def pending_agency(base: str, name: str) -> None:
@@ -114,12 +123,7 @@ def pending_agency(base: str, name: str) -> None:
 def test_admin_regulator_and_reviewer_land_on_theirs(server, browser, seeded, device):
     base = server["base"]
     pending_agency(base, f"工作台待审机构（{device}）")
-    context = browser.new_context(locale="zh-CN", **DEVICES[device])
-    page = context.new_page()
-    page.set_default_timeout(15000)
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    try:
+    with device_page(browser, device) as page:
         # The administrator: the registrations waiting, listed on the registrations page.
         lands_and_follows(page, base, "admin", "agency_registrations", "/admin/registrations",
                           "table tbody tr", device, password=ADMIN_PASSWORD)
@@ -139,15 +143,8 @@ def test_admin_regulator_and_reviewer_land_on_theirs(server, browser, seeded, de
             page.click("#card-registrations")
         assert f"工作台待审机构（{device}）" in page.inner_text("main")
         logout(page)
-        # A reviewer of the approving department (made by the administrator): its workbench and its list.
-        login(page, base, "admin", ADMIN_PASSWORD)
-        page.goto(f"{base}/admin/reviewers")
-        page.fill("#vu", f"wbreviewer{device}")
-        page.fill("#vn", "生态环境局审查员")
-        page.select_option("#vd", "ECO")
-        page.fill("#vp", PASSWORD)
-        submit(page, "#reviewer-form button")
-        logout(page)
+        # A reviewer of the approving department (made by the administrator): its workbench.
+        create_reviewer(page, base, f"wbreviewer{device}")
         login(page, base, f"wbreviewer{device}", PASSWORD)
         assert page.url == f"{base}/workbench", page.url
         expected = api_counts(base, f"wbreviewer{device}")
@@ -157,6 +154,3 @@ def test_admin_regulator_and_reviewer_land_on_theirs(server, browser, seeded, de
         if device == "phone":
             fits(page)
         logout(page)
-    finally:
-        context.close()
-    assert not errors, errors
